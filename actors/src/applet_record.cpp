@@ -1,0 +1,89 @@
+#include "applet_record.hpp"
+
+#include "messages.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/message.hpp>
+#include <caf/message_id.hpp>
+#include <caf/send.hpp>
+
+namespace actorloop::actors::detail {
+
+applet_record::applet_record(std::string name, runtime::scheduler home, runtime::engine& owner)
+  : waitable_state(runtime::waitable_kind::applet_exit, std::move(name)), home(std::move(home)),
+    owner(owner) {}
+
+applet_record::~applet_record() = default;
+
+void applet_record::bind(caf::actor_control_block* actor) {
+  std::lock_guard guard{mutex_};
+  actor_ = caf::actor_cast<caf::weak_actor_ptr>(actor);
+  if (kill_requested.load() && !destroyed_)
+    send_locked(caf::make_message(kill_atom::value));
+}
+
+void applet_record::send_locked(caf::message content) noexcept {
+  if (auto target = actor_.lock())
+    target->enqueue(nullptr, caf::make_message_id(caf::message_priority::high), std::move(content),
+                    runtime::detail::current_execution_unit());
+}
+
+void applet_record::request_kill(exit_reason reason) noexcept {
+  std::lock_guard guard{mutex_};
+  if (destroyed_ || kill_requested.load())
+    return;
+  requested_reason_ = std::move(reason);
+  kill_requested.store(true);
+  send_locked(caf::make_message(kill_atom::value));
+}
+
+void applet_record::request_shutdown() noexcept {
+  request_kill(exit_reason{runtime::errc::scheduler_shutdown,
+                           "applet '" + name() + "': scheduler '" + home.name() +
+                             "' stopped"});
+}
+
+void applet_record::request_preselect() noexcept {
+  std::lock_guard guard{mutex_};
+  if (!destroyed_)
+    send_locked(caf::make_message(preselect_atom::value));
+}
+
+void applet_record::finish(exit_reason reason) {
+  std::lock_guard guard{mutex_};
+  reason_ = std::move(reason);
+  destroyed_ = true;
+  state.store(applet_state::destroyed);
+  actor_ = nullptr;
+  signal_locked();
+}
+
+exit_reason applet_record::reason() const {
+  std::lock_guard guard{mutex_};
+  return reason_;
+}
+
+exit_reason applet_record::requested_reason() const {
+  std::lock_guard guard{mutex_};
+  return requested_reason_;
+}
+
+std::future<std::string> applet_record::request_dump() {
+  std::lock_guard guard{mutex_};
+  auto& slot = dumps_[next_dump_++];
+  auto result = slot.get_future();
+  if (destroyed_)
+    slot.set_value({});
+  else
+    send_locked(caf::make_message(dump_atom::value));
+  return result;
+}
+
+void applet_record::answer_dumps(const std::string& text) {
+  std::lock_guard guard{mutex_};
+  for (auto& [id, promise] : dumps_)
+    promise.set_value(text);
+  dumps_.clear();
+}
+
+} // namespace actorloop::actors::detail

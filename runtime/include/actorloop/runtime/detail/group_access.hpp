@@ -1,0 +1,78 @@
+#pragma once
+/// @file
+/// Library-internal hooks between the runtime and the actors module. Not a
+/// stable API.
+
+#include <actorloop/runtime/clock.hpp>
+#include <actorloop/runtime/scheduler.hpp>
+#include <actorloop/runtime/waitable.hpp>
+
+#include <memory>
+#include <system_error>
+
+namespace caf {
+class execution_unit;
+} // namespace caf
+
+namespace actorloop::runtime {
+class engine;
+} // namespace actorloop::runtime
+
+namespace actorloop::runtime::detail {
+
+/// Something that lives on a scheduler and must go when it stops (applets).
+class group_member {
+public:
+  virtual ~group_member() = default;
+  /// The scheduler stops: destroy yourself (on your scheduler thread) with
+  /// `errc::scheduler_shutdown`, then call `detach_member`.
+  virtual void request_shutdown() noexcept = 0;
+  /// A significant event: re-run preselect promptly.
+  virtual void request_preselect() noexcept = 0;
+};
+
+/// Registers a member; fails with `scheduler_stopped` once stopping began.
+[[nodiscard]] std::error_code attach_member(scheduler_group& group, group_member& member);
+/// Unregisters a member (call once it is fully destroyed).
+void detach_member(scheduler_group& group, group_member& member) noexcept;
+
+/// Asks the group's workers to call `target->on_deadline_reached()` at
+/// `deadline`. Entries whose target expired are skipped.
+class deadline_target {
+public:
+  virtual ~deadline_target() = default;
+  virtual void on_deadline_reached() noexcept = 0;
+};
+void schedule_deadline(scheduler_group& group, time_point deadline,
+                       std::weak_ptr<deadline_target> target);
+
+/// Counts one applet event dispatch in the group's statistics.
+void count_dispatch(scheduler_group& group) noexcept;
+
+/// The group of a scheduler with the given name in an engine; throws
+/// `no_such_scheduler`.
+[[nodiscard]] scheduler find_group(engine& owner, std::string_view name);
+
+/// The engine's group of the calling worker thread, or nullptr off-scheduler.
+[[nodiscard]] scheduler_group* current_group() noexcept;
+
+/// The CAF execution unit of the calling worker thread, or nullptr. Passing it
+/// to `enqueue` lets the coordinator route the receiver to its own group.
+[[nodiscard]] caf::execution_unit* current_execution_unit() noexcept;
+
+} // namespace actorloop::runtime::detail
+
+namespace actorloop::runtime::detail {
+
+/// Per-engine state that another module attaches to the engine (the actors
+/// module's applet registry). Destroyed after every scheduler has stopped.
+class engine_extension {
+public:
+  virtual ~engine_extension() = default;
+};
+
+/// Returns the extension stored under `key`, creating it with `make` first.
+engine_extension& extension(engine& owner, const void* key,
+                            std::unique_ptr<engine_extension> (*make)());
+
+} // namespace actorloop::runtime::detail

@@ -1,0 +1,177 @@
+#pragma once
+/// @file
+/// A thread-safe FIFO of any movable type that is ready while non-empty.
+///
+/// Readiness is level-triggered: an applet that takes one item of N is
+/// dispatched again until the queue is empty. Emptying the queue (by `try_pop`,
+/// `pop` or `clear`) clears readiness. FIFO order is preserved for every
+/// producer/consumer pair.
+///
+/// Capacity: unbounded by default. A bounded queue refuses `try_push` with
+/// `errc::queue_full` (the value is not consumed, so nothing is lost) and
+/// blocks `push` until there is room. `push` on a full queue from a scheduler
+/// thread throws `errc::would_block_scheduler` instead of stalling the scheduler.
+///
+/// Thread safety: distinct objects: safe. Shared objects: safe; any number of
+/// producers and consumers.
+
+#include <actorloop/runtime/waitable.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace actorloop::runtime {
+
+namespace detail {
+
+template <class T>
+class wait_queue_state final : public waitable_state {
+public:
+  wait_queue_state(std::size_t capacity, std::string name)
+    : waitable_state(waitable_kind::wait_queue, std::move(name)), capacity_(capacity) {}
+
+  std::error_code try_push(T& value) {
+    std::lock_guard guard{mutex_};
+    if (closed_)
+      return errc::closed;
+    if (items_.size() >= capacity_)
+      return errc::queue_full;
+    push_locked(value);
+    return {};
+  }
+
+  void push_blocking(T& value) {
+    std::unique_lock guard{mutex_};
+    if (items_.size() >= capacity_ && !closed_) {
+      guard.unlock();
+      refuse_blocking_on_scheduler("wait_queue::push on a full queue");
+      guard.lock();
+      not_full_.wait(guard, [&] { return items_.size() < capacity_ || closed_; });
+    }
+    if (closed_)
+      throw error(errc::closed, "wait_queue '" + name() + "': push on a closed queue");
+    push_locked(value);
+  }
+
+  std::optional<T> try_pop() {
+    std::lock_guard guard{mutex_};
+    if (items_.empty())
+      return std::nullopt;
+    std::optional<T> result{std::move(items_.front())};
+    items_.pop_front();
+    if (items_.size() + 1 == capacity_)
+      not_full_.notify_one();
+    return result;
+  }
+
+  void clear() {
+    std::lock_guard guard{mutex_};
+    items_.clear();
+    not_full_.notify_all();
+  }
+
+  void close_queue() {
+    {
+      std::lock_guard guard{mutex_};
+      closed_ = true;
+      not_full_.notify_all();
+    }
+    close();
+  }
+
+  std::size_t size() const {
+    std::lock_guard guard{mutex_};
+    return items_.size();
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+
+protected:
+  bool ready_locked() const override { return !items_.empty(); }
+
+private:
+  void push_locked(T& value) {
+    items_.push_back(std::move(value));
+    if (items_.size() == 1)
+      signal_locked();
+  }
+
+  const std::size_t capacity_;
+  std::deque<T> items_;
+  std::condition_variable not_full_;
+  bool closed_ = false;
+};
+
+} // namespace detail
+
+template <class T>
+class wait_queue : public waitable {
+  static_assert(std::is_move_constructible_v<T>, "wait_queue<T> needs a movable T");
+
+public:
+  static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
+
+  /// Creates an empty queue holding at most `capacity` items (at least 1).
+  explicit wait_queue(std::size_t capacity = unbounded, std::string name = {})
+    : waitable(make_state(capacity, std::move(name))) {}
+
+  /// Appends `value` unless the queue is full or closed. On failure `value`
+  /// is left untouched, so the caller still owns it.
+  [[nodiscard]] std::error_code try_push(T&& value) { return typed().try_push(value); }
+  [[nodiscard]] std::error_code try_push(const T& value) {
+    T copy{value};
+    return typed().try_push(copy);
+  }
+  /// Appends `value`, blocking while the queue is full. Throws `closed` on a
+  /// closed queue and `would_block_scheduler` if it would block a scheduler.
+  void push(T value) { typed().push_blocking(value); }
+
+  /// Takes the head item, if any. Never blocks.
+  [[nodiscard]] std::optional<T> try_pop() { return typed().try_pop(); }
+  /// Blocks until an item arrives and takes it.
+  [[nodiscard]] T pop() {
+    for (;;) {
+      if (auto item = typed().try_pop())
+        return std::move(*item);
+      wait();
+    }
+  }
+  /// As `pop`, giving up after `timeout`.
+  [[nodiscard]] std::optional<T> pop_for(duration timeout) {
+    auto limit = clock::now() + timeout;
+    for (;;) {
+      if (auto item = typed().try_pop())
+        return item;
+      if (!wait_until(limit))
+        return typed().try_pop();
+    }
+  }
+
+  /// Drops every item; readiness clears (the original left its event set).
+  void clear() { typed().clear(); }
+  /// Closes the queue: pushes fail with `closed`, waiters drop it.
+  void close() { typed().close_queue(); }
+
+  [[nodiscard]] std::size_t size() const { return typed().size(); }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  [[nodiscard]] std::size_t capacity() const { return typed().capacity(); }
+
+private:
+  static std::shared_ptr<detail::waitable_state> make_state(std::size_t capacity,
+                                                            std::string name) {
+    if (capacity == 0)
+      throw error(errc::invalid_argument, "wait_queue '" + name + "': capacity must be at least 1");
+    return std::make_shared<detail::wait_queue_state<T>>(capacity, std::move(name));
+  }
+  detail::wait_queue_state<T>& typed() const {
+    return static_cast<detail::wait_queue_state<T>&>(*state_);
+  }
+};
+
+} // namespace actorloop::runtime

@@ -1,0 +1,178 @@
+#pragma once
+/// @file
+/// The waitable abstraction. Every waitable event (auto- and manual-reset
+/// events, timers, wait queues, applet handles) derives from `waitable`, a
+/// cheap, copyable, shared handle to one piece of state.
+///
+/// A waitable can be
+///  - registered by an applet in its preselect callback (see actors/applet.hpp),
+///  - added to a `wait_set` and waited on as part of a group by a plain thread,
+///  - waited on alone with `wait`, `wait_for`, `wait_until` or `try_wait`.
+///
+/// Readiness is level-triggered, as in Open Files: a waitable stays ready while
+/// its condition holds (a manual-reset event until reset, a wait queue while it
+/// is non-empty, a one-shot timer while expired). Dispatching an auto-reset
+/// event or a periodic timer tick consumes it.
+///
+/// Thread safety: distinct objects: safe. Shared objects: safe; every member
+/// function may be called from any thread. The blocking waits refuse to run on
+/// a scheduler thread (they throw `error` with `errc::would_block_scheduler`),
+/// because blocking there would stall every applet on that scheduler.
+
+#include <actorloop/runtime/clock.hpp>
+#include <actorloop/runtime/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actorloop::runtime {
+
+/// What a waitable is.
+enum class waitable_kind {
+  auto_event,   ///< Reset by the dispatch (or wait) that consumes it.
+  manual_event, ///< Stays set until `reset`.
+  timer,        ///< One-shot or periodic deadline.
+  wait_queue,   ///< Ready while non-empty.
+  applet_exit,  ///< Ready once the applet has been destroyed.
+};
+
+/// A printable name for a kind ("auto_event", ...).
+[[nodiscard]] const char* to_string(waitable_kind kind) noexcept;
+
+namespace detail {
+
+/// Something that waits: an applet registration, a wait set member, a thread
+/// blocked in `waitable::wait`. Implemented inside the library.
+class waiter {
+public:
+  virtual ~waiter() = default;
+  /// The waitable became ready for this waiter. Runs with the waitable's lock
+  /// held, on whatever thread made it ready: must be short and must not call
+  /// back into the waitable.
+  virtual void on_ready() noexcept = 0;
+  /// Timers only: the deadline changed while this waiter is registered (lock held).
+  virtual void on_deadline(time_point deadline) noexcept;
+};
+
+/// The shared state behind every waitable. Subclasses define readiness.
+class waitable_state {
+public:
+  waitable_state(waitable_kind kind, std::string name);
+  waitable_state(const waitable_state&) = delete;
+  waitable_state& operator=(const waitable_state&) = delete;
+  virtual ~waitable_state();
+
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+  [[nodiscard]] waitable_kind kind() const noexcept { return kind_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+  /// Registers a waiter. If the waitable is ready now, `on_ready` runs before
+  /// this returns. Errors: `already_waiting`, `closed`.
+  [[nodiscard]] std::error_code attach(waiter& who);
+  /// Unregisters a waiter. An auto-reset event that is still set is passed on
+  /// to another waiter, so a departing waiter never swallows a wake.
+  void detach(waiter& who) noexcept;
+
+  /// Tests readiness without consuming.
+  [[nodiscard]] bool ready() const;
+  /// Tests readiness and, if ready, consumes it (resets an auto-reset event,
+  /// advances a periodic timer). Returns whether it was ready.
+  [[nodiscard]] bool try_consume();
+  /// The next deadline for timers; empty for everything else or when disarmed.
+  [[nodiscard]] std::optional<time_point> deadline() const;
+  /// Closes the waitable: it is never ready again and all waiters are told
+  /// (they drop it). Idempotent.
+  void close();
+  [[nodiscard]] bool is_closed() const;
+  /// Number of registered waiters.
+  [[nodiscard]] std::size_t waiter_count() const;
+
+  /// Blocks the calling (non-scheduler) thread until ready and consumed, or
+  /// until `limit`. Returns whether it was consumed.
+  bool block_until(const time_point* limit);
+
+protected:
+  // The hooks below run with `mutex_` held.
+  [[nodiscard]] virtual bool ready_locked() const = 0;
+  virtual void consume_locked() {}
+  /// True if one wake should reach exactly one waiter (auto-reset events,
+  /// periodic timer ticks); false to wake every waiter.
+  [[nodiscard]] virtual bool wakes_one_locked() const { return false; }
+  [[nodiscard]] virtual std::optional<time_point> deadline_locked() const { return std::nullopt; }
+
+  /// Call after the state became ready: wakes one or all waiters.
+  void signal_locked() noexcept;
+  /// Call after a timer deadline moved.
+  void deadline_changed_locked() noexcept;
+
+  mutable std::mutex mutex_;
+
+private:
+  void wake_one_locked(std::size_t start) noexcept;
+
+  const std::uint64_t id_;
+  const waitable_kind kind_;
+  const std::string name_;
+  std::vector<waiter*> waiters_;
+  std::size_t next_to_wake_ = 0;
+  bool closed_ = false;
+};
+
+/// True when the calling thread is a worker of some actorloop scheduler.
+[[nodiscard]] bool on_scheduler_thread() noexcept;
+
+/// Throws `errc::would_block_scheduler` when called on a scheduler thread.
+void refuse_blocking_on_scheduler(const char* operation);
+
+} // namespace detail
+
+/// A shared handle to any waitable. Empty when default-constructed.
+/// Two handles compare equal when they refer to the same waitable.
+class waitable {
+public:
+  waitable() = default;
+  explicit waitable(std::shared_ptr<detail::waitable_state> state) noexcept
+    : state_(std::move(state)) {}
+
+  [[nodiscard]] explicit operator bool() const noexcept { return state_ != nullptr; }
+  /// Unique id, stable for the life of the waitable (0 when empty).
+  [[nodiscard]] std::uint64_t id() const noexcept { return state_ ? state_->id() : 0; }
+  [[nodiscard]] waitable_kind kind() const;
+  /// The debug name given at construction ("" if none).
+  [[nodiscard]] const std::string& name() const;
+
+  /// Non-consuming readiness test.
+  [[nodiscard]] bool ready() const;
+  /// Consumes readiness if present (an auto-reset event is reset). Never blocks.
+  [[nodiscard]] bool try_wait();
+  /// Blocks until ready (and consumes it, for auto-reset events and periodic
+  /// timer ticks). Throws on a scheduler thread or when the waitable is closed.
+  void wait();
+  /// As `wait`, with a timeout. Returns false on timeout.
+  [[nodiscard]] bool wait_for(duration timeout);
+  [[nodiscard]] bool wait_until(time_point deadline);
+  /// Closes it: never ready again; waiters drop it; blocked waits throw `closed`.
+  void close();
+  [[nodiscard]] bool closed() const;
+
+  /// The shared state (for the library's own modules).
+  [[nodiscard]] const std::shared_ptr<detail::waitable_state>& shared_state() const noexcept {
+    return state_;
+  }
+
+  friend bool operator==(const waitable& lhs, const waitable& rhs) noexcept {
+    return lhs.state_ == rhs.state_;
+  }
+
+protected:
+  [[nodiscard]] detail::waitable_state& checked_state() const;
+
+  std::shared_ptr<detail::waitable_state> state_;
+};
+
+} // namespace actorloop::runtime

@@ -1,0 +1,264 @@
+#include <actorloop/runtime/detail/group_access.hpp>
+#include <actorloop/runtime/engine.hpp>
+
+#include "engine_config.hpp"
+#include "scheduler_group.hpp"
+#include "thread_context.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/config_option_adder.hpp>
+
+#include <map>
+#include <sstream>
+
+namespace actorloop::runtime {
+
+namespace detail {
+
+engine_config::engine_config() {
+  opt_group{custom_options_, "actorloop"}
+    .add(schedulers, "schedulers",
+         "schedulers to create, ';'-separated, e.g. "
+         "\"io:threads=1:cpus=0:priority=fifo/10:spin=20us;work:threads=2\"")
+    .add(default_threads, "default-threads",
+         "workers of the \"default\" scheduler (0: one per CPU)");
+  load<coordinator>();
+}
+
+} // namespace detail
+
+struct engine::impl {
+  detail::engine_config config;
+  std::unique_ptr<caf::actor_system> system;
+  detail::coordinator* coordinator = nullptr;
+  bool help_printed = false;
+
+  mutable std::mutex mutex;
+  std::vector<std::shared_ptr<detail::scheduler_group>> groups; // "default" first
+  std::map<const void*, std::unique_ptr<detail::engine_extension>> extensions;
+};
+
+engine::engine() : engine(engine_options{}) {}
+
+engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
+  if (!options.arguments.empty()) {
+    std::vector<std::string> storage{"actorloop"};
+    storage.insert(storage.end(), options.arguments.begin(), options.arguments.end());
+    std::vector<char*> argv;
+    for (auto& each : storage)
+      argv.push_back(each.data());
+    argv.push_back(nullptr);
+    if (auto failure = impl_->config.parse(static_cast<int>(storage.size()), argv.data(),
+                                           "/nonexistent/caf-application.ini"))
+      throw error(errc::bad_configuration,
+                  "engine arguments: " + impl_->config.render(failure));
+  }
+  if (options.default_threads > 0)
+    impl_->config.default_threads = options.default_threads;
+  start(std::move(options));
+}
+
+engine::engine(int argc, char** argv) : impl_(std::make_unique<impl>()) {
+  if (auto failure = impl_->config.parse(argc, argv))
+    throw error(errc::bad_configuration, "command line: " + impl_->config.render(failure));
+  impl_->help_printed = impl_->config.cli_helptext_printed;
+  start({});
+}
+
+void engine::start(engine_options options) {
+  // Parse before starting anything, so a typo fails fast.
+  auto configured = scheduler_options::parse_list(impl_->config.schedulers);
+  impl_->system = std::make_unique<caf::actor_system>(impl_->config);
+  impl_->coordinator = dynamic_cast<detail::coordinator*>(&impl_->system->scheduler());
+  if (!impl_->coordinator)
+    throw error(errc::system_failure, "engine: CAF did not load actorloop's coordinator");
+  impl_->groups.push_back(impl_->coordinator->default_group());
+  try {
+    for (auto& each : configured)
+      create_scheduler(std::move(each));
+    for (auto& each : options.schedulers)
+      create_scheduler(std::move(each));
+  } catch (...) {
+    // The destructor will not run for a constructor that throws.
+    shutdown();
+    throw;
+  }
+}
+
+engine::~engine() {
+  shutdown();
+}
+
+void engine::shutdown() noexcept {
+  if (!impl_)
+    return;
+  std::vector<std::shared_ptr<detail::scheduler_group>> groups;
+  {
+    std::lock_guard guard{impl_->mutex};
+    groups = impl_->groups;
+  }
+  // Newest first, "default" last: applets may wait on applets created earlier.
+  for (auto position = groups.rbegin(); position != groups.rend(); ++position) {
+    if (*position == impl_->coordinator->default_group())
+      (*position)->shutdown_members();
+    else
+      (*position)->stop();
+  }
+  impl_->extensions.clear();
+  impl_->system.reset(); // CAF stops the default group's workers
+  impl_.reset();
+}
+
+scheduler engine::create_scheduler(scheduler_options options) {
+  std::lock_guard guard{impl_->mutex};
+  for (auto& each : impl_->groups)
+    if (each->options().name == options.name)
+      throw error(errc::scheduler_exists, "scheduler '" + options.name + "' exists already");
+  auto group = std::make_shared<detail::scheduler_group>(*impl_->coordinator, std::move(options));
+  group->start();
+  impl_->groups.push_back(group);
+  return scheduler{group};
+}
+
+std::optional<scheduler> engine::find_scheduler(std::string_view name) const {
+  std::lock_guard guard{impl_->mutex};
+  for (auto& each : impl_->groups)
+    if (each->options().name == name)
+      return scheduler{each};
+  return std::nullopt;
+}
+
+scheduler engine::get_scheduler(std::string_view name) const {
+  if (auto found = find_scheduler(name))
+    return *found;
+  throw error(errc::no_such_scheduler, "no scheduler named '" + std::string{name} + "'");
+}
+
+std::vector<scheduler> engine::schedulers() const {
+  std::lock_guard guard{impl_->mutex};
+  std::vector<scheduler> result;
+  for (auto& each : impl_->groups)
+    result.emplace_back(each);
+  return result;
+}
+
+void engine::remove_scheduler(std::string_view name) {
+  if (name == "default")
+    throw error(errc::invalid_argument, "the \"default\" scheduler cannot be removed");
+  auto found = get_scheduler(name);
+  found.stop();
+  std::lock_guard guard{impl_->mutex};
+  auto& groups = impl_->groups;
+  for (auto position = groups.begin(); position != groups.end(); ++position)
+    if ((*position)->options().name == name) {
+      impl_->coordinator->retire(*position);
+      groups.erase(position);
+      break;
+    }
+}
+
+bool engine::help_printed() const noexcept {
+  return impl_->help_printed;
+}
+
+std::string engine::options_help() {
+  return "  --actorloop.schedulers=SPEC[;SPEC...]  SPEC is "
+         "NAME[:threads=N][:cpus=LIST][:priority=P][:spin=DURATION][:throughput=N]\n"
+         "        LIST: 0,2-3   P: nice/N, batch/N, idle, fifo/N, rr/N   DURATION: 20us, 1ms\n"
+         "  --actorloop.default-threads=N           workers of the \"default\" scheduler\n"
+         "  plus CAF's own options (see --help)\n";
+}
+
+caf::actor_system& engine::actor_system() {
+  return *impl_->system;
+}
+
+// -- scheduler handle ---------------------------------------------------------
+
+scheduler::scheduler(std::shared_ptr<detail::scheduler_group> group) noexcept
+  : group_(std::move(group)) {}
+
+detail::scheduler_group& scheduler::group() const {
+  if (!group_)
+    throw error(errc::invalid_argument, "operation on an empty scheduler handle");
+  return *group_;
+}
+
+const std::string& scheduler::name() const {
+  return group().options().name;
+}
+
+const scheduler_options& scheduler::options() const {
+  return group().options();
+}
+
+scheduler_stats scheduler::stats() const {
+  return group().stats();
+}
+
+std::vector<std::thread::id> scheduler::thread_ids() const {
+  return group().thread_ids();
+}
+
+std::vector<int> scheduler::native_thread_ids() const {
+  return group().native_thread_ids();
+}
+
+bool scheduler::runs_this_thread() const {
+  return detail::current_worker_group() == group_.get();
+}
+
+std::size_t scheduler::applet_count() const {
+  return group().member_count();
+}
+
+void scheduler::wake() {
+  group().wake_members();
+}
+
+void scheduler::stop() {
+  group().stop();
+}
+
+bool scheduler::stopped() const {
+  return group().stopped();
+}
+
+// -- library-internal access --------------------------------------------------
+
+namespace detail {
+
+std::error_code attach_member(scheduler_group& group, group_member& member) {
+  return group.attach(member);
+}
+
+void detach_member(scheduler_group& group, group_member& member) noexcept {
+  group.detach(member);
+}
+
+void schedule_deadline(scheduler_group& group, time_point deadline,
+                       std::weak_ptr<deadline_target> target) {
+  group.add_deadline(deadline, std::move(target));
+}
+
+void count_dispatch(scheduler_group& group) noexcept {
+  group.count_dispatch();
+}
+
+scheduler find_group(engine& owner, std::string_view name) {
+  return owner.get_scheduler(name);
+}
+
+engine_extension& extension(engine& owner, const void* key,
+                            std::unique_ptr<engine_extension> (*make)()) {
+  auto& state = owner.internals();
+  std::lock_guard guard{state.mutex};
+  auto& slot = state.extensions[key];
+  if (!slot)
+    slot = make();
+  return *slot;
+}
+
+} // namespace detail
+
+} // namespace actorloop::runtime

@@ -1,0 +1,20 @@
+#pragma once
+// The CAF configuration an engine builds: CAF's own options plus actorloop's.
+
+#include <caf/actor_system_config.hpp>
+
+#include <string>
+
+namespace actorloop::runtime::detail {
+
+class engine_config final : public caf::actor_system_config {
+public:
+  engine_config();
+
+  /// --actorloop.schedulers: ';'-separated scheduler specifications.
+  std::string schedulers;
+  /// --actorloop.default-threads: workers of the "default" scheduler.
+  size_t default_threads = 0;
+};
+
+} // namespace actorloop::runtime::detail
