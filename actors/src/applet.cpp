@@ -98,9 +98,11 @@ struct registration final : runtime::detail::waiter,
     // readiness when it handles it.
     if (message_pending.exchange(true, std::memory_order_acq_rel))
       return;
-    actor->enqueue(nullptr, caf::make_message_id(),
-                   caf::make_message(detail::ready_atom::value, what.id()),
-                   runtime::detail::current_execution_unit());
+    runtime::detail::grouped_actor::send_to(actor.get(), [&] {
+      actor->enqueue(nullptr, caf::make_message_id(),
+                     caf::make_message(detail::ready_atom::value, what.id()),
+                     runtime::detail::current_execution_unit());
+    });
   }
 
   const waitable what;
@@ -152,7 +154,8 @@ struct applet_context::core {
   }
 
   void start() {
-    record->state.store(applet_state::running);
+    auto expected = applet_state::starting;
+    record->state.compare_exchange_strong(expected, applet_state::running);
     applet_context context{*this};
     if (!guarded("init", [&] { body->init(context); }))
       return;
@@ -337,9 +340,10 @@ struct applet_context::core {
     body.reset(); // The user's object dies on the scheduler thread too.
     record->answer_dumps({});
     detail::unregister_applet(record->owner, record->id());
-    auto& group = self->group();
+    // Leave the scheduler before the handle becomes ready, so that whoever
+    // wakes on the handle sees the applet gone from every count.
+    runtime::detail::detach_member(self->group(), *record);
     record->finish(std::move(reason));
-    runtime::detail::detach_member(group, *record);
     self->quit();
   }
 
@@ -368,23 +372,29 @@ public:
   }
 
   caf::behavior make_behavior() override {
-    core_->start();
+    handle([&] { core_->start(); });
     if (core_->destroy_started)
       return {};
     return {
-      [this](detail::ready_atom, std::uint64_t id) { core_->on_ready_message(id); },
+      [this](detail::ready_atom, std::uint64_t id) {
+        handle([&] { core_->on_ready_message(id); });
+      },
       [this](detail::continue_atom) {
-        core_->continue_pending = false;
-        core_->run_turn();
+        handle([&] {
+          core_->continue_pending = false;
+          core_->run_turn();
+        });
       },
-      [this](detail::kill_atom) { core_->stop_if_killed(); },
+      [this](detail::kill_atom) { handle([&] { core_->stop_if_killed(); }); },
       [this](detail::preselect_atom) {
-        if (core_->destroy_started)
-          return;
-        core_->run_preselect();
-        core_->run_turn();
+        handle([&] {
+          if (core_->destroy_started)
+            return;
+          core_->run_preselect();
+          core_->run_turn();
+        });
       },
-      [this](detail::dump_atom) { core_->answer_dump(); },
+      [this](detail::dump_atom) { handle([&] { core_->answer_dump(); }); },
     };
   }
 

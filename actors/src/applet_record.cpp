@@ -2,6 +2,8 @@
 
 #include "messages.hpp"
 
+#include <actorloop/runtime/detail/grouped_actor.hpp>
+
 #include <caf/actor_cast.hpp>
 #include <caf/message.hpp>
 #include <caf/message_id.hpp>
@@ -17,15 +19,17 @@ applet_record::~applet_record() = default;
 
 void applet_record::bind(caf::actor_control_block* actor) {
   std::lock_guard guard{mutex_};
-  actor_ = caf::actor_cast<caf::weak_actor_ptr>(actor);
+  actor_ = caf::actor_cast<caf::strong_actor_ptr>(actor);
   if (kill_requested.load() && !destroyed_)
-    send_locked(caf::make_message(kill_atom::value));
+    send_locked(kill_atom::value);
 }
 
-void applet_record::send_locked(caf::message content) noexcept {
-  if (auto target = actor_.lock())
-    target->enqueue(nullptr, caf::make_message_id(caf::message_priority::high), std::move(content),
-                    runtime::detail::current_execution_unit());
+void applet_record::send_locked(caf::atom_value kind) noexcept {
+  if (auto& target = actor_)
+    runtime::detail::grouped_actor::send_to(target.get(), [&] {
+      target->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
+                      caf::make_message(kind), runtime::detail::current_execution_unit());
+    });
 }
 
 void applet_record::request_kill(exit_reason reason) noexcept {
@@ -34,7 +38,9 @@ void applet_record::request_kill(exit_reason reason) noexcept {
     return;
   requested_reason_ = std::move(reason);
   kill_requested.store(true);
-  send_locked(caf::make_message(kill_atom::value));
+  // Reported at once, as `ofc_app_destroying` was, even before destroy runs.
+  state.store(applet_state::destroying);
+  send_locked(kill_atom::value);
 }
 
 void applet_record::request_shutdown() noexcept {
@@ -46,7 +52,7 @@ void applet_record::request_shutdown() noexcept {
 void applet_record::request_preselect() noexcept {
   std::lock_guard guard{mutex_};
   if (!destroyed_)
-    send_locked(caf::make_message(preselect_atom::value));
+    send_locked(preselect_atom::value);
 }
 
 void applet_record::finish(exit_reason reason) {
@@ -75,7 +81,7 @@ std::future<std::string> applet_record::request_dump() {
   if (destroyed_)
     slot.set_value({});
   else
-    send_locked(caf::make_message(dump_atom::value));
+    send_locked(dump_atom::value);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <actorloop/runtime/detail/group_access.hpp>
 
 #include <caf/actor_control_block.hpp>
+#include <caf/atom.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 
 #include <atomic>
@@ -50,12 +51,14 @@ protected:
   bool ready_locked() const override { return destroyed_; }
 
 private:
-  void send_locked(caf::message content) noexcept;
+  void send_locked(caf::atom_value kind) noexcept;
 
   bool destroyed_ = false;
   exit_reason reason_;
   exit_reason requested_reason_;
-  caf::weak_actor_ptr actor_;
+  // A strong reference: CAF destroys an actor nobody references, and an
+  // applet lives until it is killed. Dropped in finish().
+  caf::strong_actor_ptr actor_;
   std::map<std::uint64_t, std::promise<std::string>> dumps_;
   std::uint64_t next_dump_ = 1;
 };

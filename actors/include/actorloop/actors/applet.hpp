@@ -100,12 +100,12 @@ public:
 
 /// An applet made of plain callables; every member is optional.
 struct applet_callbacks {
-  std::string name;
-  std::function<void(applet_context&)> init;
-  std::function<void(applet_context&)> preselect;
-  std::function<waitable(applet_context&, const waitable&)> postselect;
-  std::function<void(applet_context&)> destroy;
-  std::function<std::string(const applet_context&)> dump;
+  std::string name{};
+  std::function<void(applet_context&)> init{};
+  std::function<void(applet_context&)> preselect{};
+  std::function<waitable(applet_context&, const waitable&)> postselect{};
+  std::function<void(applet_context&)> destroy{};
+  std::function<std::string(const applet_context&)> dump{};
 };
 
 /// A handle to an applet. It is itself a waitable: ready once the applet has

@@ -77,13 +77,13 @@ struct thread_priority {
 /// How to build a scheduler.
 struct scheduler_options {
   /// Unique name; letters, digits, '_', '-' and '.'.
-  std::string name;
+  std::string name{};
   /// Worker threads (1 = an Open Files run-loop).
   std::size_t threads = 1;
   /// CPUs the workers are pinned to; empty = no pinning.
-  cpu_set cpus;
+  cpu_set cpus{};
   /// Thread priority of the workers; empty = inherit.
-  std::optional<thread_priority> priority;
+  std::optional<thread_priority> priority{};
   /// How long an idle worker spins before it parks. Zero (the default) parks
   /// at once. Spinning cuts a cross-scheduler wake from about 50 µs (the cost
   /// of a futex wake on a VM) to about 1 µs, at the price of burning up to
