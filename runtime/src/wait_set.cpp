@@ -81,7 +81,10 @@ void wait_set::clear() {
 
 std::size_t wait_set::size() const {
   std::lock_guard guard{impl_->members_mutex};
-  return impl_->members.size();
+  // Closed members leave at the next wait; they no longer count.
+  return static_cast<std::size_t>(
+    std::count_if(impl_->members.begin(), impl_->members.end(),
+                  [](const auto& entry) { return !entry->what.shared_state()->is_closed(); }));
 }
 
 wait_result wait_set::wait() {
@@ -128,12 +131,21 @@ wait_result wait_set::wait_impl(const time_point* limit, bool may_block) {
     std::optional<time_point> nearest;
     {
       std::lock_guard guard{state.members_mutex};
-      for (auto& entry : state.members) {
+      auto& members = state.members;
+      for (auto position = members.begin(); position != members.end();) {
+        auto& entry = *position;
         auto& member_state = *entry->what.shared_state();
         if (member_state.try_consume())
           return {wait_status::fired, entry->what, entry->cookie};
+        if (member_state.is_closed()) {
+          // A closed waitable leaves the set, as a destroyed handle did.
+          member_state.detach(*entry);
+          position = members.erase(position);
+          continue;
+        }
         if (auto next = member_state.deadline(); next && (!nearest || *next < *nearest))
           nearest = next;
+        ++position;
       }
     }
     if (!may_block || (limit && clock::now() >= *limit))

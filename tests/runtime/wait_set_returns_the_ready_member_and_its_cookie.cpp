@@ -245,6 +245,9 @@ TEST_CASE("behaviour 29: a waitable closed while in a wait set is never returned
   closing.set();
   closing.close();
   CHECK(closing.closed());
+  // It leaves the set, as a destroyed handle left the original's wait set.
+  CHECK(set.size() == 1u);
+  CHECK(closing.shared_state()->waiter_count() == 1u);
 
   auto start = runtime::clock::now();
   auto result = set.wait_for(30ms);
@@ -257,6 +260,7 @@ TEST_CASE("behaviour 29: a waitable closed while in a wait set is never returned
   CHECK(next.status == runtime::wait_status::fired);
   CHECK(next.cookie == 2u);
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
+  CHECK(closing.shared_state()->waiter_count() == 0u);
 }
 
 TEST_CASE("try_wait never blocks and reports timed_out when nothing is ready") {

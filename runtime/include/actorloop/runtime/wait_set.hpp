@@ -47,6 +47,8 @@ public:
   bool remove(const waitable& member);
   /// Removes every member.
   void clear();
+  /// Members that are not closed (a closed waitable leaves the set; Open
+  /// Files removed a destroyed handle from its wait set).
   [[nodiscard]] std::size_t size() const;
 
   /// Blocks until a member is ready or `wake` is called.
