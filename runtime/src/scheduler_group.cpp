@@ -277,13 +277,18 @@ void scheduler_group::start() {
 }
 
 bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
-  std::lock_guard guard{mutex_};
-  if (stop_requested_ && workers_stopped_)
-    return false;
-  queue_.push_back(job);
-  queued_.store(queue_.size(), std::memory_order_relaxed);
-  // The only worker of a group that enqueues for itself is awake already.
-  if (parked_count_ > 0 && !(from_own_worker && workers_.size() == 1))
+  bool wake = false;
+  {
+    std::lock_guard guard{mutex_};
+    if (stop_requested_ && workers_stopped_)
+      return false;
+    queue_.push_back(job);
+    queued_.store(queue_.size(), std::memory_order_release);
+    // The only worker of a group that enqueues for itself is awake already.
+    wake = parked_count_ > 0 && !(from_own_worker && workers_.size() == 1);
+  }
+  // Notify after unlocking, so the woken worker does not block on our mutex.
+  if (wake)
     parked_.notify_one();
   return true;
 }

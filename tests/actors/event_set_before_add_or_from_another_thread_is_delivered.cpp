@@ -66,7 +66,7 @@ TEST_CASE("behaviour 20: an event set from another thread wakes an idle applet w
   make_scheduler(engine, "loop", 1);
 
   actors::applet_callbacks callbacks;
-  callbacks.name = "sleeper";
+  callbacks.name = "idle-listener";
   callbacks.preselect = [&](actors::applet_context& context) {
     if (!context.waiting_on(doorbell))
       context.add_wait(doorbell);

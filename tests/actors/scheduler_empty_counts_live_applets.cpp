@@ -70,3 +70,29 @@ TEST_CASE("behaviour 10: an applet that kills itself at once leaves the schedule
   CHECK(loop.empty());
   CHECK(loop.applet_count() == 0);
 }
+
+TEST_CASE("behaviour 10: once a handle reports the applet destroyed, the scheduler no longer counts it") {
+  constexpr int rounds = 200;
+  runtime::event never_set{runtime::reset_mode::manual, "never-set"};
+  int still_counted = 0;
+
+  runtime::engine engine{small_engine_options()};
+  auto loop = make_scheduler(engine, "loop", 1);
+
+  actors::applet_callbacks callbacks;
+  callbacks.name = "brief";
+  callbacks.preselect = [never_set](actors::applet_context& context) {
+    if (!context.waiting_on(never_set))
+      context.add_wait(never_set);
+  };
+  for (int round = 0; round < rounds; ++round) {
+    auto handle = actors::spawn_applet(engine, "loop", callbacks);
+    handle.kill();
+    REQUIRE(handle.wait_for(5s));
+    // Read at once: the destroyed applet must already be gone from the count.
+    if (loop.applet_count() != 0)
+      ++still_counted;
+  }
+  CHECK(still_counted == 0);
+  CHECK(loop.empty());
+}

@@ -14,7 +14,7 @@ actors::applet_callbacks counting_preselects(actorloop_test::latch_counter& pres
                                              actorloop_test::latch_counter& postselects,
                                              const runtime::event& never_set) {
   actors::applet_callbacks callbacks;
-  callbacks.name = "sleeper";
+  callbacks.name = "idle-listener";
   callbacks.preselect = [&preselects, never_set](actors::applet_context& context) {
     preselects.increment();
     if (!context.waiting_on(never_set))
