@@ -10,6 +10,8 @@
 #include <caf/intrusive_ptr.hpp>
 
 #include <cerrno>
+#include <linux/futex.h>
+#include <algorithm>
 #include <cstring>
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +32,31 @@ thread_local caf::execution_unit* this_thread_unit = nullptr;
 std::int64_t now_nanoseconds() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
     .count();
+}
+
+/// Sleeps while `word` still holds `seen`, until woken or `deadline`
+/// (monotonic clock). Returns on any wake; the caller re-checks.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                const time_point* deadline) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  timespec absolute{};
+  if (deadline) {
+    auto since_epoch = deadline->time_since_epoch();
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    absolute.tv_sec = static_cast<time_t>(seconds.count());
+    absolute.tv_nsec = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds).count());
+  }
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, the clock
+  // steady_clock uses on Linux.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word),
+          FUTEX_WAIT_BITSET_PRIVATE, seen, deadline ? &absolute : nullptr, nullptr,
+          FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
 }
 
 std::error_code system_error_code(int value) {
@@ -206,12 +233,21 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           }
           guard.lock();
         } else {
-          ++group.parked_count_;
-          if (group.timers_.empty())
-            group.parked_.wait(guard);
-          else
-            group.parked_.wait_until(guard, group.timers_.top().deadline);
-          --group.parked_count_;
+          // Park on our futex word. A waker takes us off `parked_` under the
+          // mutex and bumps the word after unlocking, so reading the word
+          // before unlocking closes the lost-wake window.
+          parked_ = true;
+          group.parked_.push_back(this);
+          auto seen = wake_word_.load(std::memory_order_acquire);
+          bool timed = !group.timers_.empty();
+          auto deadline = timed ? group.timers_.top().deadline : time_point::max();
+          guard.unlock();
+          futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
+          guard.lock();
+          if (parked_) {
+            parked_ = false;
+            std::erase(group.parked_, this);
+          }
           spun = false;
         }
         idle_since_.store(0, std::memory_order_relaxed);
@@ -277,7 +313,7 @@ void scheduler_group::start() {
 }
 
 bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
-  bool wake = false;
+  worker* sleeper = nullptr;
   {
     std::lock_guard guard{mutex_};
     if (stop_requested_ && workers_stopped_)
@@ -285,20 +321,41 @@ bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
     queue_.push_back(job);
     queued_.store(queue_.size(), std::memory_order_release);
     // The only worker of a group that enqueues for itself is awake already.
-    wake = parked_count_ > 0 && !(from_own_worker && workers_.size() == 1);
+    if (!(from_own_worker && workers_.size() == 1))
+      sleeper = unpark_one_locked();
   }
-  // Notify after unlocking, so the woken worker does not block on our mutex.
-  if (wake)
-    parked_.notify_one();
+  // Wake after unlocking, so the woken worker does not block on our mutex.
+  wake(sleeper);
   return true;
 }
 
+worker* scheduler_group::unpark_one_locked() noexcept {
+  if (parked_.empty())
+    return nullptr;
+  auto* sleeper = parked_.back();
+  parked_.pop_back();
+  sleeper->parked_ = false;
+  return sleeper;
+}
+
+void scheduler_group::wake(worker* sleeper) noexcept {
+  if (!sleeper)
+    return;
+  sleeper->wake_word_.fetch_add(1, std::memory_order_release);
+  futex_wake(sleeper->wake_word_);
+}
+
 void scheduler_group::add_deadline(time_point deadline, std::weak_ptr<deadline_target> target) {
-  std::lock_guard guard{mutex_};
-  bool earliest = timers_.empty() || deadline < timers_.top().deadline;
-  timers_.push(timer_entry{deadline, std::move(target)});
-  if (earliest && parked_count_ > 0)
-    parked_.notify_one();
+  worker* sleeper = nullptr;
+  {
+    std::lock_guard guard{mutex_};
+    bool earliest = timers_.empty() || deadline < timers_.top().deadline;
+    timers_.push(timer_entry{deadline, std::move(target)});
+    // A parked worker sleeps until the old earliest deadline: make one re-arm.
+    if (earliest)
+      sleeper = unpark_one_locked();
+  }
+  wake(sleeper);
 }
 
 std::error_code scheduler_group::attach(group_member& member) {
@@ -350,7 +407,8 @@ void scheduler_group::stop_workers() {
     if (workers_stopped_)
       return;
     stop_requested_ = true;
-    parked_.notify_all();
+    while (auto* sleeper = unpark_one_locked())
+      wake(sleeper);
   }
   for (auto& each : workers_)
     each->join();

@@ -62,6 +62,10 @@ private:
   std::atomic<std::int64_t> idle_nanoseconds_{0};
   std::atomic<std::int64_t> idle_since_{0}; // 0 while working
   std::vector<std::weak_ptr<deadline_target>> due_;
+  // Parking: the worker sleeps on this futex word; a waker bumps it. Cheaper
+  // than a condition variable (no second mutex hand-off on wake).
+  std::atomic<std::uint32_t> wake_word_{0};
+  bool parked_ = false; // guarded by the group mutex
 };
 
 /// A named group of workers with one shared run queue and one timer heap.
@@ -104,6 +108,10 @@ public:
 private:
   friend class worker;
 
+  /// Takes one parked worker off the list (mutex held); wake it after unlocking.
+  worker* unpark_one_locked() noexcept;
+  static void wake(worker* sleeper) noexcept;
+
   struct timer_entry {
     time_point deadline;
     std::weak_ptr<deadline_target> target;
@@ -116,11 +124,10 @@ private:
 
   // Run queue, timer heap and parking, all under one mutex.
   mutable std::mutex mutex_;
-  std::condition_variable parked_;
   std::deque<caf::resumable*> queue_;
   std::atomic<std::size_t> queued_{0}; // lock-free view of queue_.size() for spinners
   std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers_;
-  std::size_t parked_count_ = 0;
+  std::vector<worker*> parked_; // workers asleep, most recent last
   bool stop_requested_ = false;
 
   std::vector<std::unique_ptr<worker>> workers_;
