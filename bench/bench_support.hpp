@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <dirent.h>
 #include <memory>
 #include <pthread.h>
 #include <sched.h>
@@ -138,6 +139,31 @@ inline std::chrono::nanoseconds process_cpu_time() {
   timespec now{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+/// CPU time used by the whole process so far, exact even while other threads
+/// are running: CLOCK_PROCESS_CPUTIME_ID leaves out what threads busy on other
+/// CPUs used since their last scheduler tick (up to a few ms), whereas each
+/// thread's own CPU clock includes it. Threads that exit are not counted, so
+/// compare two readings only across a stretch in which no thread ends.
+inline std::chrono::nanoseconds process_cpu_time_exact() {
+  std::chrono::nanoseconds total{0};
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr)
+    return process_cpu_time();
+  while (dirent* entry = readdir(tasks)) {
+    if (entry->d_name[0] == '.')
+      continue;
+    auto thread_id = static_cast<unsigned>(std::atoi(entry->d_name));
+    // The kernel's encoding of a per-thread CPU clock: CPUCLOCK_SCHED (2) |
+    // CPUCLOCK_PERTHREAD_MASK (4), with the inverted thread id above.
+    auto clock_id = static_cast<clockid_t>((~thread_id << 3) | 6u);
+    timespec used{};
+    if (clock_gettime(clock_id, &used) == 0)
+      total += std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
+  }
+  closedir(tasks);
+  return total;
 }
 
 /// The CPUs this process may use, ascending.

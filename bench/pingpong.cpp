@@ -75,12 +75,12 @@ public:
     }
     auto count = ++shared_.ping_count;
     if (count == warmup_round_trips) {
-      shared_.cpu_at_start = bench::process_cpu_time();
+      shared_.cpu_at_start = bench::process_cpu_time_exact();
       shared_.start = bench_clock::now();
     }
     if (count == shared_.target) {
       shared_.end = bench_clock::now();
-      shared_.cpu_at_end = bench::process_cpu_time();
+      shared_.cpu_at_end = bench::process_cpu_time_exact();
       shared_.done.set();
       return {};
     }
@@ -128,7 +128,7 @@ double run_applets(runtime::engine& engine, std::string_view ping_scheduler,
                 static_cast<long long>(shared.pong_count), static_cast<long long>(shared.target));
   if (cost != nullptr) {
     std::this_thread::sleep_until(shared.end + idle_stretch);
-    auto idle_cpu = bench::process_cpu_time() - shared.cpu_at_end;
+    auto idle_cpu = bench::process_cpu_time_exact() - shared.cpu_at_end;
     cost->idle_microseconds = std::chrono::duration<double, std::micro>(idle_cpu).count();
     cost->burst_cpus = std::chrono::duration<double>(shared.cpu_at_end - shared.cpu_at_start).count() /
                        bench::seconds_between(shared.start, shared.end);
@@ -398,8 +398,9 @@ int main(int argc, char** argv) {
     cpu_cost with_spin;
     cross_scheduler(settings, false, without_spin);
     cross_scheduler(settings, true, with_spin);
-    bench::comment("CPU cost of spin=50us: process CPU time in the %lld ms idle stretch right "
-                   "after a burst (applets alive, nothing to do): spin=%.0f us, no spin=%.0f us; "
+    bench::comment("CPU cost of spin=50us: process CPU time (sum of per-thread CPU clocks) in "
+                   "the %lld ms idle stretch right after a burst (applets alive, nothing to do; "
+                   "includes ~100 us of measuring): spin=%.0f us, no spin=%.0f us; "
                    "CPU in use during the burst: spin=%.2f CPUs, no spin=%.2f CPUs (medians)",
                    static_cast<long long>(idle_stretch.count()), with_spin.idle_microseconds,
                    without_spin.idle_microseconds, with_spin.burst_cpus, without_spin.burst_cpus);
