@@ -243,7 +243,7 @@ struct applet_context::core {
       return;
     if (!ready.empty() && !continue_pending) {
       continue_pending = true;
-      self->send(self, detail::continue_atom::value);
+      self->send(self, detail::continue_atom::value, std::uint64_t{0});
     }
   }
 
@@ -347,6 +347,33 @@ struct applet_context::core {
     self->quit();
   }
 
+  void on_message(caf::atom_value kind, std::uint64_t argument) {
+    switch (static_cast<std::uint64_t>(kind)) {
+      case detail::ready_atom::uint_value():
+        on_ready_message(argument);
+        break;
+      case detail::continue_atom::uint_value():
+        continue_pending = false;
+        run_turn();
+        break;
+      case detail::kill_atom::uint_value():
+        stop_if_killed();
+        break;
+      case detail::preselect_atom::uint_value():
+        if (destroy_started)
+          return;
+        run_preselect();
+        run_turn();
+        break;
+      case detail::dump_atom::uint_value():
+        answer_dump();
+        break;
+      default:
+        // Only actorloop itself sends to an applet's actor.
+        break;
+    }
+  }
+
   void answer_dump() {
     std::string text;
     if (body) {
@@ -375,26 +402,12 @@ public:
     handle([&] { core_->start(); });
     if (core_->destroy_started)
       return {};
+    // One handler for every message kind: a single match case is cheaper to
+    // build per applet and to match per message than one case per kind.
     return {
-      [this](detail::ready_atom, std::uint64_t id) {
-        handle([&] { core_->on_ready_message(id); });
+      [this](caf::atom_value kind, std::uint64_t argument) {
+        handle([&] { core_->on_message(kind, argument); });
       },
-      [this](detail::continue_atom) {
-        handle([&] {
-          core_->continue_pending = false;
-          core_->run_turn();
-        });
-      },
-      [this](detail::kill_atom) { handle([&] { core_->stop_if_killed(); }); },
-      [this](detail::preselect_atom) {
-        handle([&] {
-          if (core_->destroy_started)
-            return;
-          core_->run_preselect();
-          core_->run_turn();
-        });
-      },
-      [this](detail::dump_atom) { handle([&] { core_->answer_dump(); }); },
     };
   }
 

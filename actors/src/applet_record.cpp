@@ -28,7 +28,8 @@ void applet_record::send_locked(caf::atom_value kind) noexcept {
   if (auto& target = actor_)
     runtime::detail::grouped_actor::send_to(target.get(), [&] {
       target->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
-                      caf::make_message(kind), runtime::detail::current_execution_unit());
+                      caf::make_message(kind, std::uint64_t{0}),
+                      runtime::detail::current_execution_unit());
     });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The messages an applet actor's mailbox carries.
+// The messages an applet actor's mailbox carries: all are (kind, argument).
 
 #include <caf/atom.hpp>
 
@@ -7,7 +7,7 @@ namespace actorloop::actors::detail {
 
 /// A registered waitable may be ready: (ready_atom, waitable id).
 using ready_atom = caf::atom_constant<caf::atom("al_ready")>;
-/// More ready waitables are queued: take the next one in a new turn.
+/// More ready waitables are queued: take the next one in a new turn (argument 0).
 using continue_atom = caf::atom_constant<caf::atom("al_cont")>;
 /// Destroy now (the reason is in the applet record).
 using kill_atom = caf::atom_constant<caf::atom("al_kill")>;

@@ -26,6 +26,10 @@ namespace actorloop::runtime::detail {
 
 namespace {
 
+/// Below this distance to the next timer, an idle worker spins instead of
+/// parking (see worker::run).
+constexpr duration timer_spin_threshold = std::chrono::microseconds(50);
+
 thread_local scheduler_group* this_thread_group = nullptr;
 thread_local caf::execution_unit* this_thread_unit = nullptr;
 
@@ -214,13 +218,21 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         }
         auto idle_start = now_nanoseconds();
         idle_since_.store(idle_start, std::memory_order_relaxed);
-        if (spin > duration::zero() && !spun) {
+        auto next_timer = group.timers_.empty() ? time_point::max() : group.timers_.top().deadline;
+        // A timer due within a few microseconds is cheaper to wait for by
+        // spinning than by a timed futex sleep (a syscall pair and an hrtimer
+        // each time); with dense timers the parking itself was the bottleneck.
+        bool timer_imminent = next_timer != time_point::max() &&
+                              next_timer - clock::now() < timer_spin_threshold &&
+                              group.timer_keeper_ == nullptr;
+        if ((spin > duration::zero() && !spun) || timer_imminent) {
           // Spin briefly before parking: a wake from another CPU then costs
           // a cache-line transfer instead of a futex round trip.
-          spun = true;
-          auto next_timer = group.timers_.empty() ? time_point::max() : group.timers_.top().deadline;
+          spun = !timer_imminent;
+          if (timer_imminent)
+            group.timer_keeper_ = this;
           guard.unlock();
-          auto spin_end = clock::now() + spin;
+          auto spin_end = timer_imminent ? next_timer : clock::now() + spin;
           for (;;) {
             if (group.queued_.load(std::memory_order_relaxed) != 0)
               break;
@@ -232,6 +244,8 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
 #endif
           }
           guard.lock();
+          if (group.timer_keeper_ == this)
+            group.timer_keeper_ = nullptr;
         } else {
           // Park on our futex word. A waker takes us off `parked_` under the
           // mutex and bumps the word after unlocking, so reading the word
@@ -239,11 +253,15 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           parked_ = true;
           group.parked_.push_back(this);
           auto seen = wake_word_.load(std::memory_order_acquire);
-          bool timed = !group.timers_.empty();
+          bool timed = !group.timers_.empty() && group.timer_keeper_ == nullptr;
           auto deadline = timed ? group.timers_.top().deadline : time_point::max();
+          if (timed)
+            group.timer_keeper_ = this;
           guard.unlock();
           futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
           guard.lock();
+          if (group.timer_keeper_ == this)
+            group.timer_keeper_ = nullptr;
           if (parked_) {
             parked_ = false;
             std::erase(group.parked_, this);
@@ -338,6 +356,17 @@ worker* scheduler_group::unpark_one_locked() noexcept {
   return sleeper;
 }
 
+worker* scheduler_group::unpark_for_timers_locked() noexcept {
+  if (timer_keeper_ == nullptr)
+    return unpark_one_locked();
+  auto* keeper = timer_keeper_;
+  if (!keeper->parked_)
+    return nullptr; // Awake already; it re-reads the heap before parking.
+  std::erase(parked_, keeper);
+  keeper->parked_ = false;
+  return keeper;
+}
+
 void scheduler_group::wake(worker* sleeper) noexcept {
   if (!sleeper)
     return;
@@ -351,9 +380,9 @@ void scheduler_group::add_deadline(time_point deadline, std::weak_ptr<deadline_t
     std::lock_guard guard{mutex_};
     bool earliest = timers_.empty() || deadline < timers_.top().deadline;
     timers_.push(timer_entry{deadline, std::move(target)});
-    // A parked worker sleeps until the old earliest deadline: make one re-arm.
+    // The timer keeper sleeps until the old earliest deadline: make it re-arm.
     if (earliest)
-      sleeper = unpark_one_locked();
+      sleeper = unpark_for_timers_locked();
   }
   wake(sleeper);
 }
@@ -467,6 +496,40 @@ std::vector<int> scheduler_group::native_thread_ids() const {
   for (auto& each : workers_)
     result.push_back(each->native_id());
   return result;
+}
+
+// -- engine_clock -------------------------------------------------------------
+
+void engine_clock::remember(caf::abstract_actor* self) {
+  std::lock_guard guard{mutex_};
+  with_timeouts_.insert(self);
+}
+
+void engine_clock::set_ordinary_timeout(time_point t, caf::abstract_actor* self,
+                                        caf::atom_value type, uint64_t id) {
+  remember(self);
+  thread_safe_actor_clock::set_ordinary_timeout(t, self, type, id);
+}
+
+void engine_clock::set_request_timeout(time_point t, caf::abstract_actor* self,
+                                       caf::message_id id) {
+  remember(self);
+  thread_safe_actor_clock::set_request_timeout(t, self, id);
+}
+
+void engine_clock::set_multi_timeout(time_point t, caf::abstract_actor* self,
+                                     caf::atom_value type, uint64_t id) {
+  remember(self);
+  thread_safe_actor_clock::set_multi_timeout(t, self, type, id);
+}
+
+void engine_clock::cancel_timeouts(caf::abstract_actor* self) {
+  {
+    std::lock_guard guard{mutex_};
+    if (with_timeouts_.erase(self) == 0)
+      return; // Never set one: nothing for the clock thread to do.
+  }
+  thread_safe_actor_clock::cancel_timeouts(self);
 }
 
 // -- coordinator --------------------------------------------------------------

@@ -110,6 +110,8 @@ private:
 
   /// Takes one parked worker off the list (mutex held); wake it after unlocking.
   worker* unpark_one_locked() noexcept;
+  /// Like `unpark_one_locked`, preferring the worker that watches the timers.
+  worker* unpark_for_timers_locked() noexcept;
   static void wake(worker* sleeper) noexcept;
 
   struct timer_entry {
@@ -128,6 +130,9 @@ private:
   std::atomic<std::size_t> queued_{0}; // lock-free view of queue_.size() for spinners
   std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers_;
   std::vector<worker*> parked_; // workers asleep, most recent last
+  // The one parked worker that sleeps until the nearest timer deadline; the
+  // others park without a timeout, so a busy timer heap wakes one thread.
+  worker* timer_keeper_ = nullptr;
   bool stop_requested_ = false;
 
   std::vector<std::unique_ptr<worker>> workers_;
@@ -141,6 +146,25 @@ private:
 
   std::atomic<std::uint64_t> events_dispatched_{0};
   std::atomic<std::uint64_t> turns_{0};
+};
+
+/// CAF's clock, minus a cost every actor paid: CAF cancels an actor's
+/// timeouts when it terminates, which wakes the clock thread even for actors
+/// that never set one (every applet). This clock remembers which actors set a
+/// timeout and skips the cancel for the others.
+class engine_clock final : public caf::detail::thread_safe_actor_clock {
+public:
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                            uint64_t id) override;
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override;
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                         uint64_t id) override;
+  void cancel_timeouts(caf::abstract_actor* self) override;
+
+private:
+  void remember(caf::abstract_actor* self);
+  std::mutex mutex_;
+  std::unordered_set<caf::abstract_actor*> with_timeouts_;
 };
 
 /// The CAF scheduler module actorloop installs. It owns the "default" group
@@ -169,7 +193,7 @@ protected:
   void stop() override;
 
 private:
-  caf::detail::thread_safe_actor_clock clock_;
+  engine_clock clock_;
   std::thread clock_thread_;
   std::shared_ptr<scheduler_group> default_group_;
   std::mutex retired_mutex_;
