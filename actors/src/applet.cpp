@@ -339,7 +339,7 @@ struct applet_context::core {
     }
     body.reset(); // The user's object dies on the scheduler thread too.
     record->answer_dumps({});
-    detail::unregister_applet(record->owner, record->id());
+    record->registry->remove(record->id());
     // Leave the scheduler before the handle becomes ready, so that whoever
     // wakes on the handle sees the applet gone from every count.
     runtime::detail::detach_member(self->group(), *record);
@@ -515,7 +515,8 @@ applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_n
   auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
   if (auto failure = runtime::detail::attach_member(home.group(), *record))
     throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
-  detail::register_applet(engine, record);
+  record->registry = &detail::registry_of(engine);
+  record->registry->add(record);
   auto core = std::make_shared<applet_context::core>(std::move(body), record);
   auto actor = engine.actor_system().spawn<applet_actor>(core);
   record->bind(caf::actor_cast<caf::actor_control_block*>(actor));

@@ -12,8 +12,11 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <mutex>
 
 namespace actorloop::actors::detail {
+
+class applet_registry;
 
 class applet_record final : public runtime::detail::waitable_state,
                             public runtime::detail::group_member {
@@ -41,6 +44,8 @@ public:
 
   const runtime::scheduler home;
   runtime::engine& owner;
+  /// Set once at spawn; saves a lookup in the engine per applet.
+  applet_registry* registry = nullptr;
   std::atomic<applet_state> state{applet_state::starting};
   std::atomic<bool> kill_requested{false};
   std::atomic<std::size_t> waits{0};
@@ -63,8 +68,17 @@ private:
   std::uint64_t next_dump_ = 1;
 };
 
-/// Adds and removes records in the engine's applet registry.
-void register_applet(runtime::engine& owner, const std::shared_ptr<applet_record>& record);
-void unregister_applet(runtime::engine& owner, std::uint64_t id) noexcept;
+/// The engine's applet registry (an engine extension).
+class applet_registry final : public runtime::detail::engine_extension {
+public:
+  void add(const std::shared_ptr<applet_record>& record);
+  void remove(std::uint64_t id) noexcept;
+
+  std::mutex mutex;
+  std::map<std::uint64_t, std::weak_ptr<applet_record>> applets; // ids grow: creation order
+};
+
+/// Finds (or creates) the registry of an engine.
+applet_registry& registry_of(runtime::engine& owner);
 
 } // namespace actorloop::actors::detail

@@ -12,13 +12,9 @@ namespace detail {
 
 namespace {
 
-class applet_registry final : public runtime::detail::engine_extension {
-public:
-  std::mutex mutex;
-  std::map<std::uint64_t, std::weak_ptr<applet_record>> applets; // ids grow: creation order
-};
-
 int registry_key;
+
+} // namespace
 
 applet_registry& registry_of(runtime::engine& owner) {
   return static_cast<applet_registry&>(runtime::detail::extension(
@@ -27,18 +23,14 @@ applet_registry& registry_of(runtime::engine& owner) {
     }));
 }
 
-} // namespace
-
-void register_applet(runtime::engine& owner, const std::shared_ptr<applet_record>& record) {
-  auto& registry = registry_of(owner);
-  std::lock_guard guard{registry.mutex};
-  registry.applets.emplace(record->id(), record);
+void applet_registry::add(const std::shared_ptr<applet_record>& record) {
+  std::lock_guard guard{mutex};
+  applets.emplace_hint(applets.end(), record->id(), record);
 }
 
-void unregister_applet(runtime::engine& owner, std::uint64_t id) noexcept {
-  auto& registry = registry_of(owner);
-  std::lock_guard guard{registry.mutex};
-  registry.applets.erase(id);
+void applet_registry::remove(std::uint64_t id) noexcept {
+  std::lock_guard guard{mutex};
+  applets.erase(id);
 }
 
 } // namespace detail
