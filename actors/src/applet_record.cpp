@@ -19,6 +19,10 @@ applet_record::~applet_record() = default;
 
 void applet_record::bind(caf::actor_control_block* actor) {
   std::lock_guard guard{mutex_};
+  // A fast applet may be gone before spawn_applet binds it; keeping a strong
+  // reference then would keep the actor (and this record) alive for ever.
+  if (destroyed_)
+    return;
   actor_ = caf::actor_cast<caf::strong_actor_ptr>(actor);
   if (kill_requested.load() && !destroyed_)
     send_locked(kill_atom::value);
