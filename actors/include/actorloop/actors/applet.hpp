@@ -150,7 +150,9 @@ public:
   bool remove_wait(const waitable& what);
   /// Unregisters everything (the usual first step of a preselect).
   void clear_wait();
+  /// O(1).
   [[nodiscard]] bool waiting_on(const waitable& what) const;
+  /// Counts the registrations: O(number of registrations).
   [[nodiscard]] std::size_t wait_count() const;
 
   /// Destroys this applet once the current callback returns (no preselect
