@@ -407,34 +407,49 @@ std::error_code scheduler_group::attach(group_member& member) {
   std::lock_guard guard{members_mutex_};
   if (stopping_)
     return errc::scheduler_stopped;
-  members_.insert(&member);
+  member.previous_member_ = nullptr;
+  member.next_member_ = members_;
+  if (members_)
+    members_->previous_member_ = &member;
+  members_ = &member;
+  member.attached_ = true;
+  ++member_count_;
   return {};
 }
 
 void scheduler_group::detach(group_member& member) noexcept {
   std::lock_guard guard{members_mutex_};
-  members_.erase(&member);
-  if (members_.empty())
+  if (!member.attached_)
+    return;
+  if (member.previous_member_)
+    member.previous_member_->next_member_ = member.next_member_;
+  else
+    members_ = member.next_member_;
+  if (member.next_member_)
+    member.next_member_->previous_member_ = member.previous_member_;
+  member.previous_member_ = member.next_member_ = nullptr;
+  member.attached_ = false;
+  if (--member_count_ == 0)
     members_gone_.notify_all();
 }
 
 std::size_t scheduler_group::member_count() const {
   std::lock_guard guard{members_mutex_};
-  return members_.size();
+  return member_count_;
 }
 
 void scheduler_group::wake_members() {
   std::lock_guard guard{members_mutex_};
-  for (auto* member : members_)
+  for (auto* member = members_; member; member = member->next_member_)
     member->request_preselect();
 }
 
 void scheduler_group::shutdown_members() {
   std::unique_lock guard{members_mutex_};
   stopping_ = true;
-  for (auto* member : members_)
+  for (auto* member = members_; member; member = member->next_member_)
     member->request_shutdown();
-  members_gone_.wait(guard, [&] { return members_.empty(); });
+  members_gone_.wait(guard, [&] { return member_count_ == 0; });
 }
 
 void scheduler_group::stop() {

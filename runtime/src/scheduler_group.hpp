@@ -140,7 +140,8 @@ private:
   // Members (applets).
   mutable std::mutex members_mutex_;
   std::condition_variable members_gone_;
-  std::unordered_set<group_member*> members_;
+  group_member* members_ = nullptr; // intrusive list head
+  std::size_t member_count_ = 0;
   bool stopping_ = false;
   bool workers_stopped_ = false;
 
