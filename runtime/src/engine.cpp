@@ -21,7 +21,9 @@ engine_config::engine_config() {
          "schedulers to create, ';'-separated, e.g. "
          "\"io:threads=1:cpus=0:priority=fifo/10:spin=20us;work:threads=2\"")
     .add(default_threads, "default-threads",
-         "workers of the \"default\" scheduler (0: one per CPU)");
+         "workers of the \"default\" scheduler (0: one per CPU)")
+    .add(io, "io",
+         "netio I/O workers, e.g. \"workers=2:cpus=0-1:priority=nice/-5\"");
   load<coordinator>();
 }
 
@@ -110,14 +112,7 @@ void engine::shutdown() noexcept {
 }
 
 scheduler engine::create_scheduler(scheduler_options options) {
-  std::lock_guard guard{impl_->mutex};
-  for (auto& each : impl_->groups)
-    if (each->options().name == options.name)
-      throw error(errc::scheduler_exists, "scheduler '" + options.name + "' exists already");
-  auto group = std::make_shared<detail::scheduler_group>(*impl_->coordinator, std::move(options));
-  group->start();
-  impl_->groups.push_back(group);
-  return scheduler{group};
+  return detail::create_polled_scheduler(*this, std::move(options), nullptr);
 }
 
 std::optional<scheduler> engine::find_scheduler(std::string_view name) const {
@@ -245,8 +240,26 @@ void count_dispatch(scheduler_group& group) noexcept {
   group.count_dispatch();
 }
 
+scheduler create_polled_scheduler(engine& owner, scheduler_options options,
+                                  std::shared_ptr<idle_poller> poller) {
+  auto& state = owner.internals();
+  std::lock_guard guard{state.mutex};
+  for (auto& each : state.groups)
+    if (each->options().name == options.name)
+      throw error(errc::scheduler_exists, "scheduler '" + options.name + "' exists already");
+  auto group =
+    std::make_shared<scheduler_group>(*state.coordinator, std::move(options), std::move(poller));
+  group->start();
+  state.groups.push_back(group);
+  return scheduler{group};
+}
+
 scheduler find_group(engine& owner, std::string_view name) {
   return owner.get_scheduler(name);
+}
+
+std::string io_configuration(engine& owner) {
+  return owner.internals().config.io;
 }
 
 engine_extension& extension(engine& owner, const void* key,

@@ -15,6 +15,8 @@ public:
   std::string schedulers;
   /// --actorloop.default-threads: workers of the "default" scheduler.
   size_t default_threads = 0;
+  /// --actorloop.io: the netio module's I/O workers (parsed there).
+  std::string io;
 };
 
 } // namespace actorloop::runtime::detail

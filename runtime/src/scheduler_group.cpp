@@ -30,6 +30,9 @@ namespace {
 /// parking (see worker::run).
 constexpr duration timer_spin_threshold = std::chrono::microseconds(50);
 
+/// A busy I/O scheduler checks its sockets after this many jobs.
+constexpr unsigned jobs_between_polls = 16;
+
 thread_local scheduler_group* this_thread_group = nullptr;
 thread_local caf::execution_unit* this_thread_unit = nullptr;
 
@@ -274,7 +277,10 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           if (timed)
             group.timer_keeper_ = this;
           guard.unlock();
-          futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
+          if (group.poller_)
+            group.poller_->wait(timed ? &deadline : nullptr);
+          else
+            futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
           guard.lock();
           if (group.timer_keeper_ == this)
             group.timer_keeper_ = nullptr;
@@ -297,6 +303,12 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         continue;
     }
     group.turns_.fetch_add(1, std::memory_order_relaxed);
+    // With a steady stream of jobs the worker never parks; look at the
+    // sockets every few jobs anyway, so I/O keeps flowing.
+    if (group.poller_ && ++jobs_since_poll_ >= jobs_between_polls) {
+      jobs_since_poll_ = 0;
+      group.poller_->poll_ready();
+    }
     switch (job->resume(this, throughput)) {
       case caf::resumable::resume_later:
         // The actor keeps its reference while it waits for its next turn.
@@ -315,9 +327,15 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
 
 // -- scheduler_group ----------------------------------------------------------
 
-scheduler_group::scheduler_group(coordinator& owner, scheduler_options options)
-  : owner_(owner), options_(std::move(options)), started_(clock::now()) {
+scheduler_group::scheduler_group(coordinator& owner, scheduler_options options,
+                                 std::shared_ptr<idle_poller> poller)
+  : poller_(std::move(poller)), owner_(owner), options_(std::move(options)),
+    started_(clock::now()) {
   validate(options_);
+  if (poller_ && options_.threads != 1)
+    throw error(errc::invalid_argument, "scheduler '" + options_.name +
+                                          "': an I/O scheduler has exactly one thread, not " +
+                                          std::to_string(options_.threads));
 }
 
 scheduler_group::~scheduler_group() {
@@ -386,6 +404,10 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
 void scheduler_group::wake(worker* sleeper) noexcept {
   if (!sleeper)
     return;
+  if (sleeper->group_.poller_) {
+    sleeper->group_.poller_->wake();
+    return;
+  }
   sleeper->wake_word_.fetch_add(1, std::memory_order_release);
   futex_wake(sleeper->wake_word_);
 }

@@ -65,13 +65,16 @@ private:
   // Parking: the worker sleeps on this futex word; a waker bumps it. Cheaper
   // than a condition variable (no second mutex hand-off on wake).
   std::atomic<std::uint32_t> wake_word_{0};
+  // Jobs run since the I/O poller (if any) last looked at its sockets.
+  unsigned jobs_since_poll_ = 0;
   bool parked_ = false; // guarded by the group mutex
 };
 
 /// A named group of workers with one shared run queue and one timer heap.
 class scheduler_group : public std::enable_shared_from_this<scheduler_group> {
 public:
-  scheduler_group(coordinator& owner, scheduler_options options);
+  scheduler_group(coordinator& owner, scheduler_options options,
+                  std::shared_ptr<idle_poller> poller = nullptr);
   scheduler_group(const scheduler_group&) = delete;
   scheduler_group& operator=(const scheduler_group&) = delete;
   ~scheduler_group();
@@ -107,6 +110,8 @@ public:
 
 private:
   friend class worker;
+  // Set for I/O schedulers: the worker parks in it instead of on its futex.
+  std::shared_ptr<idle_poller> poller_;
 
   /// Takes one parked worker off the list (mutex held); wake it after unlocking.
   worker* unpark_one_locked() noexcept;

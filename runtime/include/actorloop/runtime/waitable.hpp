@@ -39,6 +39,8 @@ enum class waitable_kind {
   timer,        ///< One-shot or periodic deadline.
   wait_queue,   ///< Ready while non-empty.
   applet_exit,  ///< Ready once the applet has been destroyed.
+  socket,       ///< Ready while an enabled readiness bit holds (netio).
+  io_completion, ///< Ready while a network operation's completion waits (netio).
 };
 
 /// A printable name for a kind ("auto_event", ...).

@@ -8,6 +8,7 @@
 #include <actorloop/runtime/waitable.hpp>
 
 #include <memory>
+#include <string>
 #include <system_error>
 
 namespace caf {
@@ -54,6 +55,28 @@ public:
 void schedule_deadline(scheduler_group& group, time_point deadline,
                        std::weak_ptr<deadline_target> target);
 
+/// Replaces futex parking for a scheduler that also waits for I/O (the netio
+/// module's epoll-based I/O workers). The scheduler's worker calls `wait` when
+/// it has no job, and `poll_ready` between jobs so busy actors cannot starve
+/// the sockets; any thread calls `wake`.
+class idle_poller {
+public:
+  virtual ~idle_poller() = default;
+  /// Blocks until `wake`, the deadline (if any), or ready I/O; runs the
+  /// handlers of ready I/O on the calling worker before returning.
+  virtual void wait(const time_point* deadline) noexcept = 0;
+  /// Runs the handlers of I/O that is ready now; never blocks.
+  virtual void poll_ready() noexcept = 0;
+  /// Makes the current or the next `wait` return. Any thread.
+  virtual void wake() noexcept = 0;
+};
+
+/// Creates and starts a one-thread scheduler whose worker parks in `poller`
+/// (see `idle_poller`). Throws like `engine::create_scheduler`, and
+/// `errc::invalid_argument` if `options.threads` is not 1.
+[[nodiscard]] scheduler create_polled_scheduler(engine& owner, scheduler_options options,
+                                                std::shared_ptr<idle_poller> poller);
+
 /// Counts one applet event dispatch in the group's statistics.
 void count_dispatch(scheduler_group& group) noexcept;
 
@@ -78,6 +101,9 @@ class engine_extension {
 public:
   virtual ~engine_extension() = default;
 };
+
+/// The text of the engine's `actorloop.io` configuration key (netio parses it).
+[[nodiscard]] std::string io_configuration(engine& owner);
 
 /// Returns the extension stored under `key`, creating it with `make` first.
 engine_extension& extension(engine& owner, const void* key,
