@@ -280,6 +280,11 @@ io_worker& io_pool::next_worker() {
   return *workers_[index % workers_.size()];
 }
 
+std::shared_ptr<io_worker> io_pool::next_shared_worker() {
+  auto index = next_.fetch_add(1, std::memory_order_relaxed);
+  return workers_[index % workers_.size()];
+}
+
 io_worker* io_pool::current() const noexcept {
   for (auto& each : workers_)
     if (each->on_this_thread())

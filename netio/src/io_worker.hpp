@@ -111,6 +111,9 @@ public:
   [[nodiscard]] bool started() const noexcept { return started_.load(); }
   /// The next worker in round-robin order.
   [[nodiscard]] io_worker& next_worker();
+  /// Same, as a shared reference (for objects that may outlive the pool's
+  /// other users, such as resolver callbacks).
+  [[nodiscard]] std::shared_ptr<io_worker> next_shared_worker();
   [[nodiscard]] io_worker& worker(std::size_t index) { return *workers_.at(index); }
   [[nodiscard]] std::size_t size() const noexcept { return workers_.size(); }
   /// The worker whose thread is the caller, or nullptr.

@@ -63,6 +63,8 @@ public:
                                        std::error_code& error) override;
   void shutdown_send() noexcept override;
   [[nodiscard]] int fd() const noexcept { return fd_; }
+  /// Gives up ownership of the descriptor (it is not closed).
+  void release() noexcept { fd_ = -1; }
 
 private:
   int fd_;

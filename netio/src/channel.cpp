@@ -1,0 +1,325 @@
+#include "channel.hpp"
+
+#include "socket_ops.hpp"
+
+#include <actorloop/netio/error.hpp>
+
+#include <sys/epoll.h>
+
+namespace actorloop::netio::detail {
+
+namespace {
+
+/// Fires the connect timeout on the worker (scheduler timers run on the
+/// group's worker, which is the I/O worker itself).
+class connect_deadline final : public runtime::detail::deadline_target {
+public:
+  explicit connect_deadline(std::weak_ptr<channel> target) : target_(std::move(target)) {}
+  void on_deadline_reached() noexcept override {
+    if (auto alive = target_.lock(); alive && !alive->open() && !alive->closed())
+      alive->close(errc::connect_timed_out, "connect timed out");
+  }
+
+private:
+  std::weak_ptr<channel> target_;
+};
+
+} // namespace
+
+channel::channel(io_worker& worker, int fd, bool connecting, channel_owner& owner,
+                 channel_options options)
+  : worker_(worker), fd_(fd), owner_(owner), options_(std::move(options)),
+    state_(connecting ? state::connecting : state::open),
+    stream_(std::make_unique<socket_stream>(fd)) {}
+
+channel::~channel() {
+  if (registered_)
+    worker_.remove(fd_, *this);
+}
+
+void channel::start() {
+  if (auto failure = worker_.add(fd_, 0, *this)) {
+    finish(failure, "registering the socket with " + worker_.name() + " failed");
+    return;
+  }
+  registered_ = true;
+  if (state_ == state::connecting) {
+    if (options_.connect_timeout > runtime::duration::zero()) {
+      connect_timer_ = std::make_shared<connect_deadline>(weak_from_this());
+      runtime::detail::schedule_deadline(
+        worker_.engine().get_scheduler(worker_.name()).group(),
+        runtime::clock::now() + options_.connect_timeout, connect_timer_);
+    }
+    update_interest();
+  } else {
+    on_connected();
+  }
+}
+
+void channel::update_interest() {
+  if (state_ == state::closed || !registered_)
+    return;
+  std::uint32_t wanted = 0;
+  switch (state_) {
+    case state::connecting: wanted = EPOLLOUT; break;
+    case state::handshaking:
+      wanted = EPOLLIN | ((security_.wants_write && security_.wants_write()) ? EPOLLOUT : 0u);
+      break;
+    case state::open:
+      if (!reading_paused_)
+        wanted |= EPOLLIN;
+      if (output_bytes() > 0 || stream_->has_pending_output())
+        wanted |= EPOLLOUT;
+      break;
+    case state::closed: break;
+  }
+  if (wanted == interest_)
+    return;
+  interest_ = wanted;
+  if (auto failure = worker_.modify(fd_, wanted, *this))
+    finish(failure, "updating the socket's readiness interest failed");
+}
+
+void channel::on_io(std::uint32_t events) noexcept {
+  // Keep ourselves alive while a callback of the owner may drop us.
+  auto keep = shared_from_this();
+  switch (state_) {
+    case state::connecting: {
+      if (auto failure = pending_socket_error(fd_)) {
+        finish(failure, "connect failed: " + failure.message());
+        return;
+      }
+      on_connected();
+      return;
+    }
+    case state::handshaking: handshake(); return;
+    case state::open:
+      if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        read_available();
+      if (state_ == state::open && (events & EPOLLOUT))
+        write_pending();
+      update_interest();
+      return;
+    case state::closed: return;
+  }
+}
+
+void channel::on_connected() {
+  connect_timer_.reset();
+  set_no_delay(fd_);
+  if (options_.secure) {
+    security_ = options_.secure(std::move(stream_));
+    stream_ = std::move(security_.stream);
+    state_ = state::handshaking;
+    handshake();
+    return;
+  }
+  state_ = state::open;
+  update_interest();
+  owner_.on_channel_open();
+  if (state_ == state::open)
+    write_pending();
+  update_interest();
+}
+
+void channel::handshake() {
+  std::error_code failure;
+  std::string detail;
+  bool done = security_.step(failure, detail);
+  if (failure) {
+    finish(failure, detail.empty() ? failure.message() : detail);
+    return;
+  }
+  if (!done) {
+    update_interest();
+    return;
+  }
+  state_ = state::open;
+  owner_.on_channel_open();
+  if (state_ == state::open) {
+    write_pending();
+    // TLS may hold application bytes that arrived with the last handshake record.
+    read_available();
+  }
+  update_interest();
+}
+
+std::error_code channel::send(const message& value) {
+  if (state_ == state::closed)
+    return errc::not_connected;
+  if (output_bytes() >= options_.max_output_bytes) {
+    was_full_ = true;
+    return errc::buffer_full;
+  }
+  if (output_offset_ > 0 && output_offset_ == output_.size()) {
+    output_.clear();
+    output_offset_ = 0;
+  }
+  if (auto failure = options_.wire->encode(value, output_))
+    return failure;
+  if (state_ == state::open && interest_ != 0 && !(interest_ & EPOLLOUT))
+    write_pending();
+  update_interest();
+  return {};
+}
+
+std::error_code channel::send_encoded(std::span<const std::byte> bytes) {
+  if (state_ == state::closed)
+    return errc::not_connected;
+  if (output_bytes() >= options_.max_output_bytes) {
+    was_full_ = true;
+    return errc::buffer_full;
+  }
+  output_.insert(output_.end(), bytes.begin(), bytes.end());
+  if (state_ == state::open && !(interest_ & EPOLLOUT))
+    write_pending();
+  update_interest();
+  return {};
+}
+
+void channel::write_pending() {
+  if (state_ != state::open)
+    return;
+  if (stream_->has_pending_output()) {
+    if (auto failure = stream_->flush()) {
+      finish(failure, "sending failed: " + failure.message());
+      return;
+    }
+  }
+  while (output_offset_ < output_.size()) {
+    std::error_code failure;
+    auto sent = stream_->write_some(
+      std::span<const std::byte>{output_.data() + output_offset_, output_.size() - output_offset_},
+      failure);
+    if (failure) {
+      finish(failure, "sending failed: " + failure.message());
+      return;
+    }
+    if (sent == 0)
+      break;
+    output_offset_ += sent;
+  }
+  if (output_offset_ == output_.size()) {
+    output_.clear();
+    output_offset_ = 0;
+    if (close_when_flushed_ && !stream_->has_pending_output()) {
+      stream_->shutdown_send();
+      if (close_reason_)
+        finish(close_reason_, close_detail_);
+      else
+        finish(errc::connection_closed, "closed after sending everything");
+      return;
+    }
+    if (was_full_) {
+      was_full_ = false;
+      owner_.on_channel_writable();
+    }
+  } else if (output_offset_ > (1u << 20)) {
+    // Keep the buffer from creeping: drop what was sent once it is large.
+    output_.erase(output_.begin(), output_.begin() + static_cast<std::ptrdiff_t>(output_offset_));
+    output_offset_ = 0;
+  }
+}
+
+void channel::read_available() {
+  // Read at most a few chunks per readiness event, so one busy socket cannot
+  // starve the others on this worker.
+  for (int round = 0; round < 4 && state_ == state::open && !reading_paused_; ++round) {
+    if (input_offset_ > 0 && input_offset_ == input_.size()) {
+      input_.clear();
+      input_offset_ = 0;
+    }
+    auto used = input_.size();
+    input_.resize(used + options_.read_chunk_bytes);
+    std::error_code failure;
+    auto got = stream_->read_some(std::span<std::byte>{input_.data() + used, options_.read_chunk_bytes},
+                                  failure);
+    input_.resize(used + got);
+    if (got > 0)
+      deliver_buffered();
+    if (failure) {
+      // Deliver what arrived before the end, then report the end.
+      if (state_ == state::open)
+        finish(failure, failure == errc::connection_closed ? "the peer closed the connection"
+                                                           : "receiving failed: " + failure.message());
+      return;
+    }
+    if (got < options_.read_chunk_bytes)
+      return;
+  }
+}
+
+void channel::deliver_buffered() {
+  while (state_ == state::open && !reading_paused_ && input_offset_ < input_.size()) {
+    message decoded;
+    auto result = options_.wire->decode(
+      std::span<const std::byte>{input_.data() + input_offset_, input_.size() - input_offset_},
+      decoded);
+    if (result.error) {
+      // Nothing after a bad frame can be trusted: stop reading, let the owner
+      // say why, send that, and close.
+      reading_paused_ = true;
+      close_reason_ = result.error;
+      close_detail_ = result.detail;
+      owner_.on_channel_decode_error(result.error, result.detail);
+      close_after_flush();
+      return;
+    }
+    if (result.consumed == 0)
+      break;
+    input_offset_ += result.consumed;
+    if (!owner_.on_channel_message(std::move(decoded)))
+      pause_reading();
+  }
+  if (input_offset_ > 0 && input_offset_ >= input_.size() / 2) {
+    input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(input_offset_));
+    input_offset_ = 0;
+  }
+}
+
+void channel::pause_reading() {
+  reading_paused_ = true;
+  update_interest();
+}
+
+void channel::resume_reading() {
+  if (!reading_paused_ || state_ == state::closed)
+    return;
+  reading_paused_ = false;
+  auto keep = shared_from_this();
+  deliver_buffered();
+  update_interest();
+}
+
+void channel::close(std::error_code reason, std::string detail) {
+  finish(reason, std::move(detail));
+}
+
+void channel::close_after_flush() {
+  if (state_ == state::closed)
+    return;
+  close_when_flushed_ = true;
+  if (state_ == state::open)
+    write_pending();
+  update_interest();
+}
+
+void channel::finish(std::error_code reason, std::string detail) {
+  if (state_ == state::closed)
+    return;
+  state_ = state::closed;
+  connect_timer_.reset();
+  if (registered_) {
+    worker_.remove(fd_, *this);
+    registered_ = false;
+  }
+  stream_.reset(); // closes the socket
+  owner_.on_channel_closed(reason, detail);
+}
+
+void channel::on_worker_stopping() noexcept {
+  auto keep = shared_from_this();
+  finish(errc::shutting_down, "I/O worker " + worker_.name() + " is stopping");
+}
+
+} // namespace actorloop::netio::detail

@@ -1,0 +1,134 @@
+#pragma once
+// A channel: one socket on one I/O worker carrying codec messages. It does the
+// non-blocking connect (with its timeout), an optional security handshake,
+// bounded buffering in both directions, and framing. Client connections and
+// server sessions are both built on it. Every member runs on the worker's
+// thread.
+
+#include "io_worker.hpp"
+
+#include <actorloop/netio/byte_stream.hpp>
+#include <actorloop/netio/codec.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace actorloop::netio::detail {
+
+/// What a channel tells its owner; every call runs on the worker's thread.
+class channel_owner {
+public:
+  virtual ~channel_owner() = default;
+  /// The transport (and its security handshake) is up.
+  virtual void on_channel_open() = 0;
+  /// One decoded message. Return false to stop reading until `resume_reading`
+  /// (backpressure: the owner's queue is full).
+  virtual bool on_channel_message(message&& value) = 0;
+  /// The channel closed; `error` says why (connection_closed for an orderly
+  /// end). Called exactly once; the channel sends and reads nothing after it.
+  virtual void on_channel_closed(std::error_code error, const std::string& detail) = 0;
+  /// The peer sent bytes the codec rejects. The owner may queue a last
+  /// message (the server's fatal server message); the channel then sends
+  /// what is queued and closes with `error`.
+  virtual void on_channel_decode_error(std::error_code error, const std::string& detail) {
+    (void)error;
+    (void)detail;
+  }
+  /// Buffered output fell to zero after `send` had reported buffer_full or
+  /// the output had been above the low-water mark.
+  virtual void on_channel_writable() {}
+};
+
+/// A security layer over the socket (TLS). `step` advances the handshake;
+/// true when finished. `wants_write` says which readiness to wait for next.
+struct security_layer {
+  std::unique_ptr<byte_stream> stream;
+  std::function<bool(std::error_code&, std::string&)> step;
+  std::function<bool()> wants_write;
+};
+
+struct channel_options {
+  std::shared_ptr<const codec> wire;
+  /// Bytes of encoded output a channel buffers before `send` says buffer_full.
+  std::size_t max_output_bytes = 4u * 1024u * 1024u;
+  /// Bytes read from the socket per call.
+  std::size_t read_chunk_bytes = 64u * 1024u;
+  /// Connect timeout (zero = none). Only for channels made by `connect`.
+  runtime::duration connect_timeout = std::chrono::seconds(10);
+  /// Wraps the plain socket stream into a security layer, if set. Called on
+  /// the worker once the TCP connection is up.
+  std::function<security_layer(std::unique_ptr<byte_stream>)> secure;
+};
+
+class channel final : public io_handler, public std::enable_shared_from_this<channel> {
+public:
+  /// A channel over an accepted socket, or over a socket whose non-blocking
+  /// connect is in progress (`connecting`).
+  channel(io_worker& worker, int fd, bool connecting, channel_owner& owner,
+          channel_options options);
+  ~channel() override;
+
+  /// Registers with the worker and starts connecting/handshaking/reading.
+  void start();
+
+  /// Queues one message. Fails with buffer_full (nothing queued) above the
+  /// output limit, or not_connected before open / after close.
+  [[nodiscard]] std::error_code send(const message& value);
+  /// Queues raw, already-encoded bytes (a server relaying one encoding to many).
+  [[nodiscard]] std::error_code send_encoded(std::span<const std::byte> bytes);
+  [[nodiscard]] std::size_t output_bytes() const noexcept { return output_.size() - output_offset_; }
+  [[nodiscard]] bool open() const noexcept { return state_ == state::open; }
+  [[nodiscard]] bool closed() const noexcept { return state_ == state::closed; }
+
+  void pause_reading();
+  void resume_reading();
+
+  /// Closes at once; the owner hears `on_channel_closed(reason)`.
+  void close(std::error_code reason, std::string detail);
+  /// Sends what is buffered, then closes with connection_closed.
+  void close_after_flush();
+
+  [[nodiscard]] io_worker& worker() const noexcept { return worker_; }
+  /// The stream in use (a TLS stream once secured); nullptr after close.
+  [[nodiscard]] byte_stream* stream() const noexcept { return stream_.get(); }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+
+  void on_io(std::uint32_t epoll_events) noexcept override;
+  void on_worker_stopping() noexcept override;
+
+private:
+  enum class state { connecting, handshaking, open, closed };
+  void update_interest();
+  void on_connected();
+  void handshake();
+  void read_available();
+  void write_pending();
+  void deliver_buffered();
+  void finish(std::error_code reason, std::string detail);
+
+  io_worker& worker_;
+  int fd_;
+  channel_owner& owner_;
+  channel_options options_;
+  state state_;
+  std::unique_ptr<byte_stream> stream_;
+  security_layer security_;
+  std::vector<std::byte> input_;
+  std::size_t input_offset_ = 0;
+  std::vector<std::byte> output_;
+  std::size_t output_offset_ = 0;
+  bool reading_paused_ = false;
+  bool registered_ = false;
+  bool close_when_flushed_ = false;
+  std::error_code close_reason_;
+  std::string close_detail_;
+  bool was_full_ = false;
+  std::uint32_t interest_ = 0;
+  std::shared_ptr<runtime::detail::deadline_target> connect_timer_;
+};
+
+} // namespace actorloop::netio::detail
