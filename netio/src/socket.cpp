@@ -46,10 +46,13 @@ public:
     watch_->worker = worker_.get();
     auto watch = watch_;
     auto fd = fd_;
-    worker_->run_or_post([watch, fd] {
-      // Registered disarmed; the first readiness test arms it.
-      if (!watch->worker->add(fd, EPOLLONESHOT, *watch))
+    auto self = shared_from_this();
+    worker_->run_or_post([self, watch, fd] {
+      // Registered disarmed; arming is up to the state from now on.
+      if (!watch->worker->add(fd, EPOLLONESHOT, *watch)) {
         watch->registered = true;
+        self->on_registered();
+      }
     });
   }
 
@@ -69,6 +72,15 @@ public:
   readiness test() const {
     std::lock_guard guard{mutex_};
     return current_locked();
+  }
+
+  /// The epoll registration is in place: arm it (or report readiness).
+  void on_registered() {
+    std::lock_guard guard{mutex_};
+    registered_ = true;
+    armed_ = false;
+    if (ready_locked())
+      signal_locked();
   }
 
   /// The worker saw an event: the one-shot registration is disarmed now.
@@ -133,7 +145,7 @@ private:
   }
 
   void arm_locked() const {
-    if (armed_ || fd_ < 0 || enabled_ == readiness::none || !watch_)
+    if (armed_ || !registered_ || fd_ < 0 || enabled_ == readiness::none || !watch_)
       return;
     std::uint32_t events = EPOLLONESHOT;
     auto wants = [&](readiness bit) { return any(enabled_ & bit); };
@@ -143,10 +155,9 @@ private:
       events |= EPOLLOUT;
     if (wants(readiness::close))
       events |= EPOLLRDHUP;
-    // epoll_ctl is thread-safe; re-arming needs no trip to the worker. If the
-    // registration is not in place yet, the worker's add (disarmed) comes
-    // first in its queue, and this MOD then fails harmlessly: re-armed at the
-    // next test.
+    // epoll_ctl is thread-safe; re-arming needs no trip to the worker. Before
+    // the worker has registered the socket there is nothing to arm;
+    // `on_registered` arms it then.
     if (!worker_->modify(fd_, events, *watch_))
       armed_ = true;
   }
@@ -180,6 +191,7 @@ private:
   bool connecting_;
   readiness enabled_ = readiness::none;
   mutable bool armed_ = false;
+  bool registered_ = false;
   bool released_ = false;
 };
 
