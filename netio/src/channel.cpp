@@ -250,6 +250,16 @@ void channel::read_available() {
 }
 
 void channel::deliver_buffered() {
+  if (!options_.wire) {
+    // Raw channel: hand over everything buffered.
+    if (state_ == state::open && !reading_paused_ && input_offset_ < input_.size()) {
+      std::span<const std::byte> bytes{input_.data() + input_offset_, input_.size() - input_offset_};
+      input_offset_ = input_.size();
+      if (!owner_.on_channel_bytes(bytes))
+        pause_reading();
+    }
+    return;
+  }
   while (state_ == state::open && !reading_paused_ && input_offset_ < input_.size()) {
     message decoded;
     auto result = options_.wire->decode(

@@ -31,6 +31,12 @@ public:
   /// The channel closed; `error` says why (connection_closed for an orderly
   /// end). Called exactly once; the channel sends and reads nothing after it.
   virtual void on_channel_closed(std::error_code error, const std::string& detail) = 0;
+  /// Raw channels (no codec): bytes as they arrive. Return false to stop
+  /// reading until `resume_reading`.
+  virtual bool on_channel_bytes(std::span<const std::byte> bytes) {
+    (void)bytes;
+    return true;
+  }
   /// The peer sent bytes the codec rejects. The owner may queue a last
   /// message (the server's fatal server message); the channel then sends
   /// what is queued and closes with `error`.
@@ -52,6 +58,7 @@ struct security_layer {
 };
 
 struct channel_options {
+  /// The codec; empty for a raw byte channel (`on_channel_bytes`).
   std::shared_ptr<const codec> wire;
   /// Bytes of encoded output a channel buffers before `send` says buffer_full.
   std::size_t max_output_bytes = 4u * 1024u * 1024u;

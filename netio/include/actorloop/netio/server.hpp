@@ -1,0 +1,124 @@
+#pragma once
+/// @file
+/// actorloop's reference message server: the server side of the framed
+/// protocol (docs/protocol.md) built on the I/O workers. It accepts
+/// connections (TCP, Unix, optionally TLS), runs each session on one I/O
+/// worker, answers commands (ECHO, ROWS, SLEEP, SUBSCRIBE, UNSUBSCRIBE,
+/// PUBLISH, STATS), fans notifications out to subscribers, warns a session
+/// whose output queue backs up, and drains in-flight requests on `stop`.
+/// The installable `actorloop-server` program is a thin main around it.
+///
+/// Thread safety: distinct objects: safe. Shared objects: `local_endpoint`,
+/// `statistics` and `stop` are safe from any thread except the server's own
+/// I/O workers (`stop` blocks); the constructor and destructor are not.
+
+#include <actorloop/netio/codec.hpp>
+#include <actorloop/netio/endpoint.hpp>
+#include <actorloop/runtime/clock.hpp>
+#include <actorloop/runtime/engine.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actorloop::netio {
+
+class tls_context;
+
+/// One negotiation round the server asks for during login: it sends
+/// `challenge` and expects the client's answer to equal `expected_answer`.
+struct negotiation_round {
+  std::uint32_t message_id = 0;
+  std::string challenge;
+  std::string expected_answer;
+};
+
+struct server_options {
+  /// Where to listen; port 0 picks a free port (see `local_endpoint`).
+  endpoint listen = endpoint::tcp("127.0.0.1", 0);
+  /// Sent to clients in `ready`.
+  std::string server_name = "actorloop-server";
+  /// Frame limits (16 MiB by default).
+  codec_limits limits;
+  /// Encoded output a session may queue; a subscriber that lets more pile
+  /// up is disconnected with a fatal server message (never silently skipped).
+  std::size_t max_output_bytes = 4u * 1024u * 1024u;
+  /// Output queued above this makes the server warn the session once
+  /// (server message, severity warning, code 3001) until it drains.
+  std::size_t output_warning_bytes = 1u * 1024u * 1024u;
+  /// Requests a session may have received but not finished before the
+  /// server stops reading from it (backpressure on a pipelining client).
+  std::size_t max_queued_requests = 1024;
+  /// If set, logins must answer a password_key challenge with
+  /// `default_password_encryption(password, key)`.
+  std::optional<std::string> password;
+  /// Negotiation rounds every login must pass, in order.
+  std::vector<negotiation_round> negotiation;
+  /// TLS on every accepted connection, if set (a server-role context).
+  std::shared_ptr<const tls_context> tls;
+  /// listen() backlog.
+  int backlog = 512;
+};
+
+struct server_statistics {
+  std::uint64_t sessions_open = 0;
+  std::uint64_t sessions_accepted = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t completions = 0;
+  std::uint64_t notifications_delivered = 0;
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t warnings_sent = 0;
+  std::uint64_t slow_subscribers_disconnected = 0;
+  std::uint64_t requests_in_flight = 0;
+};
+
+/// Server-message codes (docs/protocol.md).
+namespace server_codes {
+inline constexpr std::uint32_t unknown_command = 1001;
+inline constexpr std::uint32_t wrong_arguments = 1002;
+inline constexpr std::uint32_t malformed_frame = 2001;
+inline constexpr std::uint32_t frame_too_large = 2002;
+inline constexpr std::uint32_t unsupported_version = 2003;
+inline constexpr std::uint32_t unknown_message_kind = 2004;
+inline constexpr std::uint32_t protocol_violation = 2005;
+inline constexpr std::uint32_t authentication_failed = 2006;
+inline constexpr std::uint32_t output_backing_up = 3001;
+inline constexpr std::uint32_t subscriber_too_slow = 3002;
+inline constexpr std::uint32_t shutting_down = 3003;
+} // namespace server_codes
+
+/// The password transformation both sides use when no encryption callback
+/// replaces it: lowercase hex of HMAC-SHA256(key, password).
+[[nodiscard]] std::string default_password_encryption(std::string_view password,
+                                                      std::string_view key);
+
+class message_server {
+public:
+  /// Binds and starts accepting. Throws `netio::error` naming the address
+  /// when it cannot listen (address_in_use, host_not_found, ...).
+  message_server(runtime::engine& engine, server_options options);
+  /// Stops without draining (as `stop(zero)`).
+  ~message_server();
+  message_server(const message_server&) = delete;
+  message_server& operator=(const message_server&) = delete;
+
+  /// The address actually bound (the port chosen when 0 was asked for).
+  [[nodiscard]] endpoint local_endpoint() const;
+
+  /// Stops accepting, lets every session finish the requests it has
+  /// received (up to `drain_limit`; the rest complete as canceled), tells
+  /// each client (server message 3003), closes every session, and returns
+  /// once all are closed. Idempotent.
+  void stop(runtime::duration drain_limit = std::chrono::seconds(5));
+
+  [[nodiscard]] server_statistics statistics() const;
+
+  class state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
+} // namespace actorloop::netio
