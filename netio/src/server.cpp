@@ -15,6 +15,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -81,8 +82,8 @@ public:
   void forget(session* gone);
   void subscribe(const std::string& channel, const std::shared_ptr<session>& who);
   void unsubscribe(const std::string& channel, session* who);
-  std::size_t publish(const std::string& channel, const std::string& payload,
-                      std::uint64_t publisher);
+  void publish(const std::string& channel, const std::string& payload, std::uint64_t publisher,
+               std::function<void(std::size_t)> done);
   void stop(runtime::duration drain_limit);
 
   runtime::engine& engine;
@@ -183,6 +184,14 @@ public:
       queued_.pop_front();
     }
     maybe_finish_drain();
+  }
+
+  void publish_finished(std::uint64_t request_id, std::size_t count) {
+    if (current_ && current_->id == request_id) {
+      complete(request_id, completion_status::succeeded, "delivered " + std::to_string(count));
+      current_.reset();
+      run_queued();
+    }
   }
 
   void sleep_finished(std::uint64_t request_id) {
@@ -402,8 +411,13 @@ private:
     } else if (name == "PUBLISH") {
       if (arguments.size() != 3 || arguments[1].empty())
         return wrong("expected PUBLISH <channel> <payload>");
-      auto count = server_->publish(arguments[1], arguments[2], id_);
-      complete(id, completion_status::succeeded, "delivered " + std::to_string(count));
+      // Complete only once every subscriber has the notification queued, so
+      // "delivered N" happens-before anything the publisher does next.
+      current_ = running{id, false, 0, 0, nullptr};
+      auto self = shared_from_this();
+      server_->publish(arguments[1], arguments[2], id_, [self, id](std::size_t count) {
+        self->worker().run_or_post([self, id, count] { self->publish_finished(id, count); });
+      });
     } else if (name == "STATS") {
       auto numbers = server_statistics_now();
       for (auto& [key, number] : numbers)
@@ -642,34 +656,45 @@ void message_server::state::unsubscribe(const std::string& channel, session* who
     subscriptions.erase(found);
 }
 
-std::size_t message_server::state::publish(const std::string& channel, const std::string& payload,
-                                           std::uint64_t publisher) {
+void message_server::state::publish(const std::string& channel, const std::string& payload,
+                                    std::uint64_t publisher,
+                                    std::function<void(std::size_t)> done) {
   message value{0, notification{channel, payload, publisher}};
   auto encoded = std::make_shared<std::vector<std::byte>>();
-  if (wire->encode(value, *encoded))
-    return 0;
+  if (wire->encode(value, *encoded)) {
+    done(0);
+    return;
+  }
   // Group the subscribers by worker: one mailbox command per worker.
   std::unordered_map<detail::io_worker*, std::vector<std::shared_ptr<session>>> by_worker;
   std::size_t count = 0;
   {
     std::lock_guard guard{mutex};
     auto found = subscriptions.find(channel);
-    if (found == subscriptions.end())
-      return 0;
-    for (auto& each : found->second)
-      if (auto alive = each.lock()) {
-        by_worker[&alive->worker()].push_back(std::move(alive));
-        ++count;
-      }
+    if (found != subscriptions.end())
+      for (auto& each : found->second)
+        if (auto alive = each.lock()) {
+          by_worker[&alive->worker()].push_back(std::move(alive));
+          ++count;
+        }
+  }
+  if (by_worker.empty()) {
+    done(0);
+    return;
   }
   std::shared_ptr<const std::vector<std::byte>> shared = std::move(encoded);
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(by_worker.size());
+  auto finished = std::make_shared<std::function<void(std::size_t)>>(std::move(done));
   for (auto& [worker, targets] : by_worker) {
-    worker->run_or_post([targets = std::move(targets), shared] {
+    auto deliver = [targets = std::move(targets), shared, remaining, finished, count] {
       for (auto& each : targets)
         each->deliver(shared);
-    });
+      if (remaining->fetch_sub(1) == 1)
+        (*finished)(count);
+    };
+    if (!worker->run_or_post(deliver) && remaining->fetch_sub(1) == 1)
+      (*finished)(count);
   }
-  return count;
 }
 
 void message_server::state::stop(runtime::duration drain_limit) {

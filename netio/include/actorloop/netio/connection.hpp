@@ -33,6 +33,7 @@
 /// `poll` with a timeout) refuse to run on a scheduler or I/O worker thread.
 
 #include <actorloop/netio/endpoint.hpp>
+#include <actorloop/netio/error.hpp>
 #include <actorloop/netio/message.hpp>
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/engine.hpp>
