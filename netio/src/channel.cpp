@@ -222,9 +222,15 @@ void channel::write_pending() {
 }
 
 void channel::read_available() {
+  // A TLS stream may hold decrypted input that the socket no longer signals,
+  // so a secured channel reads until the stream says "nothing now"; a plain
+  // one stops at a short read (the kernel buffer is empty then).
+  const bool secured = static_cast<bool>(security_.step);
   // Read at most a few chunks per readiness event, so one busy socket cannot
   // starve the others on this worker.
-  for (int round = 0; round < 4 && state_ == state::open && !reading_paused_; ++round) {
+  for (int round = 0; round < 4; ++round) {
+    if (state_ != state::open || reading_paused_)
+      return;
     if (input_offset_ > 0 && input_offset_ == input_.size()) {
       input_.clear();
       input_offset_ = 0;
@@ -244,8 +250,19 @@ void channel::read_available() {
                                                            : "receiving failed: " + failure.message());
       return;
     }
-    if (got < options_.read_chunk_bytes)
+    if (got == 0 || (!secured && got < options_.read_chunk_bytes))
       return;
+  }
+  if (secured) {
+    // Budget used up with input possibly still inside TLS: continue later,
+    // after the other sockets had their turn.
+    auto self = weak_from_this();
+    worker_.post([self] {
+      if (auto alive = self.lock()) {
+        alive->read_available();
+        alive->update_interest();
+      }
+    });
   }
 }
 
