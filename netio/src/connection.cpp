@@ -199,7 +199,7 @@ void connection::state::report(const client_message& problem, bool) {
     if (!dead) {
       dead = true;
       auto doomed = link;
-      worker->post([doomed] { doomed->start_close(); });
+      worker->post([doomed] { doomed->start_close(0); });
     }
   }
 }
@@ -388,7 +388,7 @@ std::error_code context::exit(bool) {
                          "context exit: a connection still has a pending operation");
   for (auto& each : open) {
     auto target = each->link;
-    each->worker->run_or_post([target] { target->start_close(); });
+    each->worker->run_or_post([target] { target->start_close(0); });
   }
   return {};
 }
@@ -587,7 +587,7 @@ retcode wait_sync(connection::state& state, function_id function) {
       std::erase_if(state.operations,
                     [&](const detail::pending_operation& each) { return each.function == function; });
       auto doomed = state.link;
-      state.worker->post([doomed] { doomed->start_close(); });
+      state.worker->post([doomed] { doomed->start_close(0); });
       return retcode::fail;
     }
   }
@@ -659,8 +659,8 @@ retcode start_operation(connection::state& state, function_id function, bool nee
 retcode connection::connect(const endpoint& server, connect_options options) {
   auto target = state_->link;
   return start_operation(*state_, function_id::connect, false,
-                         [target, server, options](std::uint64_t) {
-                           target->start_connect(server, options);
+                         [target, server, options](std::uint64_t id) {
+                           target->start_connect(id, server, options);
                          });
 }
 
@@ -744,7 +744,7 @@ retcode connection::close() {
     }
   }
   return start_operation(*state_, function_id::close, true,
-                         [target](std::uint64_t) { target->start_close(); });
+                         [target](std::uint64_t id) { target->start_close(id); });
 }
 
 retcode connection::wakeup(function_id function, retcode status) {
@@ -859,7 +859,8 @@ connection_event completion_event_for(connection::state& owner, function_id func
 
 } // namespace
 
-void link::start_connect(endpoint server, connect_options options) {
+void link::start_connect(std::uint64_t connect_id, endpoint server, connect_options options) {
+  outstanding_.push_back({function_id::connect, connect_id});
   server_ = std::move(server);
   options_ = std::move(options);
   phase_ = phase::resolving;
@@ -926,7 +927,7 @@ void link::fail_connect(std::error_code error, const std::string& text) {
   auto* target = owner_.get();
   report.run = [target, problem](connection&) { target->report(problem, true); };
   owner_->deliver(std::move(report));
-  owner_->deliver(completion_event_for(*owner_, function_id::connect, 0, retcode::fail));
+  complete(function_id::connect, 0, retcode::fail);
 }
 
 void link::on_channel_open() {
@@ -1049,7 +1050,7 @@ bool link::on_channel_message(message&& value) {
         owner_->session_id = done->session_id;
       }
       phase_ = phase::ready;
-      owner_->deliver(completion_event_for(*owner_, function_id::connect, 0, retcode::succeed));
+      complete(function_id::connect, 0, retcode::succeed);
       return true;
     }
   }
@@ -1109,7 +1110,7 @@ bool link::on_channel_message(message&& value) {
           building.request_id = id;
           building.outcome = outcome;
         }
-        owner_->deliver(completion_event_for(*owner_, function_id::execute, id, status));
+        complete(function_id::execute, id, status);
       } else {
         // hello, response, request, cancel, terminate, or a late challenge/ready.
         decode_error_ = errc::protocol_violation;
@@ -1149,18 +1150,11 @@ void link::on_channel_closed(std::error_code error, const std::string& detail) {
                  decode_error_ ? decode_detail_ : detail);
     return;
   }
-  std::vector<pending_operation> unfinished;
-  {
-    std::lock_guard guard{owner_->owner_state->mutex};
-    unfinished.assign(owner_->operations.begin(), owner_->operations.end());
-    if (previous != phase::closing)
-      owner_->dead = true;
-  }
+  auto unfinished = outstanding_;
   if (previous == phase::closing) {
     for (auto& each : unfinished)
-      owner_->deliver(completion_event_for(*owner_, each.function, each.request_id,
-                                           each.function == function_id::close ? retcode::succeed
-                                                                                : retcode::canceled));
+      complete(each.function, each.request_id,
+               each.function == function_id::close ? retcode::succeed : retcode::canceled);
     return;
   }
   // The connection died under us: say why, then fail what was pending.
@@ -1173,13 +1167,20 @@ void link::on_channel_closed(std::error_code error, const std::string& detail) {
     target->report(client_message{severity::fatal, why, text}, true);
   };
   owner_->deliver(std::move(report));
+  {
+    // Marked dead once the report is on its way, so whoever sees `dead()`
+    // finds the report delivered or queued.
+    std::lock_guard guard{owner_->owner_state->mutex};
+    owner_->dead = true;
+  }
   for (auto& each : unfinished)
-    owner_->deliver(completion_event_for(*owner_, each.function, each.request_id, retcode::fail));
+    complete(each.function, each.request_id, retcode::fail);
 }
 
 void link::send_request(std::uint64_t request_id, request command) {
+  outstanding_.push_back({function_id::execute, request_id});
   if (!channel_ || !channel_->open() || phase_ != phase::ready) {
-    owner_->deliver(completion_event_for(*owner_, function_id::execute, request_id, retcode::fail));
+    complete(function_id::execute, request_id, retcode::fail);
     return;
   }
   {
@@ -1198,7 +1199,7 @@ void link::send_request(std::uint64_t request_id, request command) {
       std::lock_guard guard{owner_->owner_state->mutex};
       owner_->building.erase(request_id);
     }
-    owner_->deliver(completion_event_for(*owner_, function_id::execute, request_id, retcode::fail));
+    complete(function_id::execute, request_id, retcode::fail);
   }
 }
 
@@ -1209,21 +1210,21 @@ void link::send_cancel(std::vector<std::uint64_t> request_ids) {
     (void)channel_->send(message{id, cancel{}});
 }
 
-void link::start_close() {
+void link::start_close(std::uint64_t close_id) {
+  if (close_id != 0)
+    outstanding_.push_back({function_id::close, close_id});
   if (phase_ == phase::closed || !channel_) {
     phase_ = phase::closed;
     if (!owner_)
       return;
-    std::vector<pending_operation> unfinished;
     {
       std::lock_guard guard{owner_->owner_state->mutex};
-      unfinished.assign(owner_->operations.begin(), owner_->operations.end());
       owner_->connected = false;
     }
+    auto unfinished = outstanding_;
     for (auto& each : unfinished)
-      owner_->deliver(completion_event_for(*owner_, each.function, each.request_id,
-                                           each.function == function_id::close ? retcode::succeed
-                                                                                : retcode::canceled));
+      complete(each.function, each.request_id,
+               each.function == function_id::close ? retcode::succeed : retcode::canceled);
     return;
   }
   phase_ = phase::closing;
@@ -1232,7 +1233,21 @@ void link::start_close() {
   channel_->close_after_flush();
 }
 
+void link::complete(function_id function, std::uint64_t id, retcode status) {
+  auto found = std::find_if(outstanding_.begin(), outstanding_.end(),
+                            [&](const pending_operation& each) {
+                              return each.function == function && (id == 0 || each.request_id == id);
+                            });
+  if (found == outstanding_.end())
+    return; // completed already (a late answer after a failure)
+  auto request_id = found->request_id;
+  outstanding_.erase(found);
+  if (owner_)
+    owner_->deliver(completion_event_for(*owner_, function, request_id, status));
+}
+
 void link::start_lookup(std::uint64_t lookup_id, std::string host, std::uint16_t port) {
+  outstanding_.push_back({function_id::lookup, lookup_id});
   auto self = shared_from_this();
   auto worker = worker_;
   resolve_async(worker_->engine(), endpoint::tcp(host, port),
@@ -1270,9 +1285,8 @@ void link::start_lookup(std::uint64_t lookup_id, std::string host, std::uint16_t
                       };
                       self->owner_->deliver(std::move(report));
                     }
-                    self->owner_->deliver(completion_event_for(
-                      *self->owner_, function_id::lookup, lookup_id,
-                      outcome.error ? retcode::fail : retcode::succeed));
+                    self->complete(function_id::lookup, lookup_id,
+                                   outcome.error ? retcode::fail : retcode::succeed);
                   });
                 });
 }

@@ -126,10 +126,11 @@ public:
   link(std::shared_ptr<io_worker> worker, std::shared_ptr<connection::state> owner)
     : worker_(std::move(worker)), owner_(std::move(owner)) {}
 
-  void start_connect(endpoint server, connect_options options);
+  void start_connect(std::uint64_t connect_id, endpoint server, connect_options options);
   void send_request(std::uint64_t request_id, request command);
   void send_cancel(std::vector<std::uint64_t> request_ids);
-  void start_close();
+  /// Closes; `close_id` is the close operation's id (0: an internal close).
+  void start_close(std::uint64_t close_id);
   void start_lookup(std::uint64_t lookup_id, std::string host, std::uint16_t port);
   void pause();
   void resume();
@@ -148,6 +149,8 @@ public:
 private:
   void try_address(std::size_t index);
   void fail_connect(std::error_code error, const std::string& text);
+  /// Delivers the completion of an outstanding operation, exactly once.
+  void complete(function_id function, std::uint64_t id, retcode status);
   void send_hello();
   void handle_challenge(const challenge& question);
   void complete_connect(retcode status);
@@ -165,6 +168,8 @@ private:
   bool closing_requested_ = false;
   std::string tls_failure_;
   std::error_code decode_error_;
+  // Operations this link still has to complete (the worker's own view).
+  std::deque<pending_operation> outstanding_;
   std::string decode_detail_;
 };
 

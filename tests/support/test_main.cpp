@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <csignal>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -100,7 +102,15 @@ public:
   explicit watchdog(int seconds) {
     if (seconds <= 0)
       return; // disabled
-    thread_ = std::thread{[this, seconds] { run(seconds); }};
+    thread_ = std::thread{[this, seconds] {
+      // The watchdog handles no signal: tests that deliver signals to the
+      // process (netio's signalfd tests) block them in their own threads,
+      // and a process-directed signal must never land here instead.
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      run(seconds);
+    }};
   }
 
   watchdog(const watchdog&) = delete;
