@@ -859,11 +859,45 @@ connection_event completion_event_for(connection::state& owner, function_id func
 
 } // namespace
 
+namespace {
+
+/// Fails a connect that has not finished (resolve, TCP, TLS and login
+/// together) within the connect timeout.
+class login_deadline final : public runtime::detail::deadline_target {
+public:
+  explicit login_deadline(std::weak_ptr<link> target) : target_(std::move(target)) {}
+  void on_deadline_reached() noexcept override {
+    if (auto alive = target_.lock())
+      alive->connect_deadline_reached();
+  }
+
+private:
+  std::weak_ptr<link> target_;
+};
+
+} // namespace
+
+void link::connect_deadline_reached() {
+  if (phase_ == phase::resolving || phase_ == phase::connecting || phase_ == phase::security ||
+      phase_ == phase::login) {
+    auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout);
+    fail_connect(errc::connect_timed_out, "the connect did not finish within " +
+                                            std::to_string(limit.count()) +
+                                            " ms (name resolution, TCP, TLS and login together)");
+  }
+}
+
 void link::start_connect(std::uint64_t connect_id, endpoint server, connect_options options) {
   outstanding_.push_back({function_id::connect, connect_id});
   server_ = std::move(server);
   options_ = std::move(options);
   phase_ = phase::resolving;
+  if (options_.connect_timeout > runtime::duration::zero()) {
+    connect_timer_ = std::make_shared<login_deadline>(weak_from_this());
+    runtime::detail::schedule_deadline(worker_->engine().get_scheduler(worker_->name()).group(),
+                                       runtime::clock::now() + options_.connect_timeout,
+                                       connect_timer_);
+  }
   auto self = shared_from_this();
   auto worker = worker_;
   resolve_async(worker_->engine(), server_, [self, worker](resolution outcome) {
@@ -1050,6 +1084,7 @@ bool link::on_channel_message(message&& value) {
         owner_->session_id = done->session_id;
       }
       phase_ = phase::ready;
+      connect_timer_.reset();
       complete(function_id::connect, 0, retcode::succeed);
       return true;
     }

@@ -136,6 +136,8 @@ public:
   void resume();
   /// The connection object is going: stop delivering and close.
   void abandon();
+  /// The connect timeout passed (worker thread).
+  void connect_deadline_reached();
 
   // Login answers, posted back from the delivery thread.
   void answer_security(callback_result answer, std::string why);
@@ -170,6 +172,7 @@ private:
   std::error_code decode_error_;
   // Operations this link still has to complete (the worker's own view).
   std::deque<pending_operation> outstanding_;
+  std::shared_ptr<runtime::detail::deadline_target> connect_timer_;
   std::string decode_detail_;
 };
 

@@ -635,6 +635,12 @@ void message_server::state::close_listener() {
     listen_worker->remove(listener, *this);
     listener_registered = false;
   }
+  // Closed, not only unwatched: otherwise the kernel would go on completing
+  // handshakes into a backlog nobody accepts from.
+  if (listener >= 0) {
+    ::close(listener);
+    listener = -1;
+  }
 }
 
 void message_server::state::subscribe(const std::string& channel,

@@ -224,7 +224,8 @@ struct connect_options {
   /// checked against the server's certificate unless `tls_host` overrides it.
   std::shared_ptr<const tls_context> tls;
   std::string tls_host;
-  /// Limit on the TCP/Unix connect itself (all modes).
+  /// Limit on the whole connect: name resolution, TCP, TLS and login (all
+  /// modes; zero = none). Fails with errc::connect_timed_out.
   runtime::duration connect_timeout = std::chrono::seconds(10);
 };
 
