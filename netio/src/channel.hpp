@@ -91,6 +91,9 @@ public:
   [[nodiscard]] bool open() const noexcept { return state_ == state::open; }
   [[nodiscard]] bool closed() const noexcept { return state_ == state::closed; }
 
+  /// Asks for `on_channel_writable` once the queued output has drained
+  /// (a producer that stopped at the output limit by itself).
+  void notify_when_drained() noexcept { was_full_ = true; }
   void pause_reading();
   void resume_reading();
 

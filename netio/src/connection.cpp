@@ -103,7 +103,7 @@ void connection::state::update_waitables_locked() {
 }
 
 void connection::state::maybe_resume_locked() {
-  if (reading_paused && queued_bytes + finished_bytes <= options.max_buffered_bytes / 2) {
+  if (reading_paused && queued_bytes <= options.max_buffered_bytes / 2) {
     reading_paused = false;
     auto target = link;
     worker->post([target] { target->resume(); });
@@ -156,7 +156,7 @@ void connection::state::deliver(detail::connection_event event) {
     ++queued_completions;
   queue.push_back(std::move(event));
   update_waitables_locked();
-  bool pause = !reading_paused && queued_bytes + finished_bytes > options.max_buffered_bytes;
+  bool pause = !reading_paused && queued_bytes > options.max_buffered_bytes;
   if (pause)
     reading_paused = true;
   owner_state->changed.notify_all();
@@ -1097,13 +1097,36 @@ bool link::on_channel_message(message&& value) {
         event.bytes = size_of(body);
         auto id = value.request_id;
         event.run = [target, id, row = std::move(body)](connection&) mutable {
-          std::lock_guard guard{target->owner_state->mutex};
-          if (target->discarding.contains(id))
-            return;
-          target->finished_bytes += size_of(row);
-          auto& building = target->building[id];
-          building.request_id = id;
-          building.rows.push_back(std::move(row));
+          std::size_t over = 0;
+          {
+            std::lock_guard guard{target->owner_state->mutex};
+            if (target->discarding.contains(id))
+              return;
+            auto& building = target->building[id];
+            building.request_id = id;
+            if (target->finished_bytes + size_of(row) > target->options.max_result_bytes) {
+              // Too much held: give up on this request, loudly, rather than
+              // grow without bound.
+              over = target->finished_bytes + size_of(row);
+              for (auto& each : building.rows)
+                target->finished_bytes -= std::min(size_of(each), target->finished_bytes);
+              building.rows.clear();
+              target->discarding.insert(id);
+            } else {
+              target->finished_bytes += size_of(row);
+              building.rows.push_back(std::move(row));
+            }
+          }
+          if (over != 0) {
+            target->report(client_message{severity::error, errc::buffer_full,
+                                          "request " + std::to_string(id) + ": results would hold " +
+                                            std::to_string(over) + " bytes, over max_result_bytes (" +
+                                            std::to_string(target->options.max_result_bytes) +
+                                            "); the request is canceled and its rows dropped"},
+                           false);
+            auto doomed = target->link;
+            target->worker->run_or_post([doomed, id] { doomed->send_cancel({id}); });
+          }
         };
         owner_->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, server_message>) {

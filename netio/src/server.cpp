@@ -445,8 +445,10 @@ private:
 
   void produce_rows() {
     while (current_ && current_->rows_left > 0) {
-      if (channel_->output_bytes() >= server_->options.max_output_bytes)
-        return; // resumes in on_channel_writable
+      if (channel_->output_bytes() >= server_->options.max_output_bytes) {
+        channel_->notify_when_drained(); // resumes in on_channel_writable
+        return;
+      }
       auto row = current_->rows_sent++;
       --current_->rows_left;
       send_message(current_->id, result_row{{"row " + std::to_string(row)}});

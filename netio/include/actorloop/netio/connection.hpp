@@ -240,9 +240,14 @@ struct connection_options {
   /// Sync mode: how long a call waits before the client-message callback
   /// hears `timed_out` (Client-Library's CS_TIMEOUT); empty = no limit.
   std::optional<runtime::duration> timeout;
-  /// Results and events a connection buffers before it stops reading the
-  /// socket (backpressure: the server then stops sending).
+  /// Events waiting for their delivery thread (deferred: for `poll`; sync:
+  /// for the blocked caller) that make a connection stop reading the socket
+  /// (backpressure: the server then stops sending) until half are delivered.
   std::size_t max_buffered_bytes = 8u * 1024u * 1024u;
+  /// Rows a connection holds in results (in progress and not yet taken). A
+  /// request whose rows would go over it is canceled, its rows dropped, and
+  /// the client-message callback says so (errc::buffer_full).
+  std::size_t max_result_bytes = 256u * 1024u * 1024u;
   /// Deferred mode: `poll` reports no completions of this connection
   /// (Client-Library's CS_DISABLE_POLL, for layered libraries).
   bool disable_poll = false;
