@@ -1,0 +1,199 @@
+// After the handshake a TLS stream reports the end of the session the way
+// byte_stream promises: the peer's close_notify (shutdown_send) is
+// errc::connection_closed after the data sent before it, while the other
+// direction keeps working and writes after shutdown_send fail; an inner
+// stream that ends without close_notify is connection_closed with a detail
+// warning of truncation; an inner stream reset is errc::connection_reset for
+// reads and writes.
+#include <actorloop/netio/error.hpp>
+#include <actorloop/netio/tls.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace netio = actorloop::netio;
+
+namespace {
+
+/// One end of a non-blocking AF_UNIX socketpair as a byte_stream, mapping
+/// errors the way the netio socket stream does.
+class socket_end final : public netio::byte_stream {
+public:
+  explicit socket_end(int descriptor) : descriptor_(descriptor) {}
+  ~socket_end() override { ::close(descriptor_); }
+  socket_end(const socket_end&) = delete;
+  socket_end& operator=(const socket_end&) = delete;
+
+  std::size_t read_some(std::span<std::byte> buffer, std::error_code& error) override {
+    auto got = ::recv(descriptor_, buffer.data(), buffer.size(), 0);
+    if (got > 0)
+      return static_cast<std::size_t>(got);
+    if (got == 0)
+      error = netio::errc::connection_closed;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      error = failure(errno);
+    return 0;
+  }
+  std::size_t write_some(std::span<const std::byte> data, std::error_code& error) override {
+    auto sent = ::send(descriptor_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent >= 0)
+      return static_cast<std::size_t>(sent);
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      error = failure(errno);
+    return 0;
+  }
+  void shutdown_send() noexcept override { ::shutdown(descriptor_, SHUT_WR); }
+
+private:
+  static std::error_code failure(int number) {
+    if (number == ECONNRESET || number == EPIPE)
+      return netio::errc::connection_reset;
+    return {number, std::system_category()};
+  }
+  int descriptor_;
+};
+
+std::pair<std::unique_ptr<socket_end>, std::unique_ptr<socket_end>> make_socket_pair() {
+  int descriptors[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, descriptors) == 0);
+  return {std::make_unique<socket_end>(descriptors[0]), std::make_unique<socket_end>(descriptors[1])};
+}
+
+/// Alternates handshake steps of both ends (one thread, no sleeps) until
+/// both finished and nothing waits to be sent; fails instead of hanging.
+void complete_handshake(netio::tls_stream& client, netio::tls_stream& server, int step_limit = 1000) {
+  for (int step = 0; step < step_limit; ++step) {
+    std::error_code client_error;
+    std::error_code server_error;
+    bool client_done = client.handshake(client_error);
+    REQUIRE_MESSAGE(!client_error, client.last_error_detail());
+    bool server_done = server.handshake(server_error);
+    REQUIRE_MESSAGE(!server_error, server.last_error_detail());
+    REQUIRE(!client.flush());
+    REQUIRE(!server.flush());
+    if (client_done && server_done && !client.has_pending_output() && !server.has_pending_output())
+      return;
+  }
+  FAIL("the handshake did not finish within ", step_limit, " steps");
+}
+
+struct session {
+  std::unique_ptr<netio::tls_stream> client;
+  std::unique_ptr<netio::tls_stream> server;
+};
+
+session open_session() {
+  auto authority = netio::generate_certificate_authority("actorloop test CA");
+  auto certificate = netio::issue_certificate(authority, "localhost", {"localhost"});
+  netio::tls_options server_options;
+  server_options.role = netio::tls_role::server;
+  server_options.certificate_chain_pem = certificate.certificate_pem;
+  server_options.private_key_pem = certificate.private_key_pem;
+  netio::tls_options client_options;
+  client_options.trusted_ca_pem = authority.certificate_pem;
+  auto [client_end, server_end] = make_socket_pair();
+  session result;
+  result.client = std::make_unique<netio::tls_stream>(netio::tls_context{client_options},
+                                                      std::move(client_end), "localhost");
+  result.server =
+    std::make_unique<netio::tls_stream>(netio::tls_context{server_options}, std::move(server_end));
+  complete_handshake(*result.client, *result.server);
+  return result;
+}
+
+std::span<const std::byte> bytes_of(const std::string& text) {
+  return std::as_bytes(std::span{text});
+}
+
+void send_all(netio::tls_stream& writer, const std::string& text) {
+  std::error_code error;
+  REQUIRE(writer.write_some(bytes_of(text), error) == text.size());
+  REQUIRE(!error);
+  REQUIRE(!writer.flush());
+  REQUIRE_FALSE(writer.has_pending_output());
+}
+
+/// Reads until the stream reports an error or `step_limit` reads returned
+/// nothing; returns the text read and sets `error`.
+std::string read_until_error(netio::tls_stream& reader, std::error_code& error, int step_limit = 100) {
+  std::string text;
+  std::array<std::byte, 4096> buffer;
+  for (int step = 0; step < step_limit && !error; ++step) {
+    auto got = reader.read_some(buffer, error);
+    text.append(reinterpret_cast<const char*>(buffer.data()), got);
+  }
+  return text;
+}
+
+} // namespace
+
+TEST_CASE("a TLS stream reports the peer's close and a reset") {
+  auto [client, server] = open_session();
+  std::error_code error;
+
+  SUBCASE("close_notify ends reading after the data sent before it; the other way stays open") {
+    send_all(*server, "last words");
+    server->shutdown_send();
+    CHECK(!server->flush());
+    CHECK_FALSE(server->has_pending_output());
+    CHECK(read_until_error(*client, error) == "last words");
+    CHECK(error == netio::errc::connection_closed);
+    CHECK(client->last_error_detail().find("close_notify") != std::string::npos);
+    // Reading again reports the same end.
+    std::array<std::byte, 16> buffer;
+    std::error_code again;
+    CHECK(client->read_some(buffer, again) == 0);
+    CHECK(again == netio::errc::connection_closed);
+
+    // The server only closed its sending side: the client can still answer.
+    send_all(*client, "goodbye");
+    std::error_code server_error;
+    std::string answer;
+    for (int step = 0; step < 100 && answer.size() < 7 && !server_error; ++step) {
+      auto got = server->read_some(buffer, server_error);
+      answer.append(reinterpret_cast<const char*>(buffer.data()), got);
+    }
+    CHECK(!server_error);
+    CHECK(answer == "goodbye");
+
+    std::error_code write_error;
+    CHECK(server->write_some(bytes_of("more"), write_error) == 0);
+    CHECK(write_error == netio::errc::not_connected);
+  }
+  SUBCASE("an inner stream that ends without close_notify is a closed, possibly truncated stream") {
+    send_all(*server, "partial");
+    server.reset(); // closes the socket with nothing unread: an orderly end, but no close_notify
+    CHECK(read_until_error(*client, error) == "partial");
+    CHECK(error == netio::errc::connection_closed);
+    CHECK(client->last_error_detail().find("without a TLS close_notify") != std::string::npos);
+  }
+  SUBCASE("an inner reset is connection_reset for reads and writes") {
+    // Unread bytes in the server's socket make its close a reset (AF_UNIX
+    // reports ECONNRESET to the peer then).
+    send_all(*client, "never read");
+    server.reset();
+    CHECK(read_until_error(*client, error).empty());
+    CHECK(error == netio::errc::connection_reset);
+    std::error_code write_error;
+    std::size_t accepted = 0;
+    for (int step = 0; step < 100 && !write_error; ++step) {
+      accepted += client->write_some(bytes_of("anyone there?"), write_error);
+      if (!write_error)
+        write_error = client->flush();
+    }
+    CHECK(write_error == netio::errc::connection_reset);
+    CHECK(accepted <= 13);
+  }
+}
