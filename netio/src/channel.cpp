@@ -235,14 +235,23 @@ void channel::read_available() {
       input_.clear();
       input_offset_ = 0;
     }
-    auto used = input_.size();
-    input_.resize(used + options_.read_chunk_bytes);
+    // Read into a scratch buffer that is never zero-filled (growing the
+    // vector by a whole chunk per read cost a 64 KiB memset each time).
+    if (!scratch_)
+      scratch_.reset(new std::byte[options_.read_chunk_bytes]);
     std::error_code failure;
-    auto got = stream_->read_some(std::span<std::byte>{input_.data() + used, options_.read_chunk_bytes},
+    auto got = stream_->read_some(std::span<std::byte>{scratch_.get(), options_.read_chunk_bytes},
                                   failure);
-    input_.resize(used + got);
-    if (got > 0)
-      deliver_buffered();
+    if (got > 0) {
+      if (!options_.wire && input_offset_ == input_.size()) {
+        // Raw channel with nothing left over: hand the bytes over in place.
+        if (!owner_.on_channel_bytes(std::span<const std::byte>{scratch_.get(), got}))
+          pause_reading();
+      } else {
+        input_.insert(input_.end(), scratch_.get(), scratch_.get() + got);
+        deliver_buffered();
+      }
+    }
     if (failure) {
       // Deliver what arrived before the end, then report the end.
       if (state_ == state::open)

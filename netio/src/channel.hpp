@@ -127,6 +127,7 @@ private:
   state state_;
   std::unique_ptr<byte_stream> stream_;
   security_layer security_;
+  std::unique_ptr<std::byte[]> scratch_;
   std::vector<std::byte> input_;
   std::size_t input_offset_ = 0;
   std::vector<std::byte> output_;
