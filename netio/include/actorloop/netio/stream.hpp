@@ -16,6 +16,7 @@
 /// Callbacks of one stream run one after another on its I/O worker.
 
 #include <actorloop/netio/endpoint.hpp>
+#include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/engine.hpp>
 

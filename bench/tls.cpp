@@ -1,0 +1,327 @@
+// TLS over actorloop streams vs a plain OpenSSL client and server loop.
+//
+//  tls_handshake  full handshakes per second (TLS 1.3, EC P-256 certificate,
+//                 a new TCP connection each time, no session resumption): an
+//                 actorloop stream client against an actorloop stream_listener
+//                 (both on the I/O workers), vs two threads running blocking
+//                 SSL_connect / SSL_accept loops.
+//  tls_bulk       one connection streaming 64 MiB of application data to a
+//                 sink: actorloop streams (bounded buffers, backpressure
+//                 through on_writable) vs blocking SSL_write / SSL_read.
+// Results are medians over the repetitions; ratio > 1 means actorloop is ahead.
+
+#include "bench_support.hpp"
+
+#include <actorloop/netio/io_pool.hpp>
+#include <actorloop/netio/stream.hpp>
+#include <actorloop/netio/tls.hpp>
+#include <actorloop/runtime/engine.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace netio = actorloop::netio;
+namespace runtime = actorloop::runtime;
+using namespace std::chrono_literals;
+using bench::bench_clock;
+
+namespace {
+
+constexpr std::size_t bulk_bytes = 64u * 1024u * 1024u;
+constexpr std::size_t write_chunk = 64u * 1024u;
+
+struct credentials {
+  netio::certificate_and_key authority = netio::generate_certificate_authority("bench CA");
+  netio::certificate_and_key server = netio::issue_certificate(authority, "localhost", {"localhost", "127.0.0.1"});
+};
+
+// -- ours -------------------------------------------------------------------------------
+
+struct waiter {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int opened = 0;
+  int closed = 0;
+  std::size_t received = 0;
+  bool failed = false;
+  std::string why;
+};
+
+std::shared_ptr<netio::tls_context> server_context(const credentials& keys) {
+  netio::tls_options options;
+  options.role = netio::tls_role::server;
+  options.certificate_chain_pem = keys.server.certificate_pem;
+  options.private_key_pem = keys.server.private_key_pem;
+  return std::make_shared<netio::tls_context>(options);
+}
+
+std::shared_ptr<netio::tls_context> client_context(const credentials& keys) {
+  netio::tls_options options;
+  options.role = netio::tls_role::client;
+  options.trusted_ca_pem = keys.authority.certificate_pem;
+  return std::make_shared<netio::tls_context>(options);
+}
+
+double our_handshakes_per_second(runtime::engine& engine, const credentials& keys, int count) {
+  auto sink = std::make_shared<waiter>();
+  netio::stream_options server_options;
+  server_options.tls = server_context(keys);
+  netio::stream_listener listener{engine, netio::endpoint::tcp("127.0.0.1", 0),
+                                  [](netio::stream&) { return netio::stream_callbacks{}; },
+                                  server_options};
+  netio::stream_options client_options;
+  client_options.tls = client_context(keys);
+  client_options.tls_host = "localhost";
+  auto start = bench_clock::now();
+  for (int index = 0; index < count; ++index) {
+    netio::stream_callbacks callbacks;
+    callbacks.on_open = [sink](netio::stream& self) {
+      {
+        std::lock_guard guard{sink->mutex};
+        ++sink->opened;
+      }
+      sink->changed.notify_all();
+      self.close();
+    };
+    callbacks.on_closed = [sink](netio::stream&, std::error_code error, const std::string& detail) {
+      std::lock_guard guard{sink->mutex};
+      if (error != netio::errc::connection_closed) {
+        sink->failed = true;
+        sink->why = detail;
+      }
+      sink->changed.notify_all();
+    };
+    (void)netio::stream::connect(engine, listener.local_endpoint(), callbacks, client_options);
+    std::unique_lock guard{sink->mutex};
+    if (!sink->changed.wait_for(guard, 20s, [&] { return sink->opened > index || sink->failed; }) || sink->failed)
+      bench::fail("TLS handshake %d failed: %s", index, sink->why.c_str());
+  }
+  return count / bench::seconds_between(start, bench_clock::now());
+}
+
+double our_bulk_megabytes_per_second(runtime::engine& engine, const credentials& keys) {
+  auto sink = std::make_shared<waiter>();
+  netio::stream_options server_options;
+  server_options.tls = server_context(keys);
+  netio::stream_listener listener{
+    engine, netio::endpoint::tcp("127.0.0.1", 0),
+    [sink](netio::stream&) {
+      netio::stream_callbacks callbacks;
+      callbacks.on_data = [sink](netio::stream&, std::span<const std::byte> bytes) {
+        std::lock_guard guard{sink->mutex};
+        sink->received += bytes.size();
+        if (sink->received >= bulk_bytes)
+          sink->changed.notify_all();
+      };
+      return callbacks;
+    },
+    server_options};
+  netio::stream_options client_options;
+  client_options.tls = client_context(keys);
+  client_options.tls_host = "localhost";
+  auto chunk = std::make_shared<std::vector<std::byte>>(write_chunk, std::byte{'b'});
+  auto sent = std::make_shared<std::size_t>(0);
+  auto start = std::make_shared<bench_clock::time_point>();
+  // Writes until the output queue refuses, then waits for on_writable.
+  auto pump = [chunk, sent](netio::stream& self) {
+    while (*sent < bulk_bytes) {
+      if (self.write(*chunk))
+        return; // full: on_writable brings us back
+      *sent += chunk->size();
+    }
+  };
+  netio::stream_callbacks callbacks;
+  callbacks.on_open = [pump, start](netio::stream& self) {
+    *start = bench_clock::now();
+    pump(self);
+  };
+  callbacks.on_writable = pump;
+  auto client = netio::stream::connect(engine, listener.local_endpoint(), callbacks, client_options);
+  std::unique_lock guard{sink->mutex};
+  if (!sink->changed.wait_for(guard, 120s, [&] { return sink->received >= bulk_bytes; }))
+    bench::fail("TLS bulk: only %zu bytes arrived", sink->received);
+  auto seconds = bench::seconds_between(*start, bench_clock::now());
+  client.close();
+  return static_cast<double>(bulk_bytes) / (1024.0 * 1024.0) / seconds;
+}
+
+// -- the peer: blocking OpenSSL ---------------------------------------------------------------
+
+SSL_CTX* plain_context(const credentials& keys, bool server) {
+  auto* context = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
+  if (server) {
+    BIO* bio = BIO_new_mem_buf(keys.server.certificate_pem.data(), static_cast<int>(keys.server.certificate_pem.size()));
+    X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(keys.server.private_key_pem.data(), static_cast<int>(keys.server.private_key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    SSL_CTX_use_certificate(context, certificate);
+    SSL_CTX_use_PrivateKey(context, key);
+    X509_free(certificate);
+    EVP_PKEY_free(key);
+  } else {
+    BIO* bio = BIO_new_mem_buf(keys.authority.certificate_pem.data(), static_cast<int>(keys.authority.certificate_pem.size()));
+    X509* authority = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(context), authority);
+    X509_free(authority);
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  }
+  return context;
+}
+
+int plain_listener(sockaddr_in& address) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::listen(fd, 512);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return fd;
+}
+
+int plain_connect(const sockaddr_in& address) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    bench::fail("peer: connect failed");
+  return fd;
+}
+
+double peer_handshakes_per_second(const credentials& keys, int count) {
+  sockaddr_in address;
+  int listener = plain_listener(address);
+  auto* server_ctx = plain_context(keys, true);
+  auto* client_ctx = plain_context(keys, false);
+  std::thread server{[&] {
+    for (int index = 0; index < count; ++index) {
+      int fd = ::accept(listener, nullptr, nullptr);
+      int on = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      SSL* ssl = SSL_new(server_ctx);
+      SSL_set_fd(ssl, fd);
+      if (SSL_accept(ssl) == 1)
+        SSL_shutdown(ssl);
+      SSL_free(ssl);
+      ::close(fd);
+    }
+  }};
+  auto start = bench_clock::now();
+  for (int index = 0; index < count; ++index) {
+    int fd = plain_connect(address);
+    SSL* ssl = SSL_new(client_ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set1_host(ssl, "localhost");
+    SSL_set_tlsext_host_name(ssl, "localhost");
+    if (SSL_connect(ssl) != 1)
+      bench::fail("peer: handshake failed");
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    ::close(fd);
+  }
+  auto rate = count / bench::seconds_between(start, bench_clock::now());
+  server.join();
+  SSL_CTX_free(server_ctx);
+  SSL_CTX_free(client_ctx);
+  ::close(listener);
+  return rate;
+}
+
+double peer_bulk_megabytes_per_second(const credentials& keys) {
+  sockaddr_in address;
+  int listener = plain_listener(address);
+  auto* server_ctx = plain_context(keys, true);
+  auto* client_ctx = plain_context(keys, false);
+  bench_clock::time_point start;
+  std::atomic<bool> started{false};
+  std::thread server{[&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    SSL* ssl = SSL_new(server_ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1)
+      bench::fail("peer: bulk handshake failed");
+    std::vector<char> buffer(write_chunk);
+    std::size_t received = 0;
+    while (received < bulk_bytes) {
+      int got = SSL_read(ssl, buffer.data(), static_cast<int>(buffer.size()));
+      if (got <= 0)
+        bench::fail("peer: bulk read failed");
+      received += static_cast<std::size_t>(got);
+    }
+    SSL_free(ssl);
+    ::close(fd);
+  }};
+  int fd = plain_connect(address);
+  SSL* ssl = SSL_new(client_ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set1_host(ssl, "localhost");
+  if (SSL_connect(ssl) != 1)
+    bench::fail("peer: bulk connect failed");
+  std::vector<char> chunk(write_chunk, 'b');
+  start = bench_clock::now();
+  for (std::size_t sent = 0; sent < bulk_bytes; sent += chunk.size())
+    if (SSL_write(ssl, chunk.data(), static_cast<int>(chunk.size())) <= 0)
+      bench::fail("peer: bulk write failed");
+  server.join();
+  auto seconds = bench::seconds_between(start, bench_clock::now());
+  SSL_free(ssl);
+  ::close(fd);
+  SSL_CTX_free(server_ctx);
+  SSL_CTX_free(client_ctx);
+  ::close(listener);
+  return static_cast<double>(bulk_bytes) / (1024.0 * 1024.0) / seconds;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto settings = bench::parse_arguments(argc, argv);
+  // The blocking peer writes close_notify to sockets its partner may have
+  // closed already; that must be an error return, not a SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  int handshakes = settings.quick ? 100 : 300;
+  credentials keys;
+  runtime::engine engine;
+  netio::io_pool_options pool;
+  pool.workers = 2;
+  netio::start_io_workers(engine, pool);
+  std::vector<double> ours, peer;
+  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+    ours.push_back(our_handshakes_per_second(engine, keys, handshakes));
+    peer.push_back(peer_handshakes_per_second(keys, handshakes));
+  }
+  bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each", handshakes);
+  bench::report("tls_handshake", bench::median(ours), "handshakes/s", "blocking OpenSSL loop",
+                bench::median(peer), bench::better::higher);
+  ours.clear();
+  peer.clear();
+  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+    ours.push_back(our_bulk_megabytes_per_second(engine, keys));
+    peer.push_back(peer_bulk_megabytes_per_second(keys));
+  }
+  bench::comment("tls_bulk: 64 MiB over one connection in 64 KiB writes");
+  bench::report("tls_bulk", bench::median(ours), "MiB/s", "blocking OpenSSL loop", bench::median(peer),
+                bench::better::higher);
+  return 0;
+}
