@@ -1,4 +1,8 @@
+// A downstream server embedding an installed actorloop: an applet (actors),
+// and a message server with a sync client on the I/O workers (netio).
 #include <actorloop/actors/applet.hpp>
+#include <actorloop/netio/connection.hpp>
+#include <actorloop/netio/server.hpp>
 #include <actorloop/runtime/engine.hpp>
 #include <iostream>
 int main() {
@@ -9,5 +13,15 @@ int main() {
   });
   handle.wait();
   std::cout << "consumer: applet '" << handle.name() << "' exited: " << handle.exit_reason().message() << "\n";
-  return handle.exit_reason().is_normal() ? 0 : 1;
+  actorloop::netio::message_server server{engine, {}};
+  actorloop::netio::context context{engine};
+  actorloop::netio::connection connection{context};
+  bool served = connection.connect(server.local_endpoint()) == actorloop::netio::retcode::succeed &&
+                connection.execute({"ECHO", "embedded"}) == actorloop::netio::retcode::succeed &&
+                connection.take_result()->rows.at(0).columns.at(0) == "embedded" &&
+                connection.close() == actorloop::netio::retcode::succeed;
+  std::cout << "consumer: message server on " << server.local_endpoint().to_string()
+            << (served ? " answered" : " FAILED") << "\n";
+  server.stop();
+  return handle.exit_reason().is_normal() && served ? 0 : 1;
 }
