@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <future>
+#include <utility>
 
 namespace actorloop::netio {
 
@@ -46,6 +47,8 @@ const std::shared_ptr<const codec>& shared_framed_codec() {
 /// callback becomes a client message instead of unwinding into the runtime.
 template <class F>
 bool run_as_callback(F&& body, std::string& failure) {
+  // A new callback is of "another kind" until a completion marks itself.
+  auto outer = std::exchange(detail::in_completion_callback(), false);
   ++detail::callback_depth();
   try {
     body();
@@ -55,12 +58,18 @@ bool run_as_callback(F&& body, std::string& failure) {
     failure = "a callback threw a non-standard exception";
   }
   --detail::callback_depth();
+  detail::in_completion_callback() = outer;
   return failure.empty();
 }
 
 } // namespace
 
 namespace detail {
+
+bool& in_completion_callback() noexcept {
+  thread_local bool inside = false;
+  return inside;
+}
 
 int& callback_depth() noexcept {
   thread_local int depth = 0;
@@ -137,6 +146,8 @@ void connection::state::deliver(detail::connection_event event) {
   std::unique_lock guard{owner_state->mutex};
   if (self == nullptr)
     return;
+  if (event.marks_dead)
+    dead = true;
   auto mode = effective_mode_locked();
   if (event.unsolicited && operations.empty() && !options.async_notifications) {
     // Client-Library: without asynchronous notifications they surface only
@@ -372,6 +383,9 @@ poll_result context::poll(std::optional<runtime::duration> timeout) {
 }
 
 std::error_code context::exit(bool) {
+  if (detail::callback_depth() > 0)
+    return context_error(*state_, errc::not_allowed_in_callback,
+                         "context exit called from inside a callback");
   std::vector<std::shared_ptr<connection::state>> open;
   bool pending = false;
   {
@@ -602,6 +616,17 @@ retcode start_operation(connection::state& state, function_id function, bool nee
   {
     std::unique_lock guard{owner.mutex};
     mode = state.effective_mode_locked();
+    if (detail::callback_depth() > 0 && !detail::in_completion_callback()) {
+      // Client-Library: only completion callbacks may start operations; the
+      // others may read properties, set user data and cancel(attention).
+      guard.unlock();
+      state.report(client_message{severity::error, errc::not_allowed_in_callback,
+                                  std::string{to_string(function)} +
+                                    " called from inside a callback other than the completion "
+                                    "callback"},
+                   false);
+      return retcode::fail;
+    }
     if (!state.operations.empty()) {
       bool pipelined = state.options.pipelining && function == function_id::execute &&
                        state.operations.size() < max_pipelined_requests &&
@@ -700,9 +725,16 @@ retcode connection::lookup(std::string host, std::uint16_t port) {
 retcode connection::cancel(cancel_kind kind) {
   std::vector<std::uint64_t> requests;
   {
-    std::lock_guard guard{state_->owner_state->mutex};
-    if (kind == cancel_kind::all && !state_->operations.empty() && detail::callback_depth() > 0)
-      return retcode::busy;
+    std::unique_lock guard{state_->owner_state->mutex};
+    if (kind == cancel_kind::all && detail::callback_depth() > 0 &&
+        !detail::in_completion_callback()) {
+      guard.unlock();
+      state_->report(client_message{severity::error, errc::not_allowed_in_callback,
+                                    "cancel(all) called from inside a callback; only "
+                                    "cancel(attention) is allowed there"},
+                     false);
+      return retcode::fail;
+    }
     if (kind == cancel_kind::all && !state_->operations.empty() &&
         state_->effective_mode_locked() != io_mode::sync)
       return retcode::busy; // only the attention cancel while an operation is pending
@@ -757,7 +789,12 @@ retcode connection::wakeup(function_id function, retcode status) {
     return retcode::fail;
   retcode answer = retcode::succeed;
   std::string failure;
-  if (!run_as_callback([&] { answer = callback(*this, function, status); }, failure)) {
+  if (!run_as_callback(
+        [&] {
+          detail::in_completion_callback() = true;
+          answer = callback(*this, function, status);
+        },
+        failure)) {
     state_->report(client_message{severity::error, errc::invalid_argument, failure}, false);
     return retcode::fail;
   }
@@ -851,8 +888,11 @@ connection_event completion_event_for(connection::state& owner, function_id func
       callback = target->installed.completion;
       call_back = target->effective_mode_locked() != io_mode::sync;
     }
-    if (call_back && callback)
+    if (call_back && callback) {
+      auto outer = std::exchange(in_completion_callback(), true);
       callback(self, function, status);
+      in_completion_callback() = outer;
+    }
   };
   return event;
 }
@@ -1224,13 +1264,8 @@ void link::on_channel_closed(std::error_code error, const std::string& detail) {
   report.run = [target, why, text](connection&) {
     target->report(client_message{severity::fatal, why, text}, true);
   };
+  report.marks_dead = true;
   owner_->deliver(std::move(report));
-  {
-    // Marked dead once the report is on its way, so whoever sees `dead()`
-    // finds the report delivered or queued.
-    std::lock_guard guard{owner_->owner_state->mutex};
-    owner_->dead = true;
-  }
   for (auto& each : unfinished)
     complete(each.function, each.request_id, retcode::fail);
 }

@@ -24,6 +24,10 @@ class link;
 /// Depth of callbacks the calling thread is inside (poll refuses > 0).
 int& callback_depth() noexcept;
 
+/// Whether the innermost callback on this thread is a completion callback
+/// (which may start operations) or another kind (which may not).
+bool& in_completion_callback() noexcept;
+
 /// Something a connection must deliver, in wire order, on the thread its mode
 /// prescribes. `run` does the delivery (calls a callback, files a row, ...).
 struct connection_event {
@@ -36,6 +40,9 @@ struct connection_event {
   bool unsolicited = false;
   /// Notification (for the async-notifications routing).
   bool is_notification = false;
+  /// Marks the connection dead when delivered or queued (a lost connection's
+  /// report), in one step with the delivery so nobody sees one without the other.
+  bool marks_dead = false;
   /// Bytes this event holds, for backpressure.
   std::size_t bytes = 0;
 };
