@@ -30,6 +30,8 @@
 #include <actorloop/runtime/wait_queue.hpp>
 #include <actorloop/runtime/wait_set.hpp>
 
+#include <sample_support.hpp>
+
 #include <sched.h>
 
 #include <algorithm>
@@ -53,51 +55,13 @@ namespace runtime = actorloop::runtime;
 namespace actors = actorloop::actors;
 using namespace std::chrono_literals;
 
+using sample::say;
+using sample::take_number_option;
+
 namespace {
 
 constexpr std::string_view ping_scheduler = "ping";
 constexpr std::string_view pong_scheduler = "pong";
-
-/// Prints one line in a single write, so lines from different threads never mix.
-template <class... Parts>
-void say(const Parts&... parts) {
-  std::ostringstream line;
-  (line << ... << parts);
-  line << '\n';
-  std::fputs(line.str().c_str(), stdout);
-  std::fflush(stdout);
-}
-
-/// Removes "--name N" or "--name=N" from argv, so that the engine never sees
-/// the sample's own options, and returns N. Throws on a malformed value.
-std::optional<long> take_number_option(int& argc, char** argv, std::string_view name) {
-  std::optional<long> result;
-  int kept = 1;
-  for (int index = 1; index < argc; ++index) {
-    std::string_view argument{argv[index]};
-    std::string_view text;
-    if (argument == name) {
-      if (index + 1 >= argc)
-        throw std::invalid_argument(std::string{name} + " needs a value");
-      text = argv[++index];
-    } else if (argument.size() > name.size() && argument.substr(0, name.size()) == name &&
-               argument[name.size()] == '=') {
-      text = argument.substr(name.size() + 1);
-    } else {
-      argv[kept++] = argv[index];
-      continue;
-    }
-    long value = 0;
-    auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (failure != std::errc{} || end != text.data() + text.size() || value < 1)
-      throw std::invalid_argument(std::string{name} + " needs a positive number, not '" +
-                                  std::string{text} + "'");
-    result = value;
-  }
-  argc = kept;
-  argv[argc] = nullptr;
-  return result;
-}
 
 double to_milliseconds(runtime::duration value) {
   return std::chrono::duration<double, std::milli>(value).count();

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tls_test_support.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,70 +26,9 @@
 #include <vector>
 
 namespace netio = actorloop::netio;
+using namespace tls_test;
 
 namespace {
-
-/// One end of a non-blocking AF_UNIX socketpair as a byte_stream, mapping
-/// errors the way the netio socket stream does.
-class socket_end final : public netio::byte_stream {
-public:
-  explicit socket_end(int descriptor) : descriptor_(descriptor) {}
-  ~socket_end() override { ::close(descriptor_); }
-  socket_end(const socket_end&) = delete;
-  socket_end& operator=(const socket_end&) = delete;
-
-  std::size_t read_some(std::span<std::byte> buffer, std::error_code& error) override {
-    auto got = ::recv(descriptor_, buffer.data(), buffer.size(), 0);
-    if (got > 0)
-      return static_cast<std::size_t>(got);
-    if (got == 0)
-      error = netio::errc::connection_closed;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK)
-      error = failure(errno);
-    return 0;
-  }
-  std::size_t write_some(std::span<const std::byte> data, std::error_code& error) override {
-    auto sent = ::send(descriptor_, data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent >= 0)
-      return static_cast<std::size_t>(sent);
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      error = failure(errno);
-    return 0;
-  }
-  void shutdown_send() noexcept override { ::shutdown(descriptor_, SHUT_WR); }
-
-private:
-  static std::error_code failure(int number) {
-    if (number == ECONNRESET || number == EPIPE)
-      return netio::errc::connection_reset;
-    return {number, std::system_category()};
-  }
-  int descriptor_;
-};
-
-std::pair<std::unique_ptr<socket_end>, std::unique_ptr<socket_end>> make_socket_pair() {
-  int descriptors[2];
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, descriptors) == 0);
-  return {std::make_unique<socket_end>(descriptors[0]), std::make_unique<socket_end>(descriptors[1])};
-}
-
-/// Alternates handshake steps of both ends (one thread, no sleeps) until
-/// both finished and nothing waits to be sent; fails instead of hanging.
-void complete_handshake(netio::tls_stream& client, netio::tls_stream& server, int step_limit = 1000) {
-  for (int step = 0; step < step_limit; ++step) {
-    std::error_code client_error;
-    std::error_code server_error;
-    bool client_done = client.handshake(client_error);
-    REQUIRE_MESSAGE(!client_error, client.last_error_detail());
-    bool server_done = server.handshake(server_error);
-    REQUIRE_MESSAGE(!server_error, server.last_error_detail());
-    REQUIRE(!client.flush());
-    REQUIRE(!server.flush());
-    if (client_done && server_done && !client.has_pending_output() && !server.has_pending_output())
-      return;
-  }
-  FAIL("the handshake did not finish within ", step_limit, " steps");
-}
 
 /// Wraps a socket end and passes on only as many bytes as the test allows,
 /// counting them: a congested socket on demand.
