@@ -241,6 +241,10 @@ void io_worker::request_shutdown() noexcept {
     }
     drain_commands(); // commands posted by the stopping handlers
     caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+    // The engine's teardown may free the actor on another thread; TSan cannot
+    // see the reference count inside the uninstrumented libcaf_core, so state
+    // that this reference is gone before that.
+    runtime::detail::happens_before(caf::actor_cast<caf::actor_control_block*>(actor_));
     actor_ = nullptr;
     runtime::detail::detach_member(scheduler_->group(), *this);
   };

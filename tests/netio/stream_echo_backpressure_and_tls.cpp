@@ -9,6 +9,8 @@
 #include <actorloop/netio/stream.hpp>
 #include <actorloop/netio/tls.hpp>
 
+#include <atomic>
+
 using namespace netio_test;
 
 namespace {
@@ -113,8 +115,9 @@ TEST_CASE("a paused reader makes the writer's bounded queue refuse, then drain")
   netio::stream_options options;
   options.max_output_bytes = 64 * 1024;
   auto chunk = pattern(16 * 1024);
-  auto written = std::make_shared<std::size_t>(0);
-  auto refused = std::make_shared<bool>(false);
+  // Written on the I/O worker, read by the test thread.
+  auto written = std::make_shared<std::atomic<std::size_t>>(0);
+  auto refused = std::make_shared<std::atomic<bool>>(false);
   netio::stream_callbacks callbacks;
   // Writes until refused; the kernel buffers fill, then our queue does.
   auto pump = [chunk, written, refused](netio::stream& self) {
@@ -140,13 +143,13 @@ TEST_CASE("a paused reader makes the writer's bounded queue refuse, then drain")
   };
   auto writer = netio::stream::connect(engine, listener.local_endpoint(), callbacks, options);
   std::unique_lock guard{sink->mutex};
-  REQUIRE(sink->changed.wait_for(guard, 20s, [&] { return *refused; }));
-  CHECK(*written < 100u * 1024u * 1024u); // bounded: kernel buffers + 64 KiB, not everything
+  REQUIRE(sink->changed.wait_for(guard, 20s, [&] { return refused->load(); }));
+  CHECK(written->load() < 100u * 1024u * 1024u); // bounded: kernel buffers + 64 KiB, not everything
   guard.unlock();
   reader_handle->resume_reading();
   guard.lock();
-  REQUIRE(sink->changed.wait_for(guard, 20s, [&] { return sink->writable >= 1 && sink->received.size() >= *written; }));
-  CHECK(sink->received.size() == *written);
+  REQUIRE(sink->changed.wait_for(guard, 20s, [&] { return sink->writable >= 1 && sink->received.size() >= written->load(); }));
+  CHECK(sink->received.size() == written->load());
   CHECK(sink->received.substr(0, chunk.size()) == chunk);
 }
 

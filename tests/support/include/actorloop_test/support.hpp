@@ -21,10 +21,11 @@ public:
   latch_counter& operator=(const latch_counter&) = delete;
 
   void increment() {
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      ++value_;
-    }
+    // Notify under the lock: a waiter that sees the new value may return and
+    // destroy this latch (often a local) right away, so the notifying thread
+    // must be done with the condition variable before the waiter can run.
+    std::lock_guard<std::mutex> guard{mutex_};
+    ++value_;
     cv_.notify_all();
   }
 
