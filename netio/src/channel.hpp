@@ -116,6 +116,7 @@ private:
   void on_connected();
   void handshake();
   void read_available();
+  void read_input();
   void write_pending();
   void deliver_buffered();
   void finish(std::error_code reason, std::string detail);
@@ -135,6 +136,7 @@ private:
   bool reading_paused_ = false;
   bool registered_ = false;
   bool close_when_flushed_ = false;
+  bool corked_ = false;
   std::error_code close_reason_;
   std::string close_detail_;
   bool was_full_ = false;

@@ -8,7 +8,7 @@
 #include <actorloop/netio/stream.hpp>
 
 #include <sched.h>
-#include <set>
+#include <map>
 
 using namespace netio_test;
 
@@ -25,31 +25,40 @@ TEST_CASE("workers are pinned and connections are spread across them") {
 
   std::mutex mutex;
   std::condition_variable changed;
-  std::set<std::thread::id> threads;
+  std::map<std::thread::id, int> streams_per_thread;
   std::vector<int> cpus_seen;
   int opened = 0;
+  // Both ends of every connection record the worker they run on.
+  auto on_open = [&](netio::stream&) {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    sched_getaffinity(0, sizeof mask, &mask);
+    std::lock_guard guard{mutex};
+    ++streams_per_thread[std::this_thread::get_id()];
+    cpus_seen.push_back(CPU_COUNT(&mask));
+    ++opened;
+    changed.notify_all();
+  };
   netio::stream_listener listener{engine, netio::endpoint::tcp("127.0.0.1", 0), [&](netio::stream&) {
     netio::stream_callbacks callbacks;
-    callbacks.on_open = [&](netio::stream&) {
-      cpu_set_t mask;
-      CPU_ZERO(&mask);
-      sched_getaffinity(0, sizeof mask, &mask);
-      std::lock_guard guard{mutex};
-      threads.insert(std::this_thread::get_id());
-      cpus_seen.push_back(CPU_COUNT(&mask));
-      ++opened;
-      changed.notify_all();
-    };
+    callbacks.on_open = on_open;
     return callbacks;
   }};
   std::vector<netio::stream> clients;
+  netio::stream_callbacks client_callbacks;
+  client_callbacks.on_open = on_open;
   for (int index = 0; index < 4; ++index)
-    clients.push_back(netio::stream::connect(engine, listener.local_endpoint(), {}));
+    clients.push_back(netio::stream::connect(engine, listener.local_endpoint(), client_callbacks));
   std::unique_lock guard{mutex};
-  REQUIRE(changed.wait_for(guard, 20s, [&] { return opened == 4; }));
-  CHECK(threads.size() == 2); // accepted streams alternate between the two workers
+  REQUIRE(changed.wait_for(guard, 20s, [&] { return opened == 8; }));
+  // Round robin over one counter: the 8 streams (4 clients, 4 accepted) are
+  // split 4 and 4 between the two workers, whatever the interleaving.
+  REQUIRE(streams_per_thread.size() == 2);
+  for (auto& [thread, count] : streams_per_thread)
+    CHECK(count == 4);
   for (int count : cpus_seen)
     CHECK(count == 1); // each worker runs on exactly one CPU
+  guard.unlock();
   auto stats = netio::io_worker_statistics(engine);
   REQUIRE(stats.size() == 2);
   CHECK(stats[0].name == "io.0");
