@@ -1395,7 +1395,6 @@ void link::resume() {
 }
 
 void link::abandon() {
-  closing_requested_ = true;
   if (channel_ && !channel_->closed()) {
     phase_ = phase::closing;
     if (channel_->open())

@@ -174,8 +174,6 @@ private:
   std::string last_connect_detail_;
   enum class phase { idle, resolving, connecting, security, login, ready, closing, closed };
   phase phase_ = phase::idle;
-  bool closing_requested_ = false;
-  std::string tls_failure_;
   std::error_code decode_error_;
   // Operations this link still has to complete (the worker's own view).
   std::deque<pending_operation> outstanding_;
