@@ -163,12 +163,19 @@ private:
   }
 
   void release() {
-    if (released_)
-      return;
-    released_ = true;
-    auto watch = watch_;
-    auto fd = fd_;
-    fd_ = -1;
+    std::shared_ptr<socket_watch> watch;
+    int fd = -1;
+    {
+      // The worker reads fd_ under the lock (readiness tests); take it away
+      // under the lock too.
+      std::lock_guard guard{mutex_};
+      if (released_)
+        return;
+      released_ = true;
+      watch = watch_;
+      fd = fd_;
+      fd_ = -1;
+    }
     if (fd < 0)
       return;
     auto cleanup = [watch, fd] {
