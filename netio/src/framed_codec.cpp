@@ -1,87 +1,146 @@
+// actorloop's framed protocol, version 1 (docs/protocol.md is the
+// specification). Standard library only: the fuzzer (tests/fuzz/) compiles
+// this file, message.cpp and error.cpp without CAF.
 #include <actorloop/netio/codec.hpp>
 #include <actorloop/netio/error.hpp>
 
-#include <cstring>
+#include <algorithm>
+#include <cstdint>
+#include <string>
 #include <type_traits>
+#include <utility>
 
 namespace actorloop::netio {
 
-message_kind kind_of(const message_body& body) noexcept {
+namespace {
+
+/// The length field: the number of frame bytes that follow it.
+constexpr std::size_t length_field_bytes = 4;
+/// length + version + kind + flags + request_id.
+constexpr std::size_t header_bytes = 16;
+/// The smallest legal length value: the header after the length field.
+constexpr std::uint32_t minimum_length = header_bytes - length_field_bytes;
+/// Offsets of the header fields.
+constexpr std::size_t version_offset = 4;
+constexpr std::size_t kind_offset = 5;
+constexpr std::size_t flags_offset = 6;
+constexpr std::size_t request_id_offset = 8;
+/// Every string and list starts with a u32 count.
+constexpr std::size_t count_bytes = 4;
+
+std::uint64_t read_big_endian(std::span<const std::byte> bytes) noexcept {
+  std::uint64_t value = 0;
+  for (auto each : bytes)
+    value = (value << 8) | std::to_integer<std::uint64_t>(each);
+  return value;
+}
+
+bool known_kind(std::uint8_t value) noexcept {
+  switch (static_cast<message_kind>(value)) {
+    case message_kind::hello:
+    case message_kind::challenge:
+    case message_kind::response:
+    case message_kind::ready:
+    case message_kind::request:
+    case message_kind::result_row:
+    case message_kind::completion:
+    case message_kind::server_message:
+    case message_kind::notification:
+    case message_kind::cancel:
+    case message_kind::terminate: return true;
+  }
+  return false;
+}
+
+// Enumerators the wire accepts; encode refuses the others so that it never
+// writes a frame the peer would have to reject.
+bool known_method(std::uint8_t value) noexcept { return value == 1 || value == 2; }
+bool known_status(std::uint16_t value) noexcept { return value <= 2; }
+bool known_severity(std::uint8_t value) noexcept { return value <= 4; }
+
+std::string hex16(std::uint16_t value) {
+  constexpr char digits[] = "0123456789abcdef";
+  std::string text = "0x";
+  for (int shift = 12; shift >= 0; shift -= 4)
+    text.push_back(digits[(value >> shift) & 0xf]);
+  return text;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding: the size is computed first, so that a frame over the limit is
+// refused before `out` grows at all.
+
+std::uint64_t text_size(const std::string& value) noexcept { return count_bytes + value.size(); }
+
+std::uint64_t list_size(const std::vector<std::string>& values) noexcept {
+  std::uint64_t total = count_bytes;
+  for (const auto& each : values)
+    total += text_size(each);
+  return total;
+}
+
+std::uint64_t body_size(const message_body& body) noexcept {
   return std::visit(
-    [](const auto& each) -> message_kind {
+    [](const auto& each) -> std::uint64_t {
       using type = std::decay_t<decltype(each)>;
-      if constexpr (std::is_same_v<type, hello>) return message_kind::hello;
-      else if constexpr (std::is_same_v<type, challenge>) return message_kind::challenge;
-      else if constexpr (std::is_same_v<type, response>) return message_kind::response;
-      else if constexpr (std::is_same_v<type, ready>) return message_kind::ready;
-      else if constexpr (std::is_same_v<type, request>) return message_kind::request;
-      else if constexpr (std::is_same_v<type, result_row>) return message_kind::result_row;
-      else if constexpr (std::is_same_v<type, completion>) return message_kind::completion;
-      else if constexpr (std::is_same_v<type, server_message>) return message_kind::server_message;
-      else if constexpr (std::is_same_v<type, notification>) return message_kind::notification;
-      else if constexpr (std::is_same_v<type, cancel>) return message_kind::cancel;
-      else return message_kind::terminate;
+      if constexpr (std::is_same_v<type, hello>)
+        return text_size(each.client_name) + text_size(each.user);
+      else if constexpr (std::is_same_v<type, challenge>)
+        return 1 + 4 + text_size(each.data);
+      else if constexpr (std::is_same_v<type, response>)
+        return 4 + text_size(each.data);
+      else if constexpr (std::is_same_v<type, ready>)
+        return text_size(each.server_name) + 8;
+      else if constexpr (std::is_same_v<type, request>)
+        return list_size(each.arguments);
+      else if constexpr (std::is_same_v<type, result_row>)
+        return list_size(each.columns);
+      else if constexpr (std::is_same_v<type, completion>)
+        return 2 + text_size(each.text);
+      else if constexpr (std::is_same_v<type, server_message>)
+        return 1 + 4 + text_size(each.text);
+      else if constexpr (std::is_same_v<type, notification>)
+        return text_size(each.channel) + text_size(each.payload) + 8;
+      else
+        return 0; // cancel, terminate
     },
     body);
 }
 
-std::string_view to_string(message_kind kind) noexcept {
-  switch (kind) {
-    case message_kind::hello: return "hello";
-    case message_kind::challenge: return "challenge";
-    case message_kind::response: return "response";
-    case message_kind::ready: return "ready";
-    case message_kind::request: return "request";
-    case message_kind::result_row: return "result_row";
-    case message_kind::completion: return "completion";
-    case message_kind::server_message: return "server_message";
-    case message_kind::notification: return "notification";
-    case message_kind::cancel: return "cancel";
-    case message_kind::terminate: return "terminate";
-  }
-  return "unknown";
+/// False for values the wire cannot carry: the peer would refuse them as
+/// malformed, so encode refuses them first.
+bool representable(const message_body& body) noexcept {
+  if (auto* value = std::get_if<request>(&body))
+    return !value->arguments.empty();
+  if (auto* value = std::get_if<challenge>(&body))
+    return known_method(static_cast<std::uint8_t>(value->method));
+  if (auto* value = std::get_if<completion>(&body))
+    return known_status(static_cast<std::uint16_t>(value->status));
+  if (auto* value = std::get_if<server_message>(&body))
+    return known_severity(static_cast<std::uint8_t>(value->level));
+  return true;
 }
-
-std::string_view to_string(severity level) noexcept {
-  switch (level) {
-    case severity::info: return "info";
-    case severity::notice: return "notice";
-    case severity::warning: return "warning";
-    case severity::error: return "error";
-    case severity::fatal: return "fatal";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(completion_status status) noexcept {
-  switch (status) {
-    case completion_status::succeeded: return "succeeded";
-    case completion_status::failed: return "failed";
-    case completion_status::canceled: return "canceled";
-  }
-  return "unknown";
-}
-
-namespace {
-
-constexpr std::size_t header_bytes = 16;
-constexpr std::size_t length_bytes = 4;
 
 class writer {
 public:
   explicit writer(std::vector<std::byte>& out) : out_(out) {}
+
   void u8(std::uint8_t value) { out_.push_back(static_cast<std::byte>(value)); }
   void u16(std::uint16_t value) { put(value, 2); }
   void u32(std::uint32_t value) { put(value, 4); }
   void u64(std::uint64_t value) { put(value, 8); }
+
+  /// The caller has checked the frame against the limit (at most 4 GiB - 1),
+  /// so every size fits its u32.
   void text(const std::string& value) {
     u32(static_cast<std::uint32_t>(value.size()));
-    auto* bytes = reinterpret_cast<const std::byte*>(value.data());
+    const auto* bytes = reinterpret_cast<const std::byte*>(value.data());
     out_.insert(out_.end(), bytes, bytes + value.size());
   }
+
   void list(const std::vector<std::string>& values) {
     u32(static_cast<std::uint32_t>(values.size()));
-    for (auto& each : values)
+    for (const auto& each : values)
       text(each);
   }
 
@@ -90,76 +149,8 @@ private:
     for (int shift = (width - 1) * 8; shift >= 0; shift -= 8)
       out_.push_back(static_cast<std::byte>((value >> shift) & 0xff));
   }
+
   std::vector<std::byte>& out_;
-};
-
-class reader {
-public:
-  explicit reader(std::span<const std::byte> body) : body_(body) {}
-  [[nodiscard]] bool failed() const noexcept { return !problem_.empty(); }
-  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
-  [[nodiscard]] std::size_t remaining() const noexcept { return body_.size() - offset_; }
-
-  std::uint8_t u8(const char* what) { return static_cast<std::uint8_t>(get(1, what)); }
-  std::uint16_t u16(const char* what) { return static_cast<std::uint16_t>(get(2, what)); }
-  std::uint32_t u32(const char* what) { return static_cast<std::uint32_t>(get(4, what)); }
-  std::uint64_t u64(const char* what) { return get(8, what); }
-
-  std::string text(const char* what) {
-    auto length = u32(what);
-    if (failed())
-      return {};
-    if (length > remaining()) {
-      fail(std::string{what} + " claims " + std::to_string(length) + " bytes but only " +
-           std::to_string(remaining()) + " remain in the frame");
-      return {};
-    }
-    std::string value{reinterpret_cast<const char*>(body_.data() + offset_), length};
-    offset_ += length;
-    return value;
-  }
-
-  std::vector<std::string> list(const char* what) {
-    auto count = u32(what);
-    std::vector<std::string> values;
-    if (failed())
-      return values;
-    // Every string needs at least its 4-byte length: reject impossible
-    // counts before reserving anything.
-    if (count > remaining() / 4) {
-      fail(std::string{what} + " claims " + std::to_string(count) + " entries but only " +
-           std::to_string(remaining()) + " bytes remain in the frame");
-      return values;
-    }
-    values.reserve(count);
-    for (std::uint32_t index = 0; index < count && !failed(); ++index)
-      values.push_back(text(what));
-    return values;
-  }
-
-  void fail(std::string why) {
-    if (problem_.empty())
-      problem_ = std::move(why);
-  }
-
-private:
-  std::uint64_t get(std::size_t width, const char* what) {
-    if (failed())
-      return 0;
-    if (remaining() < width) {
-      fail(std::string{"frame ends inside "} + what);
-      return 0;
-    }
-    std::uint64_t value = 0;
-    for (std::size_t index = 0; index < width; ++index)
-      value = (value << 8) | std::to_integer<std::uint64_t>(body_[offset_ + index]);
-    offset_ += width;
-    return value;
-  }
-
-  std::span<const std::byte> body_;
-  std::size_t offset_ = 0;
-  std::string problem_;
 };
 
 void encode_body(const message_body& body, writer& out) {
@@ -195,92 +186,185 @@ void encode_body(const message_body& body, writer& out) {
         out.text(each.payload);
         out.u64(each.publisher_session);
       }
-      // cancel, terminate: empty bodies
+      // cancel, terminate: empty bodies.
     },
     body);
 }
+
+// ---------------------------------------------------------------------------
+// Decoding of a body whose frame is complete. The reader records the first
+// problem and turns every later read into a no-op, so the per-kind code reads
+// straight through and checks once at the end.
+
+/// Names a body field in error messages ("result_row.columns[2] length").
+/// Spelled out only when a problem is found, so decoding a good frame
+/// builds no strings for it.
+struct field_name {
+  static constexpr std::uint32_t no_index = 0xffffffffu;
+
+  const char* name;
+  std::uint32_t index = no_index; ///< the entry of a list
+  const char* part = "";          ///< " length" or " count": the prefix of a string or list
+
+  [[nodiscard]] field_name prefix(const char* which) const noexcept { return {name, index, which}; }
+  [[nodiscard]] field_name entry(std::uint32_t position) const noexcept { return {name, position, part}; }
+
+  [[nodiscard]] std::string spelled() const {
+    std::string text = name;
+    if (index != no_index)
+      text += "[" + std::to_string(index) + "]";
+    return text + part;
+  }
+};
+
+class reader {
+public:
+  explicit reader(std::span<const std::byte> body) : body_(body) {}
+
+  [[nodiscard]] bool failed() const noexcept { return !problem_.empty(); }
+  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
+  [[nodiscard]] std::size_t remaining() const noexcept { return body_.size() - offset_; }
+
+  std::uint8_t u8(field_name field) { return static_cast<std::uint8_t>(get(1, field)); }
+  std::uint16_t u16(field_name field) { return static_cast<std::uint16_t>(get(2, field)); }
+  std::uint32_t u32(field_name field) { return static_cast<std::uint32_t>(get(4, field)); }
+  std::uint64_t u64(field_name field) { return get(8, field); }
+
+  std::string text(field_name field) {
+    auto length = u32(field.prefix(" length"));
+    if (failed())
+      return {};
+    if (length > remaining()) {
+      fail(field.spelled() + " claims " + std::to_string(length) + " bytes but " + only_remaining());
+      return {};
+    }
+    std::string value{reinterpret_cast<const char*>(body_.data() + offset_), length};
+    offset_ += length;
+    return value;
+  }
+
+  std::vector<std::string> list(field_name field) {
+    auto count = u32(field.prefix(" count"));
+    std::vector<std::string> values;
+    if (failed())
+      return values;
+    // Every entry needs at least its 4-byte length: an impossible count is
+    // refused before anything is reserved for it.
+    if (count > remaining() / count_bytes) {
+      fail(field.spelled() + " claims " + std::to_string(count) + " entries but " +
+           only_remaining() + " (each entry needs at least " + std::to_string(count_bytes) +
+           " bytes)");
+      return values;
+    }
+    values.reserve(count);
+    for (std::uint32_t index = 0; index < count && !failed(); ++index)
+      values.push_back(text(field.entry(index)));
+    return values;
+  }
+
+  void fail(std::string why) {
+    if (problem_.empty())
+      problem_ = std::move(why);
+  }
+
+private:
+  std::string only_remaining() const {
+    return "only " + std::to_string(remaining()) +
+           (remaining() == 1 ? " byte remains" : " bytes remain") + " in the body";
+  }
+
+  std::uint64_t get(std::size_t width, field_name field) {
+    if (failed())
+      return 0;
+    if (remaining() < width) {
+      fail(field.spelled() + " needs " + std::to_string(width) + " bytes but " + only_remaining());
+      return 0;
+    }
+    auto value = read_big_endian(body_.subspan(offset_, width));
+    offset_ += width;
+    return value;
+  }
+
+  std::span<const std::byte> body_;
+  std::size_t offset_ = 0;
+  std::string problem_;
+};
 
 message_body decode_body(message_kind kind, reader& in) {
   switch (kind) {
     case message_kind::hello: {
       hello value;
-      value.client_name = in.text("hello.client_name");
-      value.user = in.text("hello.user");
+      value.client_name = in.text({"hello.client_name"});
+      value.user = in.text({"hello.user"});
       return value;
     }
     case message_kind::challenge: {
       challenge value;
-      auto method = in.u8("challenge.method");
-      if (!in.failed() && method != 1 && method != 2)
-        in.fail("challenge method " + std::to_string(method) + " is unknown (1 or 2)");
+      auto method = in.u8({"challenge.method"});
+      if (!in.failed() && !known_method(method))
+        in.fail("challenge method " + std::to_string(method) +
+                " is not 1 (password_key) or 2 (negotiate)");
       value.method = static_cast<challenge_method>(method);
-      value.message_id = in.u32("challenge.message_id");
-      value.data = in.text("challenge.data");
+      value.message_id = in.u32({"challenge.message_id"});
+      value.data = in.text({"challenge.data"});
       return value;
     }
     case message_kind::response: {
       response value;
-      value.message_id = in.u32("response.message_id");
-      value.data = in.text("response.data");
+      value.message_id = in.u32({"response.message_id"});
+      value.data = in.text({"response.data"});
       return value;
     }
     case message_kind::ready: {
       ready value;
-      value.server_name = in.text("ready.server_name");
-      value.session_id = in.u64("ready.session_id");
+      value.server_name = in.text({"ready.server_name"});
+      value.session_id = in.u64({"ready.session_id"});
       return value;
     }
     case message_kind::request: {
       request value;
-      value.arguments = in.list("request.arguments");
+      value.arguments = in.list({"request.arguments"});
       if (!in.failed() && value.arguments.empty())
-        in.fail("a request needs at least its command name");
+        in.fail("request.arguments is empty; a request needs at least its command name");
       return value;
     }
     case message_kind::result_row: {
       result_row value;
-      value.columns = in.list("result_row.columns");
+      value.columns = in.list({"result_row.columns"});
       return value;
     }
     case message_kind::completion: {
       completion value;
-      auto status = in.u16("completion.status");
-      if (!in.failed() && status > 2)
-        in.fail("completion status " + std::to_string(status) + " is unknown (0..2)");
+      auto status = in.u16({"completion.status"});
+      if (!in.failed() && !known_status(status))
+        in.fail("completion status " + std::to_string(status) + " is not 0..2");
       value.status = static_cast<completion_status>(status);
-      value.text = in.text("completion.text");
+      value.text = in.text({"completion.text"});
       return value;
     }
     case message_kind::server_message: {
       server_message value;
-      auto level = in.u8("server_message.severity");
-      if (!in.failed() && level > 4)
-        in.fail("severity " + std::to_string(level) + " is unknown (0..4)");
+      auto level = in.u8({"server_message.severity"});
+      if (!in.failed() && !known_severity(level))
+        in.fail("severity " + std::to_string(level) + " is not 0..4");
       value.level = static_cast<severity>(level);
-      value.code = in.u32("server_message.code");
-      value.text = in.text("server_message.text");
+      value.code = in.u32({"server_message.code"});
+      value.text = in.text({"server_message.text"});
       return value;
     }
     case message_kind::notification: {
       notification value;
-      value.channel = in.text("notification.channel");
-      value.payload = in.text("notification.payload");
-      value.publisher_session = in.u64("notification.publisher_session");
+      value.channel = in.text({"notification.channel"});
+      value.payload = in.text({"notification.payload"});
+      value.publisher_session = in.u64({"notification.publisher_session"});
       return value;
     }
     case message_kind::cancel: return cancel{};
     case message_kind::terminate: return terminate{};
   }
-  in.fail("unknown kind");
+  // decode checked the kind byte before calling.
+  in.fail("message kind " + std::to_string(static_cast<unsigned>(kind)) + " has no body decoder");
   return terminate{};
-}
-
-bool known_kind(std::uint8_t value) noexcept {
-  switch (value) {
-    case 1: case 2: case 3: case 4: case 10: case 11: case 12: case 13: case 14: case 20: case 21:
-      return true;
-    default: return false;
-  }
 }
 
 class framed_codec final : public codec {
@@ -290,73 +374,90 @@ public:
   std::string_view name() const noexcept override { return "framed/1"; }
 
   std::error_code encode(const message& value, std::vector<std::byte>& out) const override {
-    auto start = out.size();
+    if (!representable(value.body))
+      return errc::invalid_argument;
+    auto total = header_bytes + body_size(value.body);
+    if (total > limits_.max_frame_bytes)
+      return errc::frame_too_large;
+    // One allocation at most, growing geometrically: callers append frame
+    // after frame to the same buffer, and an exact reserve would copy it
+    // on every append.
+    auto needed = out.size() + static_cast<std::size_t>(total);
+    if (needed > out.capacity())
+      out.reserve(std::max(needed, 2 * out.capacity()));
     writer put{out};
-    put.u32(0); // length, patched below
+    put.u32(static_cast<std::uint32_t>(total - length_field_bytes));
     put.u8(protocol_version);
     put.u8(static_cast<std::uint8_t>(kind_of(value.body)));
-    put.u16(0);
+    put.u16(0); // flags: none defined in version 1
     put.u64(value.request_id);
     encode_body(value.body, put);
-    auto total = out.size() - start;
-    if (total > limits_.max_frame_bytes) {
-      out.resize(start);
-      return errc::frame_too_large;
-    }
-    auto length = static_cast<std::uint32_t>(total - length_bytes);
-    for (int index = 0; index < 4; ++index)
-      out[start + static_cast<std::size_t>(index)] =
-        static_cast<std::byte>((length >> (24 - 8 * index)) & 0xff);
     return {};
   }
 
   decode_result decode(std::span<const std::byte> input, message& out) const override {
     decode_result result;
-    auto error = [&](errc code, std::string detail) {
-      result.consumed = 0;
+    auto refuse = [&](errc code, std::string detail) {
       result.error = code;
       result.detail = std::move(detail);
       return result;
     };
-    if (input.size() < length_bytes)
+
+    // Each header field is judged as soon as its bytes are present, in
+    // header order, so a bad frame is refused without waiting for the rest.
+    if (input.size() < length_field_bytes)
       return result;
-    std::uint32_t length = 0;
-    for (std::size_t index = 0; index < length_bytes; ++index)
-      length = (length << 8) | std::to_integer<std::uint32_t>(input[index]);
-    std::uint64_t total = std::uint64_t{length} + length_bytes;
+    auto length = static_cast<std::uint32_t>(read_big_endian(input.first(length_field_bytes)));
+    // 64 bits: 4 + a length near 4 GiB must not wrap around.
+    std::uint64_t total = std::uint64_t{length} + length_field_bytes;
     if (total > limits_.max_frame_bytes)
-      return error(errc::frame_too_large, "frame claims " + std::to_string(total) +
-                                            " bytes; the limit is " +
-                                            std::to_string(limits_.max_frame_bytes));
-    if (length < header_bytes - length_bytes)
-      return error(errc::malformed_frame, "frame length " + std::to_string(length) +
-                                            " is shorter than the 12-byte header rest");
-    if (input.size() >= 5) {
-      auto version = std::to_integer<std::uint8_t>(input[4]);
-      if (version != protocol_version)
-        return error(errc::unsupported_version,
-                     "frame has protocol version " + std::to_string(version) +
-                       "; this side speaks version " + std::to_string(protocol_version));
-    }
-    if (input.size() >= 6) {
-      auto kind = std::to_integer<std::uint8_t>(input[5]);
-      if (!known_kind(kind))
-        return error(errc::unknown_message_kind,
-                     "frame has unknown message kind " + std::to_string(kind));
-    }
-    if (input.size() >= 8 && (input[6] != std::byte{0} || input[7] != std::byte{0}))
-      return error(errc::malformed_frame, "frame flags must be 0 in version 1");
+      return refuse(errc::frame_too_large,
+                    "frame claims " + std::to_string(total) + " bytes (length field " +
+                      std::to_string(length) + "); the limit is " +
+                      std::to_string(limits_.max_frame_bytes));
+    if (length < minimum_length)
+      return refuse(errc::malformed_frame,
+                    "frame length " + std::to_string(length) + " is less than " +
+                      std::to_string(minimum_length) + ", the rest of the header");
+
+    if (input.size() <= version_offset)
+      return result;
+    auto version = std::to_integer<std::uint8_t>(input[version_offset]);
+    if (version != protocol_version)
+      return refuse(errc::unsupported_version,
+                    "frame has protocol version " + std::to_string(version) +
+                      "; this side speaks version " + std::to_string(protocol_version));
+
+    if (input.size() <= kind_offset)
+      return result;
+    auto kind_byte = std::to_integer<std::uint8_t>(input[kind_offset]);
+    if (!known_kind(kind_byte))
+      return refuse(errc::unknown_message_kind,
+                    "frame has unknown message kind " + std::to_string(kind_byte) +
+                      " (version " + std::to_string(protocol_version) + " knows 1-4, 10-14, 20-21)");
+    auto kind = static_cast<message_kind>(kind_byte);
+
+    if (input.size() < flags_offset + 2)
+      return result;
+    auto flags = static_cast<std::uint16_t>(read_big_endian(input.subspan(flags_offset, 2)));
+    if (flags != 0)
+      return refuse(errc::malformed_frame, "frame flags are " + hex16(flags) +
+                                             "; they must be 0 in protocol version " +
+                                             std::to_string(protocol_version));
+
     if (input.size() < total)
       return result;
-    reader in{input.subspan(8, static_cast<std::size_t>(total) - 8)};
-    auto request_id = in.u64("request_id");
-    auto body = decode_body(static_cast<message_kind>(std::to_integer<std::uint8_t>(input[5])), in);
+    auto request_id = read_big_endian(input.subspan(request_id_offset, 8));
+    reader in{input.subspan(header_bytes, static_cast<std::size_t>(total) - header_bytes)};
+    auto body = decode_body(kind, in);
     if (!in.failed() && in.remaining() != 0)
-      in.fail(std::to_string(in.remaining()) + " unexpected bytes after the " +
-              std::string{to_string(static_cast<message_kind>(std::to_integer<std::uint8_t>(input[5])))} +
-              " body");
+      in.fail(std::to_string(in.remaining()) +
+              (in.remaining() == 1 ? " byte remains" : " bytes remain") + " after the end of the " +
+              std::string{to_string(kind)} + " body");
     if (in.failed())
-      return error(errc::malformed_frame, "malformed frame: " + in.problem());
+      return refuse(errc::malformed_frame, std::string{to_string(kind)} + " frame (request " +
+                                             std::to_string(request_id) + ", " +
+                                             std::to_string(total) + " bytes): " + in.problem());
     out.request_id = request_id;
     out.body = std::move(body);
     result.consumed = static_cast<std::size_t>(total);
@@ -370,6 +471,10 @@ private:
 } // namespace
 
 std::unique_ptr<codec> make_framed_codec(codec_limits limits) {
+  if (limits.max_frame_bytes < header_bytes)
+    throw error(errc::invalid_argument,
+                "framed codec: max_frame_bytes " + std::to_string(limits.max_frame_bytes) +
+                  " is smaller than the " + std::to_string(header_bytes) + "-byte frame header");
   return std::make_unique<framed_codec>(limits);
 }
 

@@ -34,8 +34,9 @@ struct decode_result {
   /// Set when the input can never become a valid message. The stream cannot
   /// be resynchronised after that: close the connection.
   std::error_code error;
-  /// Names the problem for people ("frame claims 4294967295 bytes, limit is
-  /// 16777216"); empty when there is no error.
+  /// Names the problem for people, with the numbers involved ("frame claims
+  /// 4294967299 bytes (length field 4294967295); the limit is 16777216");
+  /// empty when there is no error.
   std::string detail;
 
   [[nodiscard]] bool complete() const noexcept { return consumed != 0 && !error; }
@@ -49,19 +50,26 @@ public:
   /// A short name for diagnostics ("framed/1").
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
 
-  /// Appends the encoding of `value` to `out`. Fails (and leaves `out` as it
-  /// was) with `frame_too_large` if the encoding would exceed the limit.
+  /// Appends the encoding of `value` to `out`. Fails, leaving `out` as it
+  /// was, with `frame_too_large` if the encoding would exceed the limit, and
+  /// with `invalid_argument` if the peer would have to refuse the message as
+  /// malformed (a request without a command name, an enumerator value the
+  /// protocol does not define).
   [[nodiscard]] virtual std::error_code encode(const message& value,
                                                std::vector<std::byte>& out) const = 0;
 
   /// Decodes at most one message from the front of `input` into `out`.
   /// Never reads past `input`, never allocates more than the frame's length
-  /// once that length has been checked against the limit.
+  /// once that length has been checked against the limit. `out` is written
+  /// only when a message is complete; on "needs more" and on errors nothing
+  /// is consumed and `out` is left as it was.
   [[nodiscard]] virtual decode_result decode(std::span<const std::byte> input,
                                              message& out) const = 0;
 };
 
-/// actorloop's framed protocol, version `protocol_version`.
+/// actorloop's framed protocol, version `protocol_version`; `name()` is
+/// "framed/1". Throws `netio::error` (`invalid_argument`) if
+/// `limits.max_frame_bytes` is smaller than the 16-byte frame header.
 [[nodiscard]] std::unique_ptr<codec> make_framed_codec(codec_limits limits = {});
 
 } // namespace actorloop::netio

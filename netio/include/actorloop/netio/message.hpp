@@ -58,12 +58,15 @@ enum class challenge_method : std::uint8_t {
   negotiate = 2,
 };
 
+/// client -> server, first frame of a session: who connects, as which user.
 struct hello {
   std::string client_name;
   std::string user;
   friend bool operator==(const hello&, const hello&) = default;
 };
 
+/// server -> client: an authentication challenge, answered by a `response`
+/// with the same `message_id`.
 struct challenge {
   challenge_method method = challenge_method::password_key;
   std::uint32_t message_id = 0;
@@ -71,12 +74,15 @@ struct challenge {
   friend bool operator==(const challenge&, const challenge&) = default;
 };
 
+/// client -> server: the answer to the challenge with the same `message_id`.
 struct response {
   std::uint32_t message_id = 0;
   std::string data;
   friend bool operator==(const response&, const response&) = default;
 };
 
+/// server -> client: the login is complete; `session_id` names the session
+/// (notifications carry it as `publisher_session`).
 struct ready {
   std::string server_name;
   std::uint64_t session_id = 0;
@@ -89,17 +95,22 @@ struct request {
   friend bool operator==(const request&, const request&) = default;
 };
 
+/// server -> client: one row of the result of the request with this id.
 struct result_row {
   std::vector<std::string> columns;
   friend bool operator==(const result_row&, const result_row&) = default;
 };
 
+/// server -> client: the request with this id finished; exactly one per
+/// request, after all of its rows and server messages.
 struct completion {
   completion_status status = completion_status::succeeded;
   std::string text;
   friend bool operator==(const completion&, const completion&) = default;
 };
 
+/// server -> client: a numbered message (codes in docs/protocol.md), about
+/// the request with this id or, with id 0, about the session.
 struct server_message {
   netio::severity level = netio::severity::info;
   std::uint32_t code = 0;
@@ -107,6 +118,8 @@ struct server_message {
   friend bool operator==(const server_message&, const server_message&) = default;
 };
 
+/// server -> client, request id 0: `payload` published on `channel` by the
+/// session `publisher_session`.
 struct notification {
   std::string channel;
   std::string payload;
@@ -114,10 +127,12 @@ struct notification {
   friend bool operator==(const notification&, const notification&) = default;
 };
 
+/// client -> server: cancel the request whose id this message carries.
 struct cancel {
   friend bool operator==(const cancel&, const cancel&) = default;
 };
 
+/// client -> server: end the session.
 struct terminate {
   friend bool operator==(const terminate&, const terminate&) = default;
 };
