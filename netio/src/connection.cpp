@@ -119,6 +119,17 @@ void connection::state::maybe_resume_locked() {
   }
 }
 
+detail::connection_event connection::state::take_next_locked() {
+  auto event = std::move(queue.front());
+  queue.pop_front();
+  queued_bytes -= event.bytes;
+  if (event.completes)
+    --queued_completions;
+  update_waitables_locked();
+  maybe_resume_locked();
+  return event;
+}
+
 void connection::state::release_held_locked(io_mode mode) {
   if (held.empty())
     return;
@@ -290,13 +301,7 @@ bool poll_once_locked(std::unique_lock<std::mutex>& guard,
     auto* each = candidates[(start + offset) % candidates.size()];
     if (each->effective_mode_locked() != io_mode::deferred || each->queue.empty())
       continue;
-    auto event = std::move(each->queue.front());
-    each->queue.pop_front();
-    each->queued_bytes -= event.bytes;
-    if (event.completes)
-      --each->queued_completions;
-    each->update_waitables_locked();
-    each->maybe_resume_locked();
+    auto event = each->take_next_locked();
     bool report = event.completes && !each->options.disable_poll;
     auto keep = each->shared_from_this();
     guard.unlock();
@@ -549,13 +554,7 @@ retcode wait_sync(connection::state& state, function_id function) {
   auto deadline = period ? runtime::clock::now() + *period : runtime::time_point::max();
   for (;;) {
     if (!state.queue.empty()) {
-      auto event = std::move(state.queue.front());
-      state.queue.pop_front();
-      state.queued_bytes -= event.bytes;
-      if (event.completes)
-        --state.queued_completions;
-      state.update_waitables_locked();
-      state.maybe_resume_locked();
+      auto event = state.take_next_locked();
       guard.unlock();
       state.run_event(event);
       guard.lock();

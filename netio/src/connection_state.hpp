@@ -113,6 +113,10 @@ public:
   /// Routes one event (any thread): runs it now on the worker in async mode,
   /// queues it otherwise. Called on the worker.
   void deliver(detail::connection_event event);
+  /// Takes the oldest queued event for its delivery thread (poll or a
+  /// blocked sync caller), keeping the byte and completion counts and the
+  /// waitables in step. The queue must not be empty.
+  [[nodiscard]] detail::connection_event take_next_locked();
   /// Moves held unsolicited events into delivery (an operation started).
   void release_held_locked(io_mode mode);
   /// Reports a client-side problem on the thread that found it: the
