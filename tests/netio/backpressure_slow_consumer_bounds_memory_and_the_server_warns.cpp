@@ -32,7 +32,10 @@ TEST_CASE("a slow reader slows the writer; memory stays bounded; every row arriv
   auto give_up = std::chrono::steady_clock::now() + 30s;
   while (fixture.server->statistics().warnings_sent == 0 && std::chrono::steady_clock::now() < give_up)
     std::this_thread::yield();
-  REQUIRE(fixture.server->statistics().warnings_sent == 1);
+  // At least one warning: until the client's buffer is full it still drains
+  // the server now and then, and each new backing-up episode warns again
+  // (the exact count is checked against what the client received below).
+  REQUIRE(fixture.server->statistics().warnings_sent >= 1);
   CHECK(fixture.server->statistics().requests_in_flight == 1);
   // Now consume: poll drains the queue, reading resumes, everything arrives.
   auto done = connection.poll(60s);
