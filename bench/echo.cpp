@@ -278,7 +278,7 @@ double message_round_trips_per_second(runtime::engine& engine, int connections,
   std::condition_variable drained;
   netio::context setup{engine};
   for (int index = 0; index < connections; ++index) {
-    auto connection = std::make_unique<netio::connection>(context, netio::connection_options{netio::io_mode::sync});
+    auto connection = std::make_unique<netio::connection>(context, netio::connection_options{.mode = netio::io_mode::sync});
     if (connection->connect(server.local_endpoint()) != netio::retcode::succeed)
       bench::fail("message client: connect failed: %s", connection->last_error().text.c_str());
     if (connection->set_mode(netio::io_mode::async))

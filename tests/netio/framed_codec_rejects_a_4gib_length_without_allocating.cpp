@@ -1,3 +1,4 @@
+// ctest-own-executable (replaces the global operator new)
 // A frame whose length field claims 4 GiB is refused as frame_too_large from
 // the 4 length bytes alone: decode gets exactly those 4 bytes (in a heap
 // buffer of that size, so AddressSanitizer would catch a read past them),

@@ -59,7 +59,7 @@ private:
   int descriptor_;
 };
 
-std::pair<std::unique_ptr<socket_end>, std::unique_ptr<socket_end>> make_socket_pair() {
+inline std::pair<std::unique_ptr<socket_end>, std::unique_ptr<socket_end>> make_socket_pair() {
   int descriptors[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, descriptors) == 0);
   return {std::make_unique<socket_end>(descriptors[0]), std::make_unique<socket_end>(descriptors[1])};
@@ -67,7 +67,7 @@ std::pair<std::unique_ptr<socket_end>, std::unique_ptr<socket_end>> make_socket_
 
 /// Alternates handshake steps of both ends (one thread, no sleeps) until
 /// both finished and nothing waits to be sent; fails instead of hanging.
-void complete_handshake(netio::tls_stream& client, netio::tls_stream& server, int step_limit = 1000) {
+inline void complete_handshake(netio::tls_stream& client, netio::tls_stream& server, int step_limit = 1000) {
   for (int step = 0; step < step_limit; ++step) {
     std::error_code client_error;
     std::error_code server_error;

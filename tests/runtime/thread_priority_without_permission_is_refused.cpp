@@ -1,3 +1,4 @@
+// ctest-own-executable (re-executes itself as another user)
 // Thread priorities: a real-time policy or a lowered nice value without the
 // permission fails with permission_denied naming the priority, while raising
 // the nice value needs no permission.

@@ -9,6 +9,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -29,6 +30,8 @@ constexpr int default_watchdog_seconds = 45;
 std::mutex current_mutex;
 std::string current_test_case = "<none started yet>";
 std::vector<std::string> current_subcases;
+// Counted so that a filter selecting nothing fails instead of passing.
+std::atomic<int> test_cases_started{0};
 
 void set_current(std::string test_case) {
   std::lock_guard<std::mutex> guard{current_mutex};
@@ -56,6 +59,7 @@ struct current_test_listener final : doctest::IReporter {
     set_current("<all test cases finished>");
   }
   void test_case_start(const doctest::TestCaseData& data) override {
+    test_cases_started.fetch_add(1);
     set_current(data.m_name);
   }
   void test_case_reenter(const doctest::TestCaseData& data) override {
@@ -158,5 +162,11 @@ int main(int argc, char** argv) {
   context.applyCommandLine(argc, argv);
   int result = context.run();
   dog.stop();
+  if (result == 0 && !context.shouldExit() && test_cases_started.load() == 0) {
+    // ctest runs each scenario as "test_<dir> --source-file=*/<stem>.cpp";
+    // a filter that matches no file must not count as a pass.
+    std::fprintf(stderr, "test_main: no test case matched the filters; failing the run\n");
+    return 1;
+  }
   return result;
 }
