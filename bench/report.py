@@ -71,7 +71,7 @@ def _bar_chart(name, records):
     top = max(positive)
     low = min(positive)
     log = top / low > 20
-    width, label_width, row_height = 720, 300, 26
+    width, label_width, row_height = 860, 400, 26
     plot_width = width - label_width - 120
     height = row_height * len(bars) + 30
 
@@ -88,7 +88,7 @@ def _bar_chart(name, records):
     for row, (label, kind, value, spread) in enumerate(bars):
         y = 8 + row * row_height
         colour = BAR_COLOURS[kind]
-        shown = label if len(label) <= 46 else label[:45] + "…"
+        shown = label if len(label) <= 44 else label[:43] + "…"
         parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end" '
                      f'font-size="12">{html.escape(shown)}'
                      f'{"" if kind == "ours" else " [" + kind + "]"}</text>')
@@ -100,8 +100,12 @@ def _bar_chart(name, records):
                      f'stroke="#000" stroke-width="1.5"/>')
         parts.append(f'<text x="{label_width + max(scale(value), high_x - label_width) + 6:.1f}" '
                      f'y="{y + 14}" font-size="12">{fmt(value)}</text>')
+    first = records[0]
+    higher = abs(first["ours"] / first["peer"] - first["ratio"]) <= abs(
+        first["peer"] / first["ours"] - first["ratio"])
     parts.append(f'<text x="{label_width}" y="{height - 6}" font-size="11" fill="#555">'
-                 f'{html.escape(unit)}{" (log scale)" if log else ""}; line = min-max over runs</text>')
+                 f'{html.escape(unit)}, {"higher" if higher else "lower"} is better'
+                 f'{" (log scale)" if log else ""}; line = min-max over runs</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -131,8 +135,9 @@ def _history_chart(key, points):
                      f'<title>{html.escape(label)}: ratio {fmt(ratio)}</title></circle>')
     parts.append(f'<text x="{margin}" y="{height - 6}" font-size="11" fill="#555">'
                  f'{html.escape(points[0][0])}</text>')
-    parts.append(f'<text x="{width - margin}" y="{height - 6}" font-size="11" fill="#555" '
-                 f'text-anchor="end">{html.escape(points[-1][0])}</text>')
+    if count > 1:
+        parts.append(f'<text x="{width - margin}" y="{height - 6}" font-size="11" fill="#555" '
+                     f'text-anchor="end">{html.escape(points[-1][0])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -49,7 +49,10 @@ constexpr std::int64_t total_timers = 100'000;
 constexpr std::int64_t receivers = 100;
 /// Time between the start of a run and its first deadline, so that all the
 /// timers are registered (or all the delayed messages sent) before any is due.
-constexpr auto lead_time = 400ms;
+/// The first try's lead time; a run whose setup overran it (a busy machine)
+/// is repeated with twice the lead, up to `lead_tries` times.
+constexpr bench_clock::duration first_lead_time = 400ms;
+constexpr int lead_tries = 4;
 constexpr auto wait_limit = 60s;
 
 std::int64_t to_nanoseconds(bench_clock::time_point when) {
@@ -60,9 +63,10 @@ std::int64_t to_nanoseconds(bench_clock::time_point when) {
 /// belongs to receiver i % receivers.
 struct schedule {
   bench_clock::time_point base;
+  bench_clock::duration lead_time;
   std::vector<bench_clock::time_point> deadlines;
 
-  schedule(bench_clock::duration span) {
+  schedule(bench_clock::duration span, bench_clock::duration lead) : lead_time(lead) {
     base = bench_clock::now() + lead_time;
     deadlines.reserve(total_timers);
     for (std::int64_t index = 0; index < total_timers; ++index)
@@ -79,6 +83,7 @@ struct outcome {
   std::int64_t early = 0;  // firings before their deadline
   double setup_ms = 0;     // time to register all timers / send all messages
   double cpu_s = 0;        // CPU seconds from the first deadline to the last firing
+  double lead_ms = 0;      // time between the start of the run and the first deadline
 };
 
 /// Shared by the receivers of one run; each receiver owns one slot of
@@ -117,7 +122,8 @@ outcome summarise(const schedule& plan, run_state& state, bench_clock::time_poin
   result.p99 = bench::percentile(lateness_us, 0.99);
   result.maximum = bench::percentile(lateness_us, 1.0);
   result.rate = static_cast<double>(total_timers) / bench::seconds_between(plan.base, state.last_fire);
-  result.setup_ms = std::chrono::duration<double, std::milli>(ready - (plan.base - lead_time)).count();
+  result.setup_ms = std::chrono::duration<double, std::milli>(ready - (plan.base - plan.lead_time)).count();
+  result.lead_ms = std::chrono::duration<double, std::milli>(plan.lead_time).count();
   return result;
 }
 
@@ -173,11 +179,12 @@ private:
   std::unordered_map<std::uint64_t, bench_clock::time_point> deadlines_;
 };
 
-outcome run_applets(runtime::engine& engine, bench_clock::duration span, bench::cpu_meter meter) {
+outcome run_applets(runtime::engine& engine, bench_clock::duration span,
+                    bench_clock::duration lead, bench::cpu_meter meter) {
   run_state state;
   runtime::event all_ready{runtime::reset_mode::manual, "all ready"};
   runtime::event all_fired{runtime::reset_mode::manual, "all fired"};
-  schedule plan{span};
+  schedule plan{span, lead};
   std::vector<actors::applet_handle> handles;
   for (std::int64_t slot = 0; slot < receivers; ++slot)
     handles.push_back(actors::spawn_applet(
@@ -221,14 +228,15 @@ caf::behavior caf_timer_receiver(caf::event_based_actor*, run_state* state, std:
   };
 }
 
-outcome run_caf(caf::actor_system& system, bench_clock::duration span, bench::cpu_meter meter) {
+outcome run_caf(caf::actor_system& system, bench_clock::duration span, bench_clock::duration lead,
+                bench::cpu_meter meter) {
   run_state state;
   std::promise<void> all_fired;
   auto finished = all_fired.get_future();
   std::vector<caf::actor> actors;
   for (std::int64_t slot = 0; slot < receivers; ++slot)
     actors.push_back(system.spawn(caf_timer_receiver, &state, slot, &all_fired));
-  schedule plan{span};
+  schedule plan{span, lead};
   for (std::int64_t index = 0; index < total_timers; ++index) {
     auto deadline = plan.deadlines[static_cast<std::size_t>(index)];
     caf::delayed_anon_send(actors[static_cast<std::size_t>(index % receivers)],
@@ -278,17 +286,33 @@ int main(int argc, char** argv) {
     std::vector<outcome> theirs_burst;
     bench::cpu_meter our_meter{peer.threads()};
     bench::cpu_meter peer_meter{our_threads};
+    // A run whose setup overran its lead time missed early deadlines by
+    // construction: it is repeated with a longer lead (never kept).
+    int retries = 0;
+    auto timed = [&](auto&& run) {
+      auto lead = first_lead_time;
+      for (int attempt = 1;; ++attempt) {
+        outcome result = run(lead);
+        if (result.setup_ms <= result.lead_ms)
+          return result;
+        if (attempt == lead_tries)
+          bench::fail("timers: setting up took %.0f ms, longer than the %.0f ms lead time, %d "
+                      "times in a row", result.setup_ms, result.lead_ms, lead_tries);
+        ++retries;
+        lead *= 2;
+      }
+    };
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      ours.push_back(run_applets(engine, span, our_meter));
-      theirs.push_back(run_caf(peer.get(), span, peer_meter));
-      ours_burst.push_back(run_applets(engine, burst, our_meter));
-      theirs_burst.push_back(run_caf(peer.get(), burst, peer_meter));
-      for (auto* side : {&ours.back(), &theirs.back(), &ours_burst.back(), &theirs_burst.back()})
-        if (side->setup_ms > std::chrono::duration<double, std::milli>(lead_time).count())
-          bench::fail("timers: setting up took %.0f ms, longer than the %lld ms lead time, so "
-                      "early deadlines were missed by construction",
-                      side->setup_ms, static_cast<long long>(lead_time.count()));
+      ours.push_back(timed([&](auto lead) { return run_applets(engine, span, lead, our_meter); }));
+      theirs.push_back(timed([&](auto lead) { return run_caf(peer.get(), span, lead, peer_meter); }));
+      ours_burst.push_back(
+        timed([&](auto lead) { return run_applets(engine, burst, lead, our_meter); }));
+      theirs_burst.push_back(
+        timed([&](auto lead) { return run_caf(peer.get(), burst, lead, peer_meter); }));
     }
+    if (retries > 0)
+      bench::comment("timers_100k: %d run(s) repeated with a longer lead time because setting up "
+                     "took longer than the lead (a busy machine)", retries);
     auto median_of = [](const std::vector<outcome>& runs, double outcome::*field) {
       std::vector<double> values;
       for (auto& run : runs)
