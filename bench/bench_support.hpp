@@ -3,10 +3,21 @@
 // that bench/run collects, commentary lines, loud failure, CPU pinning and a
 // CAF actor system configured from code.
 //
-// Result line contract (one per comparison):
-//   <name>: ours=<value> <unit> peer(<peer name>)=<value> <unit> ratio=<r>
-// where r > 1 means ours is ahead. Every other line is commentary and starts
-// with "# " so it can never be mistaken for a result.
+// Result line contract (one per comparison of ours with one peer):
+//   <name>: ours=<value> <unit> peer(<peer name>)=<value> <unit> ratio=<r> key=value...
+// where r > 1 means ours is ahead and the values are medians over the runs.
+// The key=value fields that follow are
+//   peer_kind=alternative|limit  what the peer is: something a user would
+//                                pick instead, or a hand-tuned floor that a
+//                                runtime cannot beat by design
+//   runs=N                       alternating runs (ours, peer, ours, ...)
+//   ours_min, ours_max, peer_min, peer_max, ratio_min, ratio_max
+//                                the spread over the runs (ratio per run pair)
+//   cpu_s_ours, cpu_s_peer       (only where threads spin or park) median CPU
+//                                seconds used during one measured span, see
+//                                cpu_meter
+// Every other line is commentary and starts with "# " so it can never be
+// mistaken for a result.
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -17,11 +28,15 @@
 #include <cstdlib>
 #include <ctime>
 #include <dirent.h>
+#include <iterator>
 #include <memory>
 #include <pthread.h>
 #include <sched.h>
 #include <string>
 #include <string_view>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,22 +48,52 @@ using bench_clock = std::chrono::steady_clock;
 /// Command-line settings common to every benchmark.
 struct settings {
   bool quick = false;
-  /// Repetitions per side: 3 with --quick, 5 otherwise.
+  /// --smoke: the smallest sizes that still exercise every comparison (for
+  /// the report-rendering test; the figures mean nothing).
+  bool smoke = false;
+  /// Alternating runs per side (ours, peer, ours, peer, ...): --repeat N, or
+  /// 3 with --quick / 1 with --smoke, 5 otherwise.
   int repetitions = 5;
 };
 
+/// The timer slack every thread of a benchmark runs with: actorloop's workers
+/// set 1 ns themselves; setting it on the main thread before anything starts
+/// gives every thread created afterwards (CAF peer workers, plain peer
+/// threads) the same value, since a new thread inherits its creator's slack.
+inline constexpr unsigned long timer_slack_ns = 1;
+
 inline settings parse_arguments(int argc, char** argv) {
   settings result;
+  int repeat = 0;
+  auto usage = [&] {
+    std::fprintf(stderr, "usage: %s [--quick | --smoke] [--repeat N]\n", argv[0]);
+    std::exit(2);
+  };
   for (int index = 1; index < argc; ++index) {
     std::string_view argument{argv[index]};
     if (argument == "--quick") {
       result.quick = true;
+    } else if (argument == "--smoke") {
+      result.smoke = true;
+      result.quick = true;
+    } else if (argument == "--repeat" && index + 1 < argc) {
+      char* end = nullptr;
+      long value = std::strtol(argv[++index], &end, 10);
+      if (end == argv[index] || *end != '\0' || value < 1 || value > 1000) {
+        std::fprintf(stderr, "%s: --repeat needs a number from 1 to 1000, not '%s'\n", argv[0],
+                     argv[index]);
+        std::exit(2);
+      }
+      repeat = static_cast<int>(value);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
-      std::exit(2);
+      usage();
     }
   }
-  result.repetitions = result.quick ? 3 : 5;
+  result.repetitions = repeat > 0 ? repeat : result.smoke ? 1 : result.quick ? 3 : 5;
+  if (prctl(PR_SET_TIMERSLACK, timer_slack_ns, 0UL, 0UL, 0UL) != 0) {
+    std::fprintf(stderr, "%s: PR_SET_TIMERSLACK failed\n", argv[0]);
+    std::exit(1);
+  }
   return result;
 }
 
@@ -102,26 +147,82 @@ inline double percentile(std::vector<double> values, double q) {
 /// Whether a bigger value is better (rates) or a smaller one (times).
 enum class better { higher, lower };
 
-/// Prints the one result line of a comparison.
-inline void report(std::string_view name, double ours, std::string_view unit,
-                   std::string_view peer_name, double peer, better direction) {
-  if (!(ours > 0) || !(peer > 0))
-    fail("%.*s: a non-positive measurement (ours=%g, peer=%g)", static_cast<int>(name.size()),
-         name.data(), ours, peer);
-  double ratio = direction == better::higher ? ours / peer : peer / ours;
-  auto format = [](double value) {
-    char buffer[64];
-    if (value >= 1000)
-      std::snprintf(buffer, sizeof buffer, "%.0f", value);
-    else if (value >= 10)
-      std::snprintf(buffer, sizeof buffer, "%.1f", value);
-    else
-      std::snprintf(buffer, sizeof buffer, "%.3f", value);
-    return std::string{buffer};
+/// What the peer of a comparison is.
+enum class peer_kind {
+  /// What a user would pick instead (CAF, Asio, Redis, a mutex+condvar queue).
+  alternative,
+  /// A physical or hand-tuned floor a runtime cannot beat by design (raw
+  /// epoll loops, spinning threads, a raw futex hand-off, blocking OpenSSL).
+  limit,
+};
+
+/// The runs of one side of a comparison: one value per run and, where its
+/// threads spin or park, the CPU seconds of each run's measured span.
+struct side {
+  std::vector<double> values;
+  std::vector<double> cpu_s;
+
+  void add(double value) { values.push_back(value); }
+  void add(double value, double cpu_seconds) {
+    values.push_back(value);
+    cpu_s.push_back(cpu_seconds);
+  }
+};
+
+inline std::string format_value(double value) {
+  char buffer[64];
+  if (value >= 1000)
+    std::snprintf(buffer, sizeof buffer, "%.0f", value);
+  else if (value >= 10)
+    std::snprintf(buffer, sizeof buffer, "%.1f", value);
+  else if (value >= 0.01 || value == 0)
+    std::snprintf(buffer, sizeof buffer, "%.3f", value);
+  else
+    std::snprintf(buffer, sizeof buffer, "%.3g", value);
+  return std::string{buffer};
+}
+
+/// Prints the one result line of a comparison of ours with one peer. The
+/// runs of both sides are paired in order (run i of ours alternated with run
+/// i of the peer), so the ratio spread is that of the pairs.
+inline void report(std::string_view name, std::string_view unit, better direction,
+                   const side& ours, std::string_view peer_name, peer_kind kind,
+                   const side& peer) {
+  auto label = std::string{name};
+  if (ours.values.empty() || ours.values.size() != peer.values.size())
+    fail("%s: %zu runs of ours against %zu of the peer", label.c_str(), ours.values.size(),
+         peer.values.size());
+  if (ours.cpu_s.empty() != peer.cpu_s.empty())
+    fail("%s: CPU time measured on one side only", label.c_str());
+  std::vector<double> ratios;
+  for (std::size_t run = 0; run < ours.values.size(); ++run) {
+    double mine = ours.values[run];
+    double theirs = peer.values[run];
+    if (!(mine > 0) || !(theirs > 0))
+      fail("%s: a non-positive measurement (ours=%g, peer=%g)", label.c_str(), mine, theirs);
+    ratios.push_back(direction == better::higher ? mine / theirs : theirs / mine);
+  }
+  auto low = [](const std::vector<double>& values) {
+    return *std::min_element(values.begin(), values.end());
   };
-  std::string line{name};
-  line += ": ours=" + format(ours) + " " + std::string{unit} + " peer(" + std::string{peer_name} +
-          ")=" + format(peer) + " " + std::string{unit} + " ratio=" + format(ratio) + "\n";
+  auto high = [](const std::vector<double>& values) {
+    return *std::max_element(values.begin(), values.end());
+  };
+  std::string line = label;
+  line += ": ours=" + format_value(median(ours.values)) + " " + std::string{unit} + " peer(" +
+          std::string{peer_name} + ")=" + format_value(median(peer.values)) + " " +
+          std::string{unit} + " ratio=" + format_value(median(ratios));
+  line += std::string{" peer_kind="} + (kind == peer_kind::alternative ? "alternative" : "limit");
+  line += " runs=" + std::to_string(ratios.size());
+  line += " ours_min=" + format_value(low(ours.values)) + " ours_max=" +
+          format_value(high(ours.values));
+  line += " peer_min=" + format_value(low(peer.values)) + " peer_max=" +
+          format_value(high(peer.values));
+  line += " ratio_min=" + format_value(low(ratios)) + " ratio_max=" + format_value(high(ratios));
+  if (!ours.cpu_s.empty())
+    line += " cpu_s_ours=" + format_value(median(ours.cpu_s)) + " cpu_s_peer=" +
+            format_value(median(peer.cpu_s));
+  line += "\n";
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
 }
@@ -166,6 +267,92 @@ inline std::chrono::nanoseconds process_cpu_time_exact() {
   return total;
 }
 
+/// Ids (tids) of this process's threads right now.
+inline std::vector<pid_t> thread_ids() {
+  std::vector<pid_t> result;
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr)
+    fail("cannot list /proc/self/task");
+  while (dirent* entry = readdir(tasks))
+    if (entry->d_name[0] != '.')
+      result.push_back(static_cast<pid_t>(std::atoi(entry->d_name)));
+  closedir(tasks);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+/// The threads in `after` that are not in `before` (both sorted).
+inline std::vector<pid_t> threads_added(const std::vector<pid_t>& before,
+                                        const std::vector<pid_t>& after) {
+  std::vector<pid_t> result;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(result));
+  return result;
+}
+
+/// CPU time one thread of this process has used (0 once it has exited).
+inline std::chrono::nanoseconds thread_cpu_time(pid_t thread_id) {
+  // The kernel's encoding of a per-thread CPU clock: CPUCLOCK_SCHED (2) |
+  // CPUCLOCK_PERTHREAD_MASK (4), with the inverted thread id above.
+  auto clock_id = static_cast<clockid_t>((~static_cast<unsigned>(thread_id) << 3) | 6u);
+  timespec used{};
+  if (clock_gettime(clock_id, &used) != 0)
+    return std::chrono::nanoseconds{0};
+  return std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
+}
+
+/// CPU seconds one side of a comparison uses during its measured span: the
+/// whole process's CPU time over the span minus what the threads of the
+/// *other* side used meanwhile (their per-thread CPU clocks), so the idle
+/// threads of the side not being measured are not charged to this one. The
+/// main thread and plain threads of the run are charged to the side being
+/// measured.
+/// The process's CPU time over the span is the larger of two deltas that can
+/// each only fall short: getrusage(RUSAGE_SELF) user + system (counts threads
+/// that end within the span, but lags by up to a scheduler tick for each
+/// thread running on another CPU at the moment of reading) and the sum of
+/// the per-thread CPU clocks of /proc/self/task (exact for threads alive at
+/// both ends, blind to threads that end within the span).
+class cpu_meter {
+public:
+  cpu_meter() = default;
+  explicit cpu_meter(std::vector<pid_t> other_side) : other_side_(std::move(other_side)) {}
+
+  void start() {
+    start_usage_ = usage_time();
+    start_exact_ = process_cpu_time_exact();
+    start_other_ = other();
+  }
+  /// CPU seconds since `start`.
+  [[nodiscard]] double stop() const {
+    auto exact = process_cpu_time_exact() - start_exact_;
+    auto usage = usage_time() - start_usage_;
+    auto used = std::max(exact, usage) - (other() - start_other_);
+    return std::max(0.0, std::chrono::duration<double>(used).count());
+  }
+
+private:
+  static std::chrono::nanoseconds usage_time() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto micro = [](const timeval& value) {
+      return std::chrono::seconds(value.tv_sec) + std::chrono::microseconds(value.tv_usec);
+    };
+    return micro(usage.ru_utime) + micro(usage.ru_stime);
+  }
+  std::chrono::nanoseconds other() const {
+    std::chrono::nanoseconds sum{0};
+    for (auto thread_id : other_side_)
+      sum += thread_cpu_time(thread_id);
+    return sum;
+  }
+
+  std::vector<pid_t> other_side_;
+  std::chrono::nanoseconds start_usage_{0};
+  std::chrono::nanoseconds start_exact_{0};
+  std::chrono::nanoseconds start_other_{0};
+};
+
 /// The CPUs this process may use, ascending.
 inline std::vector<unsigned> allowed_cpus() {
   cpu_set_t mask;
@@ -191,19 +378,37 @@ inline void pin_this_thread(unsigned cpu) {
 }
 
 /// A separate CAF actor system for the peer side. `max_threads` = 0 keeps
-/// CAF's default scheduler (work stealing, max(4, cores) workers).
+/// CAF's default scheduler (work stealing, max(4, cores) workers); pass our
+/// side's thread count for a like-for-like comparison. Its threads inherit
+/// the main thread's timer slack (set in parse_arguments).
 class caf_peer_system {
 public:
   explicit caf_peer_system(std::size_t max_threads = 0) {
     if (max_threads > 0)
       config_.set("scheduler.max-threads", static_cast<int64_t>(max_threads));
+    auto before = thread_ids();
     system_ = std::make_unique<caf::actor_system>(config_);
+    threads_ = threads_added(before, thread_ids());
   }
   caf::actor_system& get() { return *system_; }
+  /// The threads this system started (for cpu_meter of the other side).
+  [[nodiscard]] const std::vector<pid_t>& threads() const { return threads_; }
 
 private:
   caf::actor_system_config config_;
   std::unique_ptr<caf::actor_system> system_;
+  std::vector<pid_t> threads_;
+};
+
+/// Records the threads that a block of code starts: construct before,
+/// call `take` after.
+class thread_watch {
+public:
+  thread_watch() : before_(thread_ids()) {}
+  [[nodiscard]] std::vector<pid_t> take() const { return threads_added(before_, thread_ids()); }
+
+private:
+  std::vector<pid_t> before_;
 };
 
 /// Number of threads of this process right now (from /proc).

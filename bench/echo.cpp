@@ -2,18 +2,30 @@
 //
 //  echo_1conn, echo_100conn  actorloop's TCP path (a stream_listener echoing
 //                            in its on_data callback; stream clients that
-//                            send the next message from theirs), both on the
-//                            engine's two I/O workers, vs a minimal epoll echo
-//                            server and client (one thread each) built here.
+//                            send the next message from theirs), vs
+//                            - (alternative) a standalone Asio echo server
+//                              and client (one io_context thread each),
+//                            - (limit) a minimal epoll echo server and client
+//                              (one thread each) built here.
 //  message_roundtrip         request + completion round trips of the message
 //                            protocol (async mode, ECHO; the completion
 //                            callback sends the next request) over 100
 //                            connections, vs the raw epoll pair carrying the
-//                            same bytes per round trip.
+//                            same bytes per round trip (limit).
+//
+// Placement, the same for every side: every server end runs on one thread
+// pinned to the last allowed CPU, every client end on one thread pinned to
+// the first (so every round trip crosses threads and CPUs). Ours gets this
+// from two engines in the process, a server engine and a client engine, each
+// with exactly one I/O worker pinned to its CPU (netio has no per-connection
+// choice of worker; with one pool of two workers the ends of a connection
+// share a worker or not depending on timing).
 //
 // Every connection keeps exactly one message in flight, so a round trip is
-// one request and one reply on one connection. Results are round trips per
-// second, medians over the repetitions; ratio > 1 means actorloop is ahead.
+// one request and one reply on one connection. Each side connects once, runs
+// 100 ms of warm-up, then counts round trips over the measured span. Results
+// are round trips per second, medians over the repetitions; ratio > 1 means
+// actorloop is ahead. cpu_s: process CPU seconds over the measured span.
 
 #include "bench_support.hpp"
 
@@ -24,12 +36,17 @@
 #include <actorloop/netio/stream.hpp>
 #include <actorloop/runtime/engine.hpp>
 
+#include <asio.hpp>
+
 #include <arpa/inet.h>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -73,12 +90,25 @@ struct raw_connection {
 
 /// The raw epoll pair: the server answers `response` bytes once it has read
 /// `request` bytes; the client sends the next request once it has the reply.
-double raw_round_trips_per_second(int connections, std::size_t request, std::size_t response,
-                                  std::chrono::milliseconds duration) {
+/// The CPUs of the two ends (equal when only one CPU is allowed).
+struct placement {
+  unsigned client_cpu = 0;
+  unsigned server_cpu = 0;
+};
+
+/// One measurement: round trips per second and the CPU seconds of the span.
+struct measured {
+  double rate = 0;
+  double cpu_s = 0;
+};
+
+measured raw_round_trips_per_second(int connections, std::size_t request, std::size_t response,
+                                    std::chrono::milliseconds duration, placement where) {
   std::uint16_t port = 0;
   int listener = make_listener(port);
   std::atomic<bool> stop{false};
   std::thread server{[&] {
+    bench::pin_this_thread(where.server_cpu);
     int epoll = epoll_create1(0);
     epoll_event entry{};
     entry.events = EPOLLIN;
@@ -125,7 +155,9 @@ double raw_round_trips_per_second(int connections, std::size_t request, std::siz
 
   std::atomic<std::uint64_t> round_trips{0};
   double rate = 0;
+  double cpu_s = 0;
   std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
     int epoll = epoll_create1(0);
     std::vector<raw_connection> all(static_cast<std::size_t>(connections));
     std::vector<char> message(request, 'q');
@@ -151,6 +183,8 @@ double raw_round_trips_per_second(int connections, std::size_t request, std::siz
       for (auto& each : all)
         (void)::send(each.fd, message.data(), message.size(), MSG_NOSIGNAL);
       std::uint64_t done = 0;
+      bench::cpu_meter meter;
+      meter.start();
       auto start = bench_clock::now();
       auto end = start + how_long;
       std::size_t in_flight = all.size();
@@ -176,6 +210,7 @@ double raw_round_trips_per_second(int connections, std::size_t request, std::siz
       if (count) {
         round_trips = done;
         rate = static_cast<double>(done) / bench::seconds_between(start, bench_clock::now());
+        cpu_s = meter.stop();
       }
     };
     run(100ms, false); // warm up
@@ -190,7 +225,116 @@ double raw_round_trips_per_second(int connections, std::size_t request, std::siz
   ::close(listener);
   if (round_trips.load() == 0)
     bench::fail("raw peer: no round trip completed");
-  return rate;
+  return {rate, cpu_s};
+}
+
+// -- the peer a user would pick: standalone Asio -------------------------------------
+
+using asio::ip::tcp;
+
+/// One accepted connection of the Asio echo server: read some, write it all
+/// back, repeat; ends at EOF or error (the handlers hold the only reference).
+class asio_session : public std::enable_shared_from_this<asio_session> {
+public:
+  explicit asio_session(tcp::socket socket) : socket_(std::move(socket)) {}
+  void read() {
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(buffer_), [self](std::error_code error, std::size_t got) {
+      if (error)
+        return;
+      asio::async_write(self->socket_, asio::buffer(self->buffer_.data(), got),
+                        [self](std::error_code failed, std::size_t) {
+                          if (!failed)
+                            self->read();
+                        });
+    });
+  }
+
+private:
+  tcp::socket socket_;
+  std::array<char, 65536> buffer_{};
+};
+
+/// One client connection: write the message, read the echo, repeat while
+/// `sending`. Runs on the client io_context's thread only.
+struct asio_client {
+  tcp::socket socket;
+  std::array<char, echo_bytes> reply{};
+  explicit asio_client(asio::io_context& io) : socket(io) {}
+};
+
+measured asio_round_trips_per_second(int connections, std::chrono::milliseconds duration,
+                                     placement where) {
+  asio::io_context server_io{1};
+  asio::io_context client_io{1};
+  tcp::acceptor acceptor{server_io, tcp::endpoint{asio::ip::address_v4::loopback(), 0}};
+  const auto port = acceptor.local_endpoint().port();
+  std::function<void()> accept_next = [&] {
+    acceptor.async_accept([&](std::error_code error, tcp::socket socket) {
+      if (error)
+        return;
+      socket.set_option(tcp::no_delay(true));
+      std::make_shared<asio_session>(std::move(socket))->read();
+      accept_next();
+    });
+  };
+  accept_next();
+  std::thread server{[&] {
+    bench::pin_this_thread(where.server_cpu);
+    server_io.run();
+  }};
+
+  std::vector<std::unique_ptr<asio_client>> clients;
+  for (int index = 0; index < connections; ++index) {
+    auto each = std::make_unique<asio_client>(client_io);
+    std::error_code error;
+    each->socket.connect(tcp::endpoint{asio::ip::address_v4::loopback(), port}, error);
+    if (error)
+      bench::fail("asio peer: connect failed: %s", error.message().c_str());
+    each->socket.set_option(tcp::no_delay(true));
+    clients.push_back(std::move(each));
+  }
+  const std::array<char, echo_bytes> message{};
+  std::atomic<bool> sending{true};
+  std::atomic<std::uint64_t> round_trips{0};
+  std::function<void(asio_client&)> exchange = [&](asio_client& each) {
+    asio::async_write(each.socket, asio::buffer(message), [&](std::error_code error, std::size_t) {
+      if (error)
+        bench::fail("asio client: write failed: %s", error.message().c_str());
+      asio::async_read(each.socket, asio::buffer(each.reply),
+                       [&](std::error_code failed, std::size_t) {
+                         if (failed)
+                           bench::fail("asio client: read failed: %s", failed.message().c_str());
+                         round_trips.fetch_add(1, std::memory_order_relaxed);
+                         if (sending.load(std::memory_order_relaxed))
+                           exchange(each);
+                       });
+    });
+  };
+  for (auto& each : clients)
+    exchange(*each);
+  // run() returns once every connection has stopped after `sending` ends.
+  std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
+    client_io.run();
+  }};
+  std::this_thread::sleep_for(100ms); // warm-up (a measuring window, not a synchronisation)
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  auto counted_at_start = round_trips.load();
+  std::this_thread::sleep_for(duration);
+  auto counted = round_trips.load() - counted_at_start;
+  auto end = bench_clock::now();
+  double cpu_s = meter.stop();
+  sending = false;
+  client.join();
+  clients.clear(); // closes the client ends: the sessions see EOF and end
+  asio::post(server_io, [&] { acceptor.close(); });
+  server.join();
+  if (counted == 0)
+    bench::fail("asio peer: no round trip completed");
+  return {static_cast<double>(counted) / bench::seconds_between(start, end), cpu_s};
 }
 
 // -- ours: streams on the I/O workers -------------------------------------------------
@@ -204,9 +348,10 @@ struct stream_run {
   std::condition_variable drained;
 };
 
-double stream_round_trips_per_second(runtime::engine& engine, int connections,
-                                     std::chrono::milliseconds duration) {
-  netio::stream_listener server{engine, netio::endpoint::tcp("127.0.0.1", 0), [](netio::stream&) {
+measured stream_round_trips_per_second(runtime::engine& server_engine,
+                                       runtime::engine& client_engine, int connections,
+                                       std::chrono::milliseconds duration) {
+  netio::stream_listener server{server_engine, netio::endpoint::tcp("127.0.0.1", 0), [](netio::stream&) {
     netio::stream_callbacks echo;
     echo.on_data = [](netio::stream& self, std::span<const std::byte> bytes) {
       if (self.write(bytes))
@@ -214,7 +359,7 @@ double stream_round_trips_per_second(runtime::engine& engine, int connections,
     };
     return echo;
   }};
-  auto measure = [&](std::chrono::milliseconds how_long) {
+  {
     auto run = std::make_shared<stream_run>();
     std::vector<netio::stream> clients;
     std::vector<std::byte> message(echo_bytes, std::byte{'q'});
@@ -244,31 +389,35 @@ double stream_round_trips_per_second(runtime::engine& engine, int connections,
           bench::fail("echo client: closed: %s", detail.c_str());
       };
       run->in_flight++;
-      clients.push_back(netio::stream::connect(engine, server.local_endpoint(), callbacks));
+      clients.push_back(netio::stream::connect(client_engine, server.local_endpoint(), callbacks));
     }
-    auto start = bench_clock::now();
     std::unique_lock guard{run->mutex};
-    run->drained.wait_for(guard, how_long);
-    run->sending = false;
-    auto counted = run->round_trips.load();
+    run->drained.wait_for(guard, 100ms); // warm-up (a measuring window)
+    bench::cpu_meter meter;
+    meter.start();
+    auto start = bench_clock::now();
+    auto counted_at_start = run->round_trips.load();
+    run->drained.wait_for(guard, duration);
+    auto counted = run->round_trips.load() - counted_at_start;
     auto end = bench_clock::now();
+    double cpu_s = meter.stop();
+    run->sending = false;
     if (!run->drained.wait_for(guard, 60s, [&] { return run->in_flight.load() == 0; }))
       bench::fail("echo clients did not drain");
     for (auto& each : clients)
       each.close();
     if (opened.load() != connections)
       bench::fail("only %d of %d echo clients connected", opened.load(), connections);
-    return static_cast<double>(counted) / bench::seconds_between(start, end);
-  };
-  (void)measure(100ms); // warm up
-  return measure(duration);
+    return {static_cast<double>(counted) / bench::seconds_between(start, end), cpu_s};
+  }
 }
 
 // -- ours: the message protocol in async mode ------------------------------------------
 
-double message_round_trips_per_second(runtime::engine& engine, int connections,
-                                      std::chrono::milliseconds duration) {
-  netio::message_server server{engine, {}};
+measured message_round_trips_per_second(runtime::engine& server_engine,
+                                        runtime::engine& engine, int connections,
+                                        std::chrono::milliseconds duration) {
+  netio::message_server server{server_engine, {}};
   netio::context context{engine, {netio::io_mode::async}};
   std::vector<std::unique_ptr<netio::connection>> all;
   std::atomic<std::uint64_t> round_trips{0};
@@ -277,8 +426,10 @@ double message_round_trips_per_second(runtime::engine& engine, int connections,
   std::mutex mutex;
   std::condition_variable drained;
   netio::context setup{engine};
+  netio::connection_options sync_options;
+  sync_options.mode = netio::io_mode::sync;
   for (int index = 0; index < connections; ++index) {
-    auto connection = std::make_unique<netio::connection>(context, netio::connection_options{.mode = netio::io_mode::sync});
+    auto connection = std::make_unique<netio::connection>(context, sync_options);
     if (connection->connect(server.local_endpoint()) != netio::retcode::succeed)
       bench::fail("message client: connect failed: %s", connection->last_error().text.c_str());
     if (connection->set_mode(netio::io_mode::async))
@@ -305,15 +456,18 @@ double message_round_trips_per_second(runtime::engine& engine, int connections,
     for (auto& each : all)
       if (each->execute({"ECHO", "0123456789012345678901234567890123456789"}) != netio::retcode::pending)
         bench::fail("message client: execute did not go pending");
+    bench::cpu_meter meter;
+    meter.start();
     auto start = bench_clock::now();
     std::unique_lock guard{mutex};
     drained.wait_for(guard, how_long);
     sending = false;
     auto counted = round_trips.load();
     auto end = bench_clock::now();
+    double cpu_s = meter.stop();
     if (!drained.wait_for(guard, 60s, [&] { return in_flight.load() == 0; }))
       bench::fail("message clients did not drain");
-    return static_cast<double>(counted) / bench::seconds_between(start, end);
+    return measured{static_cast<double>(counted) / bench::seconds_between(start, end), cpu_s};
   };
   (void)measure(100ms);
   auto rate = measure(duration);
@@ -339,35 +493,65 @@ std::pair<std::size_t, std::size_t> message_sizes() {
 
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
-  auto duration = settings.quick ? 300ms : 1000ms;
-  runtime::engine engine;
-  netio::io_pool_options pool;
-  pool.workers = 2;
-  netio::start_io_workers(engine, pool);
+  auto duration = settings.smoke ? 100ms : settings.quick ? 300ms : 1000ms;
+  auto cpus = bench::allowed_cpus();
+  placement where{cpus.front(), cpus.back()};
+  if (where.client_cpu == where.server_cpu)
+    bench::comment("NOTE: only CPU %u is allowed, so client and server ends share it",
+                   where.client_cpu);
+  // Two engines with one pinned I/O worker each: every server end on the
+  // server engine's worker, every client end on the client engine's.
+  auto make_engine = [](unsigned cpu) {
+    runtime::engine_options options;
+    options.default_threads = 1; // nothing runs there; one idle worker is enough
+    auto result = std::make_unique<runtime::engine>(options);
+    netio::io_pool_options pool;
+    pool.workers = 1;
+    pool.cpus = runtime::cpu_set{cpu};
+    netio::start_io_workers(*result, pool);
+    return result;
+  };
+  auto server_engine = make_engine(where.server_cpu);
+  auto client_engine = make_engine(where.client_cpu);
 
   for (int connections : {1, 100}) {
-    std::vector<double> ours;
-    std::vector<double> peer;
+    bench::side ours, asio_side, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      ours.push_back(stream_round_trips_per_second(engine, connections, duration));
-      peer.push_back(raw_round_trips_per_second(connections, echo_bytes, echo_bytes, duration));
+      auto mine = stream_round_trips_per_second(*server_engine, *client_engine, connections, duration);
+      ours.add(mine.rate, mine.cpu_s);
+      auto theirs = asio_round_trips_per_second(connections, duration, where);
+      asio_side.add(theirs.rate, theirs.cpu_s);
+      auto raw = raw_round_trips_per_second(connections, echo_bytes, echo_bytes, duration, where);
+      raw_side.add(raw.rate, raw.cpu_s);
     }
-    bench::comment("echo %d connection(s): %zu-byte messages, %d repetitions of %lld ms", connections,
-                   echo_bytes, settings.repetitions, static_cast<long long>(duration.count()));
-    bench::report(connections == 1 ? "echo_1conn" : "echo_100conn", bench::median(ours),
-                  "round_trips/s", "raw epoll", bench::median(peer), bench::better::higher);
+    bench::comment("echo %d connection(s): %zu-byte messages, %d repetitions of %lld ms; every "
+                   "client end on one thread pinned to CPU %u, every server end on one thread "
+                   "pinned to CPU %u (ours: one I/O worker per engine, client and server "
+                   "engine)",
+                   connections, echo_bytes, settings.repetitions,
+                   static_cast<long long>(duration.count()), where.client_cpu, where.server_cpu);
+    const char* name = connections == 1 ? "echo_1conn" : "echo_100conn";
+    bench::report(name, "round_trips/s", bench::better::higher, ours,
+                  "standalone Asio, one io_context thread per side", bench::peer_kind::alternative,
+                  asio_side);
+    bench::report(name, "round_trips/s", bench::better::higher, ours, "raw epoll",
+                  bench::peer_kind::limit, raw_side);
   }
 
   auto [request_bytes, reply_bytes] = message_sizes();
-  std::vector<double> ours;
-  std::vector<double> peer;
+  bench::side ours, raw_side;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    ours.push_back(message_round_trips_per_second(engine, 100, duration));
-    peer.push_back(raw_round_trips_per_second(100, request_bytes, reply_bytes, duration));
+    auto mine = message_round_trips_per_second(*server_engine, *client_engine, 100, duration);
+    ours.add(mine.rate, mine.cpu_s);
+    auto raw = raw_round_trips_per_second(100, request_bytes, reply_bytes, duration, where);
+    raw_side.add(raw.rate, raw.cpu_s);
   }
-  bench::comment("message_roundtrip: 100 async connections, %zu-byte requests, %zu-byte replies",
+  bench::comment("message_roundtrip: 100 async connections, %zu-byte requests, %zu-byte replies, "
+                 "same placement as echo",
                  request_bytes, reply_bytes);
-  bench::report("message_roundtrip", bench::median(ours), "round_trips/s", "raw epoll, same bytes",
-                bench::median(peer), bench::better::higher);
+  bench::report("message_roundtrip", "round_trips/s", bench::better::higher, ours,
+                "raw epoll, same bytes", bench::peer_kind::limit, raw_side);
+  client_engine.reset();
+  server_engine.reset();
   return 0;
 }

@@ -8,9 +8,18 @@
 //  notify_fanout_1000_p99  delivery latency at p99, from just before the
 //                          publish call to the subscriber's callback.
 //
-// The peer is a minimal epoll broadcast server and an epoll client (one
-// thread each) that do the same: the server writes each published message to
-// 1,000 sockets, then answers the publisher; the client reads all 1,000.
+// Peers:
+// - (limit) a minimal epoll broadcast server and an epoll client (one thread
+//   each) that do the same: the server writes each published message to
+//   1,000 sockets, then answers the publisher; the client reads all 1,000.
+// - (alternative) Redis: a redis-server this benchmark starts on a free
+//   loopback port (no persistence), 1,000 hiredis connections SUBSCRIBEd to
+//   one channel and read by one epoll thread, and a hiredis publisher sending
+//   PUBLISH one after the other, each waiting for its reply (Redis answers
+//   once the message is in every subscriber's output buffer).
+// cpu_s: CPU seconds from the first publish to the last delivery, of this
+// process (cpu_meter) plus, for Redis, of the redis-server process (from
+// /proc/<pid>/task/*/schedstat, nanoseconds on CPU).
 
 #include "bench_support.hpp"
 
@@ -19,8 +28,13 @@
 #include <actorloop/netio/server.hpp>
 #include <actorloop/runtime/engine.hpp>
 
+#include <hiredis/hiredis.h>
+
 #include <arpa/inet.h>
 #include <atomic>
+#include <csignal>
+#include <dirent.h>
+#include <sys/wait.h>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -66,6 +80,7 @@ std::int64_t stamp_of(std::string_view payload) {
 struct fanout_result {
   double delivered_per_second = 0;
   double p99_microseconds = 0;
+  double cpu_s = 0;
 };
 
 /// Latencies of one run, filled by the receiving side.
@@ -115,6 +130,8 @@ fanout_result ours(runtime::engine& engine, int publishes) {
   netio::connection publisher{context};
   if (publisher.connect(server.local_endpoint()) != netio::retcode::succeed)
     bench::fail("publisher: %s", publisher.last_error().text.c_str());
+  bench::cpu_meter meter;
+  meter.start();
   auto start = bench_clock::now();
   for (int index = 0; index < publishes; ++index) {
     if (publisher.execute({"PUBLISH", "fan", stamped_payload()}) != netio::retcode::succeed)
@@ -127,6 +144,7 @@ fanout_result ours(runtime::engine& engine, int publishes) {
     bench::fail("only %zu of %zu notifications arrived", log.microseconds.size(), log.expected);
   auto end = bench_clock::now();
   fanout_result outcome;
+  outcome.cpu_s = meter.stop();
   outcome.delivered_per_second = static_cast<double>(log.expected) / bench::seconds_between(start, end);
   outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
   listeners.clear();
@@ -219,6 +237,8 @@ fanout_result peer(int publishes) {
     }
     ::close(epoll);
   }};
+  bench::cpu_meter meter;
+  meter.start();
   auto start = bench_clock::now();
   for (int index = 0; index < publishes; ++index) {
     auto payload = stamped_payload();
@@ -230,6 +250,7 @@ fanout_result peer(int publishes) {
   if (!log.wait_all(120s))
     bench::fail("peer: only %zu notifications arrived", log.microseconds.size());
   auto end = bench_clock::now();
+  double cpu_s = meter.stop();
   client.join();
   server.join();
   for (int fd : subscriber_fds)
@@ -242,6 +263,218 @@ fanout_result peer(int publishes) {
   fanout_result outcome;
   outcome.delivered_per_second = static_cast<double>(log.expected) / bench::seconds_between(start, end);
   outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
+  outcome.cpu_s = cpu_s;
+  return outcome;
+}
+
+// -- the peer a user would pick: Redis PUBLISH / SUBSCRIBE ----------------------------
+
+/// A redis-server child process on a free loopback port, without
+/// persistence; stopped (SIGTERM, then waited for) on destruction.
+class redis_process {
+public:
+  redis_process() {
+    const char* binary = "/usr/bin/redis-server";
+    if (::access(binary, X_OK) != 0)
+      bench::fail("notify: %s is missing (scripts/install-deps installs redis-server)", binary);
+    // A free port: bind port 0, read it back, release it for redis-server. If
+    // another process takes it meanwhile, redis-server fails to start and we
+    // try again with a new port.
+    for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
+      port_ = free_port();
+      auto port_text = std::to_string(port_);
+      pid_ = ::fork();
+      if (pid_ < 0)
+        bench::fail("notify: fork failed: %s", std::strerror(errno));
+      if (pid_ == 0) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::execl(binary, binary, "--port", port_text.c_str(), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no", "--maxclients", "4000",
+                "--protected-mode", "no", "--loglevel", "warning", "--dir", "/tmp",
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      if (!wait_until_ready()) {
+        stop();
+        pid_ = -1;
+      }
+    }
+    if (pid_ <= 0)
+      bench::fail("notify: redis-server did not start on a free loopback port");
+  }
+  ~redis_process() { stop(); }
+  redis_process(const redis_process&) = delete;
+  redis_process& operator=(const redis_process&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+  /// CPU seconds the server's threads have used so far.
+  [[nodiscard]] double cpu_seconds() const {
+    double total = 0;
+    auto dir = "/proc/" + std::to_string(pid_) + "/task";
+    DIR* tasks = ::opendir(dir.c_str());
+    if (tasks == nullptr)
+      return 0;
+    while (dirent* entry = ::readdir(tasks)) {
+      if (entry->d_name[0] == '.')
+        continue;
+      std::FILE* file = std::fopen((dir + "/" + entry->d_name + "/schedstat").c_str(), "r");
+      if (file == nullptr)
+        continue;
+      unsigned long long on_cpu_ns = 0;
+      if (std::fscanf(file, "%llu", &on_cpu_ns) == 1)
+        total += static_cast<double>(on_cpu_ns) / 1e9;
+      std::fclose(file);
+    }
+    ::closedir(tasks);
+    return total;
+  }
+
+private:
+  static int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      bench::fail("notify: cannot bind a loopback port: %s", std::strerror(errno));
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+  bool wait_until_ready() {
+    // Poll with PING until it answers, the child exits, or 10 s pass: the
+    // server gives no other sign that it listens.
+    auto limit = bench_clock::now() + 10s;
+    while (bench_clock::now() < limit) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      timeval timeout{1, 0};
+      if (redisContext* probe = redisConnectWithTimeout("127.0.0.1", port_, timeout)) {
+        bool ok = false;
+        if (probe->err == 0)
+          if (auto* reply = static_cast<redisReply*>(redisCommand(probe, "PING"))) {
+            ok = reply->type == REDIS_REPLY_STATUS;
+            freeReplyObject(reply);
+          }
+        redisFree(probe);
+        if (ok)
+          return true;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  void stop() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+fanout_result redis_peer(const redis_process& redis, int publishes) {
+  timeval timeout{10, 0};
+  std::vector<redisContext*> subscriber_contexts;
+  for (int index = 0; index < subscribers; ++index) {
+    redisContext* each = redisConnectWithTimeout("127.0.0.1", redis.port(), timeout);
+    if (each == nullptr || each->err != 0)
+      bench::fail("redis subscriber %d: %s", index, each ? each->errstr : "out of memory");
+    int on = 1;
+    ::setsockopt(each->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    auto* reply = static_cast<redisReply*>(redisCommand(each, "SUBSCRIBE fan"));
+    if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY)
+      bench::fail("redis subscriber %d: SUBSCRIBE failed", index);
+    freeReplyObject(reply);
+    subscriber_contexts.push_back(each);
+  }
+  redisContext* publisher = redisConnectWithTimeout("127.0.0.1", redis.port(), timeout);
+  if (publisher == nullptr || publisher->err != 0)
+    bench::fail("redis publisher: %s", publisher ? publisher->errstr : "out of memory");
+  int on = 1;
+  ::setsockopt(publisher->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+
+  latency_log log;
+  log.expected = static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(publishes);
+  log.microseconds.reserve(log.expected);
+  std::atomic<bool> failed{false};
+  std::thread client{[&] {
+    int epoll = epoll_create1(0);
+    for (std::size_t index = 0; index < subscriber_contexts.size(); ++index) {
+      ::fcntl(subscriber_contexts[index]->fd, F_SETFL, O_NONBLOCK);
+      epoll_event add{};
+      add.events = EPOLLIN;
+      add.data.u64 = index;
+      epoll_ctl(epoll, EPOLL_CTL_ADD, subscriber_contexts[index]->fd, &add);
+    }
+    epoll_event events[256];
+    char buffer[16384];
+    std::size_t seen = 0;
+    while (seen < log.expected && !failed.load()) {
+      int ready = epoll_wait(epoll, events, 256, 1000);
+      for (int index = 0; index < ready; ++index) {
+        redisContext* each = subscriber_contexts[events[index].data.u64];
+        auto got = ::recv(each->fd, buffer, sizeof buffer, 0);
+        if (got <= 0)
+          continue;
+        if (redisReaderFeed(each->reader, buffer, static_cast<std::size_t>(got)) != REDIS_OK) {
+          failed = true;
+          break;
+        }
+        void* raw = nullptr;
+        while (redisReaderGetReply(each->reader, &raw) == REDIS_OK && raw != nullptr) {
+          auto* message = static_cast<redisReply*>(raw);
+          // ["message", channel, payload]
+          if (message->type == REDIS_REPLY_ARRAY && message->elements == 3) {
+            std::string_view payload{message->element[2]->str, message->element[2]->len};
+            log.add(static_cast<double>(now_nanoseconds() - stamp_of(payload)) / 1000.0);
+            ++seen;
+          }
+          freeReplyObject(message);
+          raw = nullptr;
+        }
+      }
+    }
+    ::close(epoll);
+  }};
+  double server_cpu_at_start = redis.cpu_seconds();
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  for (int index = 0; index < publishes; ++index) {
+    auto payload = stamped_payload();
+    auto* reply = static_cast<redisReply*>(
+      redisCommand(publisher, "PUBLISH fan %b", payload.data(), payload.size()));
+    if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER || reply->integer != subscribers)
+      bench::fail("redis PUBLISH reached %lld subscribers, expected %d",
+                  reply ? static_cast<long long>(reply->integer) : -1LL, subscribers);
+    freeReplyObject(reply);
+  }
+  if (!log.wait_all(120s))
+    bench::fail("redis peer: only %zu of %zu notifications arrived", log.microseconds.size(),
+                log.expected);
+  auto end = bench_clock::now();
+  double cpu_s = meter.stop() + (redis.cpu_seconds() - server_cpu_at_start);
+  client.join();
+  if (failed.load())
+    bench::fail("redis peer: a subscriber's reply stream did not parse");
+  for (auto* each : subscriber_contexts)
+    redisFree(each);
+  redisFree(publisher);
+  fanout_result outcome;
+  outcome.delivered_per_second = static_cast<double>(log.expected) / bench::seconds_between(start, end);
+  outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
+  outcome.cpu_s = cpu_s;
   return outcome;
 }
 
@@ -262,25 +495,40 @@ int main(int argc, char** argv) {
   if (files.rlim_cur < 2200)
     bench::fail("notify fan-out needs about 2,200 file descriptors; the limit is %llu",
                 static_cast<unsigned long long>(files.rlim_cur));
-  int publishes = settings.quick ? 50 : 200;
+  int publishes = settings.smoke ? 5 : settings.quick ? 50 : 200;
+  std::signal(SIGPIPE, SIG_IGN);
+  redis_process redis;
   runtime::engine engine;
   netio::io_pool_options pool;
   pool.workers = 2;
   netio::start_io_workers(engine, pool);
-  std::vector<double> our_rates, peer_rates, our_p99, peer_p99;
+  bench::side our_rates, raw_rates, redis_rates, our_p99, raw_p99, redis_p99;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     auto mine = ours(engine, publishes);
-    auto theirs = peer(publishes);
-    our_rates.push_back(mine.delivered_per_second);
-    peer_rates.push_back(theirs.delivered_per_second);
-    our_p99.push_back(mine.p99_microseconds);
-    peer_p99.push_back(theirs.p99_microseconds);
+    auto raw = peer(publishes);
+    auto theirs = redis_peer(redis, publishes);
+    our_rates.add(mine.delivered_per_second, mine.cpu_s);
+    raw_rates.add(raw.delivered_per_second, raw.cpu_s);
+    redis_rates.add(theirs.delivered_per_second, theirs.cpu_s);
+    our_p99.add(mine.p99_microseconds, mine.cpu_s);
+    raw_p99.add(raw.p99_microseconds, raw.cpu_s);
+    redis_p99.add(theirs.p99_microseconds, theirs.cpu_s);
   }
-  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes", subscribers,
-                 publishes, payload_bytes);
-  bench::report("notify_fanout_1000", bench::median(our_rates), "notifications/s",
-                "raw epoll broadcast", bench::median(peer_rates), bench::better::higher);
-  bench::report("notify_fanout_1000_p99", bench::median(our_p99), "us", "raw epoll broadcast",
-                bench::median(peer_p99), bench::better::lower);
+  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes; ours on 2 "
+                 "I/O workers, raw epoll: one server and one client thread, Redis: redis-server "
+                 "(one main thread) and one client thread; cpu_s includes redis-server's CPU",
+                 subscribers, publishes, payload_bytes);
+  const auto higher = bench::better::higher;
+  const auto lower = bench::better::lower;
+  bench::report("notify_fanout_1000", "notifications/s", higher, our_rates, "raw epoll broadcast",
+                bench::peer_kind::limit, raw_rates);
+  bench::report("notify_fanout_1000", "notifications/s", higher, our_rates,
+                "redis-server PUBLISH, hiredis subscribers", bench::peer_kind::alternative,
+                redis_rates);
+  bench::report("notify_fanout_1000_p99", "us", lower, our_p99, "raw epoll broadcast",
+                bench::peer_kind::limit, raw_p99);
+  bench::report("notify_fanout_1000_p99", "us", lower, our_p99,
+                "redis-server PUBLISH, hiredis subscribers", bench::peer_kind::alternative,
+                redis_p99);
   return 0;
 }

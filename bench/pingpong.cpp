@@ -7,10 +7,20 @@
 //  pingpong_cross_scheduler       the applets on two one-thread schedulers
 //                                 pinned to different CPUs, vs two pinned
 //                                 std::threads handing off through a mutex and
-//                                 condition variables.
-//  pingpong_cross_scheduler_spin  the same with `scheduler_options::spin` on
-//                                 both schedulers, vs two pinned threads
-//                                 spinning on an atomic (the physical limit).
+//                                 condition variables (alternative), and vs
+//                                 two pinned threads handing off through a
+//                                 raw futex word (limit).
+//  pingpong_cross_scheduler_spin  the same with `scheduler_options::spin` =
+//                                 50 us on both schedulers, vs two pinned
+//                                 threads that spin for 50 us on the futex word
+//                                 and then park on it (alternative: the same
+//                                 policy written by hand), and vs two pinned
+//                                 threads spinning on an atomic without end
+//                                 (limit: the physical floor).
+//
+// All sides run with timer slack 1 ns. cpu_s is the process CPU time (sum of
+// the per-thread CPU clocks; no thread ends within a span) over the timed
+// round trips, so a side that spins shows what it pays.
 
 #include "bench_support.hpp"
 
@@ -25,8 +35,11 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <linux/futex.h>
 #include <mutex>
+#include <sys/syscall.h>
 #include <thread>
+#include <unistd.h>
 
 namespace runtime = actorloop::runtime;
 namespace actors = actorloop::actors;
@@ -108,7 +121,7 @@ constexpr auto idle_stretch = 100ms;
 /// With `cost`, the applets stay alive (and idle) for `idle_stretch` after the
 /// burst while the process CPU time is measured.
 double run_applets(runtime::engine& engine, std::string_view ping_scheduler,
-                   std::string_view pong_scheduler, std::int64_t round_trips,
+                   std::string_view pong_scheduler, std::int64_t round_trips, double& cpu_s,
                    cpu_cost* cost = nullptr) {
   rally shared;
   shared.target = warmup_round_trips + round_trips;
@@ -126,6 +139,7 @@ double run_applets(runtime::engine& engine, std::string_view ping_scheduler,
                 static_cast<long long>(wait_limit.count()),
                 static_cast<long long>(shared.ping_count),
                 static_cast<long long>(shared.pong_count), static_cast<long long>(shared.target));
+  cpu_s = std::chrono::duration<double>(shared.cpu_at_end - shared.cpu_at_start).count();
   if (cost != nullptr) {
     std::this_thread::sleep_until(shared.end + idle_stretch);
     auto idle_cpu = bench::process_cpu_time_exact() - shared.cpu_at_end;
@@ -153,6 +167,8 @@ struct caf_rally {
   std::int64_t pong_count = 0;
   bench_clock::time_point start;
   bench_clock::time_point end;
+  std::chrono::nanoseconds cpu_at_start{0};
+  std::chrono::nanoseconds cpu_at_end{0};
   std::promise<void> done;
 };
 
@@ -170,10 +186,13 @@ caf::behavior caf_ping(caf::event_based_actor* self, caf::actor pong, caf_rally*
   return {
     [self, shared](pong_atom, std::int64_t value) -> caf::message {
       auto count = ++shared->ping_count;
-      if (count == warmup_round_trips)
+      if (count == warmup_round_trips) {
+        shared->cpu_at_start = bench::process_cpu_time_exact();
         shared->start = bench_clock::now();
+      }
       if (count == shared->target) {
         shared->end = bench_clock::now();
+        shared->cpu_at_end = bench::process_cpu_time_exact();
         shared->done.set_value();
         self->quit();
         return caf::message{}; // An empty result sends no reply.
@@ -183,7 +202,7 @@ caf::behavior caf_ping(caf::event_based_actor* self, caf::actor pong, caf_rally*
   };
 }
 
-double run_caf_actors(caf::actor_system& system, std::int64_t round_trips) {
+double run_caf_actors(caf::actor_system& system, std::int64_t round_trips, double& cpu_s) {
   caf_rally shared;
   shared.target = warmup_round_trips + round_trips;
   auto finished = shared.done.get_future();
@@ -200,6 +219,7 @@ double run_caf_actors(caf::actor_system& system, std::int64_t round_trips) {
     bench::fail("CAF ping-pong counts do not add up: ping=%lld pong=%lld expected %lld each",
                 static_cast<long long>(shared.ping_count),
                 static_cast<long long>(shared.pong_count), static_cast<long long>(shared.target));
+  cpu_s = std::chrono::duration<double>(shared.cpu_at_end - shared.cpu_at_start).count();
   return bench::nanoseconds_between(shared.start, shared.end) / static_cast<double>(round_trips);
 }
 
@@ -207,7 +227,7 @@ double run_caf_actors(caf::actor_system& system, std::int64_t round_trips) {
 
 /// Hand-off through one mutex and two condition variables.
 double run_condition_variable_threads(unsigned ping_cpu, unsigned pong_cpu,
-                                      std::int64_t round_trips) {
+                                      std::int64_t round_trips, double& cpu_s) {
   std::mutex mutex;
   std::condition_variable pong_turn_changed;
   std::condition_variable ping_turn_changed;
@@ -232,10 +252,13 @@ double run_condition_variable_threads(unsigned ping_cpu, unsigned pong_cpu,
   std::thread ping{[&] {
     bench::pin_this_thread(ping_cpu);
     bench_clock::time_point start;
+    std::chrono::nanoseconds cpu_at_start{0};
     const auto total = warmup_round_trips + round_trips;
     for (std::int64_t count = 0; count < total; ++count) {
-      if (count == warmup_round_trips)
+      if (count == warmup_round_trips) {
+        cpu_at_start = bench::process_cpu_time_exact();
         start = bench_clock::now();
+      }
       {
         std::lock_guard lock{mutex};
         pong_turn = true;
@@ -245,6 +268,7 @@ double run_condition_variable_threads(unsigned ping_cpu, unsigned pong_cpu,
       ping_turn_changed.wait(lock, [&] { return !pong_turn; });
     }
     result = bench::nanoseconds_between(start, bench_clock::now()) / static_cast<double>(round_trips);
+    cpu_s = std::chrono::duration<double>(bench::process_cpu_time_exact() - cpu_at_start).count();
     {
       std::lock_guard lock{mutex};
       stop = true;
@@ -261,7 +285,8 @@ double run_condition_variable_threads(unsigned ping_cpu, unsigned pong_cpu,
 }
 
 /// Hand-off by spinning on one atomic: odd values are pong's turn.
-double run_spinning_threads(unsigned ping_cpu, unsigned pong_cpu, std::int64_t round_trips) {
+double run_spinning_threads(unsigned ping_cpu, unsigned pong_cpu, std::int64_t round_trips,
+                            double& cpu_s) {
   const auto total = warmup_round_trips + round_trips;
   std::atomic<std::int64_t> ball{0};
   auto relax = [] {
@@ -281,14 +306,18 @@ double run_spinning_threads(unsigned ping_cpu, unsigned pong_cpu, std::int64_t r
   std::thread ping{[&] {
     bench::pin_this_thread(ping_cpu);
     bench_clock::time_point start;
+    std::chrono::nanoseconds cpu_at_start{0};
     for (std::int64_t count = 0; count < total; ++count) {
-      if (count == warmup_round_trips)
+      if (count == warmup_round_trips) {
+        cpu_at_start = bench::process_cpu_time_exact();
         start = bench_clock::now();
+      }
       ball.store(2 * count + 1, std::memory_order_release);
       while (ball.load(std::memory_order_acquire) != 2 * count + 2)
         relax();
     }
     result = bench::nanoseconds_between(start, bench_clock::now()) / static_cast<double>(round_trips);
+    cpu_s = std::chrono::duration<double>(bench::process_cpu_time_exact() - cpu_at_start).count();
   }};
   ping.join();
   pong.join();
@@ -298,13 +327,89 @@ double run_spinning_threads(unsigned ping_cpu, unsigned pong_cpu, std::int64_t r
   return result;
 }
 
+/// Hand-off through one futex word between two pinned threads: odd values
+/// are pong's turn. A waiter first spins for `spin` (0: not at all) watching
+/// the word, then announces that it sleeps and parks in FUTEX_WAIT; the waker
+/// stores the next value and calls FUTEX_WAKE only if the other side
+/// announced that it sleeps (both with sequentially consistent order, so
+/// either the waker sees the announcement or the sleeper sees the new value
+/// before it parks: no lost wake-up).
+double run_futex_threads(unsigned ping_cpu, unsigned pong_cpu, std::int64_t round_trips,
+                         std::chrono::nanoseconds spin, double& cpu_s) {
+  const auto total = warmup_round_trips + round_trips;
+  // The futex word must be a plain 32-bit int; std::atomic<int> has its layout.
+  std::atomic<int> ball{0};
+  std::atomic<bool> sleeping[2] = {false, false};
+  static_assert(sizeof(std::atomic<int>) == sizeof(int));
+  auto word = reinterpret_cast<int*>(&ball);
+  auto wait_for_value = [&](int wanted, int me) {
+    if (spin.count() > 0) {
+      auto until = bench_clock::now() + spin;
+      do {
+        for (int check = 0; check < 64; ++check) {
+          if (ball.load(std::memory_order_acquire) == wanted)
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        }
+      } while (bench_clock::now() < until);
+    }
+    sleeping[me].store(true, std::memory_order_seq_cst);
+    for (;;) {
+      int seen = ball.load(std::memory_order_seq_cst);
+      if (seen == wanted)
+        break;
+      syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    }
+    sleeping[me].store(false, std::memory_order_relaxed);
+  };
+  auto hand_over = [&](int value, int other) {
+    ball.store(value, std::memory_order_seq_cst);
+    if (sleeping[other].load(std::memory_order_seq_cst))
+      syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  };
+  std::int64_t pong_count = 0;
+  std::thread pong{[&] {
+    bench::pin_this_thread(pong_cpu);
+    for (std::int64_t count = 0; count < total; ++count) {
+      // The ball's value wraps every 2^30 round trips: far more than a run makes.
+      wait_for_value(static_cast<int>((2 * count + 1) & 0x7fffffff), 1);
+      ++pong_count;
+      hand_over(static_cast<int>((2 * count + 2) & 0x7fffffff), 0);
+    }
+  }};
+  double result = 0;
+  std::thread ping{[&] {
+    bench::pin_this_thread(ping_cpu);
+    bench_clock::time_point start;
+    std::chrono::nanoseconds cpu_at_start{0};
+    for (std::int64_t count = 0; count < total; ++count) {
+      if (count == warmup_round_trips) {
+        cpu_at_start = bench::process_cpu_time_exact();
+        start = bench_clock::now();
+      }
+      hand_over(static_cast<int>((2 * count + 1) & 0x7fffffff), 1);
+      wait_for_value(static_cast<int>((2 * count + 2) & 0x7fffffff), 0);
+    }
+    result = bench::nanoseconds_between(start, bench_clock::now()) / static_cast<double>(round_trips);
+    cpu_s = std::chrono::duration<double>(bench::process_cpu_time_exact() - cpu_at_start).count();
+  }};
+  ping.join();
+  pong.join();
+  if (pong_count != total)
+    bench::fail("futex ping-pong counts do not add up: %lld of %lld",
+                static_cast<long long>(pong_count), static_cast<long long>(total));
+  return result;
+}
+
 // -- the benchmarks -------------------------------------------------------------------
 
 void same_scheduler(const bench::settings& settings) {
   bench::comment("pingpong_same_scheduler: two applets on one one-thread scheduler waking each "
                  "other through two auto-reset events, vs two CAF event-based actors exchanging "
                  "(atom, int64) on a CAF scheduler with max-threads=1; ns per round trip");
-  const std::int64_t round_trips = settings.quick ? 50'000 : 200'000;
+  const std::int64_t round_trips = settings.smoke ? 5'000 : settings.quick ? 50'000 : 200'000;
   runtime::engine_options options;
   runtime::scheduler_options loop;
   loop.name = "pingpong";
@@ -312,15 +417,17 @@ void same_scheduler(const bench::settings& settings) {
   options.schedulers.push_back(loop);
   runtime::engine engine{options};
   bench::caf_peer_system peer{1};
-  std::vector<double> ours;
-  std::vector<double> theirs;
+  bench::side ours;
+  bench::side theirs;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    ours.push_back(run_applets(engine, "pingpong", "pingpong", round_trips));
-    theirs.push_back(run_caf_actors(peer.get(), round_trips));
+    double cpu_s = 0;
+    double latency = run_applets(engine, "pingpong", "pingpong", round_trips, cpu_s);
+    ours.add(latency, cpu_s);
+    latency = run_caf_actors(peer.get(), round_trips, cpu_s);
+    theirs.add(latency, cpu_s);
   }
-  bench::report("pingpong_same_scheduler", bench::median(ours), "ns/roundtrip",
-                "caf event-based actors, max-threads=1", bench::median(theirs),
-                bench::better::lower);
+  bench::report("pingpong_same_scheduler", "ns/roundtrip", bench::better::lower, ours,
+                "caf event-based actors, max-threads=1", bench::peer_kind::alternative, theirs);
 }
 
 struct cpu_pair {
@@ -347,16 +454,19 @@ void cross_scheduler(const bench::settings& settings, bool spin, cpu_cost& cost_
   const char* name = spin ? "pingpong_cross_scheduler_spin" : "pingpong_cross_scheduler";
   if (spin)
     bench::comment("pingpong_cross_scheduler_spin: applets on two one-thread schedulers pinned to "
-                   "CPUs %u and %u with spin=50us, vs two pinned threads spinning on an atomic "
-                   "(acquire/release, the physical limit); ns per round trip",
+                   "CPUs %u and %u with spin=50us, vs two pinned threads spinning 50 us on a "
+                   "futex word then parking on it, and vs two pinned threads spinning on an "
+                   "atomic (acquire/release, the physical limit); ns per round trip",
                    cpus.ping, cpus.pong);
   else
     bench::comment("pingpong_cross_scheduler: applets on two one-thread schedulers pinned to "
                    "CPUs %u and %u (no spin), vs two pinned std::threads handing off through "
-                   "std::mutex + std::condition_variable; ns per round trip",
+                   "std::mutex + std::condition_variable, and vs a raw futex hand-off between "
+                   "two pinned threads; ns per round trip",
                    cpus.ping, cpus.pong);
   const std::int64_t round_trips =
-    spin ? (settings.quick ? 20'000 : 100'000) : (settings.quick ? 3'000 : 10'000);
+    settings.smoke ? 1'000
+                   : spin ? (settings.quick ? 20'000 : 100'000) : (settings.quick ? 3'000 : 10'000);
   runtime::engine_options options;
   for (auto [side, cpu] : {std::pair{"left", cpus.ping}, std::pair{"right", cpus.pong}}) {
     runtime::scheduler_options each;
@@ -368,24 +478,39 @@ void cross_scheduler(const bench::settings& settings, bool spin, cpu_cost& cost_
     options.schedulers.push_back(each);
   }
   runtime::engine engine{options};
-  std::vector<double> ours;
-  std::vector<double> theirs;
+  bench::side ours;
+  bench::side alternative;
+  bench::side limit;
   std::vector<double> idle_costs;
   std::vector<double> burst_cpus;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     cpu_cost cost;
-    ours.push_back(run_applets(engine, "left", "right", round_trips, &cost));
+    double cpu_s = 0;
+    double latency = run_applets(engine, "left", "right", round_trips, cpu_s, &cost);
+    ours.add(latency, cpu_s);
     idle_costs.push_back(cost.idle_microseconds);
     burst_cpus.push_back(cost.burst_cpus);
-    theirs.push_back(spin ? run_spinning_threads(cpus.ping, cpus.pong, round_trips)
-                          : run_condition_variable_threads(cpus.ping, cpus.pong, round_trips));
+    if (spin) {
+      latency = run_futex_threads(cpus.ping, cpus.pong, round_trips, 50us, cpu_s);
+      alternative.add(latency, cpu_s);
+      latency = run_spinning_threads(cpus.ping, cpus.pong, round_trips, cpu_s);
+      limit.add(latency, cpu_s);
+    } else {
+      latency = run_condition_variable_threads(cpus.ping, cpus.pong, round_trips, cpu_s);
+      alternative.add(latency, cpu_s);
+      latency = run_futex_threads(cpus.ping, cpus.pong, round_trips, 0us, cpu_s);
+      limit.add(latency, cpu_s);
+    }
   }
   cost_out.idle_microseconds = bench::median(idle_costs);
   cost_out.burst_cpus = bench::median(burst_cpus);
-  bench::report(name, bench::median(ours), "ns/roundtrip",
-                spin ? "pinned threads spinning on std::atomic"
+  bench::report(name, "ns/roundtrip", bench::better::lower, ours,
+                spin ? "pinned threads, spin 50us then futex wait"
                      : "pinned std::threads, mutex+condition_variable",
-                bench::median(theirs), bench::better::lower);
+                bench::peer_kind::alternative, alternative);
+  bench::report(name, "ns/roundtrip", bench::better::lower, ours,
+                spin ? "pinned threads spinning on std::atomic" : "pinned threads, raw futex hand-off",
+                bench::peer_kind::limit, limit);
 }
 
 } // namespace

@@ -1,16 +1,24 @@
 // Creation and destruction of applets.
 //
 //  applet_spawn       a plain thread spawns K applets on the default scheduler
-//                     whose first preselect kills them and waits for all their
-//                     handles, vs a plain thread spawning K CAF event-based
-//                     actors that quit in make_behavior (default CAF config),
-//                     counted in on_exit. Applets (actors) per second.
+//                     whose first preselect kills them, vs a plain thread
+//                     spawning K CAF event-based actors that quit in
+//                     make_behavior on a CAF scheduler with as many workers as
+//                     our default scheduler. Both are timed from the first
+//                     spawn to the last destroy (our destroy callback, CAF's
+//                     on_exit). Applets (actors) per second.
 //  fanout_spawn_100k  one applet on the default scheduler of a default engine
-//                     creates 100,000 applets that each fire one auto-reset
-//                     event and exit; time until all are destroyed. Peer: one
-//                     CAF actor spawning 100,000 actors that each send
-//                     themselves one message and quit, on a CAF scheduler with
-//                     max-threads=1.
+//                     (one worker per CPU) creates 100,000 applets that each
+//                     fire one auto-reset event and exit; time until all are
+//                     destroyed. Peer: one CAF actor spawning 100,000 actors
+//                     that each send themselves one message and quit, on
+//                     CAF's best configuration for this (max-threads=1: its
+//                     work stealing is O(n) in the spawner's queue).
+//  fanout_spawn_100k_1worker
+//                     the same with both sides on one worker (our engine's
+//                     default scheduler with one thread).
+// All peers are CAF (alternative); cpu_s is the process CPU seconds of the
+// timed span.
 
 #include "bench_support.hpp"
 
@@ -41,34 +49,43 @@ constexpr auto wait_limit = 120s;
 
 class short_lived_applet final : public actors::applet {
 public:
-  explicit short_lived_applet(std::atomic<std::int64_t>& destroyed) : destroyed_(destroyed) {}
+  short_lived_applet(std::atomic<std::int64_t>& destroyed, std::int64_t expected,
+                     bench_clock::time_point& end)
+    : destroyed_(destroyed), expected_(expected), end_(end) {}
 
   void preselect(actors::applet_context& context) override { context.kill(); }
   runtime::waitable postselect(actors::applet_context&, const runtime::waitable&) override {
     bench::fail("a short-lived applet got an event");
   }
   void destroy(actors::applet_context&) override {
-    destroyed_.fetch_add(1, std::memory_order_relaxed);
+    // The last destroy is the end point, as CAF's last on_exit is the peer's.
+    if (destroyed_.fetch_add(1, std::memory_order_acq_rel) + 1 == expected_)
+      end_ = bench_clock::now();
   }
 
 private:
   std::atomic<std::int64_t>& destroyed_;
+  std::int64_t expected_;
+  bench_clock::time_point& end_;
 };
 
-double spawn_applets(runtime::engine& engine, std::int64_t count) {
+double spawn_applets(runtime::engine& engine, std::int64_t count, bench::cpu_meter meter,
+                     double& cpu_s) {
   std::atomic<std::int64_t> destroyed{0};
+  bench_clock::time_point end;
   std::vector<actors::applet_handle> handles;
   handles.reserve(static_cast<std::size_t>(count));
+  meter.start();
   auto start = bench_clock::now();
   for (std::int64_t index = 0; index < count; ++index)
-    handles.push_back(actors::spawn_applet(engine, "default",
-                                           std::make_unique<short_lived_applet>(destroyed),
-                                           "short-lived"));
+    handles.push_back(actors::spawn_applet(
+      engine, "default", std::make_unique<short_lived_applet>(destroyed, count, end),
+      "short-lived"));
   for (auto& handle : handles)
     if (!handle.wait_for(wait_limit))
       bench::fail("applet_spawn: an applet was not destroyed in time (%lld of %lld destroyed)",
                   static_cast<long long>(destroyed.load()), static_cast<long long>(count));
-  auto end = bench_clock::now();
+  cpu_s = meter.stop();
   if (destroyed.load() != count)
     bench::fail("applet_spawn: %lld destroy callbacks for %lld applets",
                 static_cast<long long>(destroyed.load()), static_cast<long long>(count));
@@ -111,10 +128,12 @@ private:
   exit_counter* counter_;
 };
 
-double spawn_caf_actors(caf::actor_system& system, std::int64_t count) {
+double spawn_caf_actors(caf::actor_system& system, std::int64_t count, bench::cpu_meter meter,
+                        double& cpu_s) {
   exit_counter counter;
   counter.expected = count;
   auto finished = counter.done.get_future();
+  meter.start();
   auto start = bench_clock::now();
   for (std::int64_t index = 0; index < count; ++index)
     system.spawn<quitting_actor>(&counter);
@@ -122,6 +141,7 @@ double spawn_caf_actors(caf::actor_system& system, std::int64_t count) {
     bench::fail("applet_spawn (CAF): only %lld of %lld actors exited in time",
                 static_cast<long long>(counter.exits.load()), static_cast<long long>(count));
   system.await_all_actors_done(); // on_exit has returned everywhere before `counter` goes
+  cpu_s = meter.stop();
   if (counter.exits.load() != count)
     bench::fail("applet_spawn (CAF): %lld exits for %lld actors",
                 static_cast<long long>(counter.exits.load()), static_cast<long long>(count));
@@ -185,15 +205,18 @@ private:
   fanout_state& state_;
 };
 
-double fanout_applets(runtime::engine& engine, std::int64_t children) {
+double fanout_applets(runtime::engine& engine, std::int64_t children, bench::cpu_meter meter,
+                      double& cpu_s) {
   fanout_state state;
   state.expected = children;
+  meter.start();
   auto start = bench_clock::now();
   auto parent = actors::spawn_applet(engine, "default", std::make_unique<fanout_parent>(state),
                                      "parent");
   if (!state.all_gone.wait_for(wait_limit))
     bench::fail("fanout_spawn_100k: only %lld of %lld children destroyed in time",
                 static_cast<long long>(state.destroyed.load()), static_cast<long long>(children));
+  cpu_s = meter.stop();
   if (!parent.wait_for(10s))
     bench::fail("fanout_spawn_100k: the parent applet was not destroyed");
   if (!parent.exit_reason().is_normal())
@@ -238,16 +261,19 @@ void caf_fanout_parent(caf::event_based_actor* self, caf_fanout_state* state) {
   self->quit();
 }
 
-double fanout_caf(caf::actor_system& system, std::int64_t children) {
+double fanout_caf(caf::actor_system& system, std::int64_t children, bench::cpu_meter meter,
+                  double& cpu_s) {
   caf_fanout_state state;
   state.exits.expected = children;
   auto finished = state.exits.done.get_future();
+  meter.start();
   auto start = bench_clock::now();
   system.spawn(caf_fanout_parent, &state);
   if (finished.wait_for(wait_limit) != std::future_status::ready)
     bench::fail("fanout_spawn_100k (CAF): only %lld of %lld children exited in time",
                 static_cast<long long>(state.exits.exits.load()),
                 static_cast<long long>(children));
+  cpu_s = meter.stop();
   system.await_all_actors_done();
   if (state.fired.load() != children || state.exits.exits.load() != children)
     bench::fail("fanout_spawn_100k (CAF): %lld children fired and %lld exited, expected %lld",
@@ -258,48 +284,70 @@ double fanout_caf(caf::actor_system& system, std::int64_t children) {
 
 } // namespace
 
+/// Runs fanout_spawn_100k on an engine whose default scheduler has
+/// `default_threads` workers (0 = one per CPU) against CAF with one worker.
+void fanout(const bench::settings& settings, const char* name, std::size_t default_threads) {
+  const std::int64_t children = settings.smoke ? 10'000 : 100'000;
+  runtime::engine_options options;
+  options.default_threads = default_threads;
+  bench::thread_watch watch_ours;
+  runtime::engine engine{options};
+  auto our_threads = watch_ours.take();
+  const auto workers = engine.get_scheduler("default").native_thread_ids().size();
+  bench::caf_peer_system peer{1};
+  bench::comment("%s: one applet on the default scheduler (%zu workers) creates %lld applets that "
+                 "each fire one auto-reset event and exit, vs one CAF actor spawning %lld actors "
+                 "that each send themselves one message and quit (CAF scheduler.max-threads=1); "
+                 "seconds until all are destroyed",
+                 name, workers, static_cast<long long>(children), static_cast<long long>(children));
+  bench::side ours;
+  bench::side theirs;
+  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+    double cpu_s = 0;
+    double seconds = fanout_applets(engine, children, bench::cpu_meter{peer.threads()}, cpu_s);
+    ours.add(seconds, cpu_s);
+    seconds = fanout_caf(peer.get(), children, bench::cpu_meter{our_threads}, cpu_s);
+    theirs.add(seconds, cpu_s);
+  }
+  bench::report(name, "s", bench::better::lower, ours, "caf spawn, max-threads=1",
+                bench::peer_kind::alternative, theirs);
+}
+
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   try {
     {
-      const std::int64_t count = settings.quick ? 20'000 : 50'000;
+      const std::int64_t count = settings.smoke ? 5'000 : settings.quick ? 20'000 : 50'000;
+      bench::thread_watch watch_ours;
+      runtime::engine engine;
+      auto our_threads = watch_ours.take();
+      const auto workers = engine.get_scheduler("default").native_thread_ids().size();
+      bench::caf_peer_system peer{workers};
       bench::comment("applet_spawn: a plain thread spawns %lld applets on the default scheduler "
-                     "(first preselect kills them) and waits for every handle, vs spawning %lld "
-                     "CAF event-based actors that quit in make_behavior (default CAF config), "
-                     "counted in on_exit; creations+destructions per second",
-                     static_cast<long long>(count), static_cast<long long>(count));
-      runtime::engine engine;
-      bench::caf_peer_system peer;
-      std::vector<double> ours;
-      std::vector<double> theirs;
+                     "(%zu workers; first preselect kills them), vs spawning %lld CAF "
+                     "event-based actors that quit in make_behavior (CAF scheduler.max-threads="
+                     "%zu); from the first spawn to the last destroy / on_exit; "
+                     "creations+destructions per second",
+                     static_cast<long long>(count), workers, static_cast<long long>(count),
+                     workers);
+      bench::side ours;
+      bench::side theirs;
       for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-        ours.push_back(spawn_applets(engine, count));
-        theirs.push_back(spawn_caf_actors(peer.get(), count));
+        double cpu_s = 0;
+        double rate = spawn_applets(engine, count, bench::cpu_meter{peer.threads()}, cpu_s);
+        ours.add(rate, cpu_s);
+        rate = spawn_caf_actors(peer.get(), count, bench::cpu_meter{our_threads}, cpu_s);
+        theirs.add(rate, cpu_s);
       }
-      bench::report("applet_spawn", bench::median(ours), "applets/s",
-                    "caf spawn of event-based actors, default config", bench::median(theirs),
-                    bench::better::higher);
+      bench::report("applet_spawn", "applets/s", bench::better::higher, ours,
+                    "caf spawn of event-based actors, max-threads=" + std::to_string(workers),
+                    bench::peer_kind::alternative, theirs);
     }
-    {
-      const std::int64_t children = 100'000;
-      bench::comment("fanout_spawn_100k: one applet on the default scheduler (default engine) "
-                     "creates 100000 applets that each fire one auto-reset event and exit, vs one "
-                     "CAF actor spawning 100000 actors that each send themselves one message and "
-                     "quit (CAF scheduler.max-threads=1); seconds until all are destroyed");
-      bench::comment("fanout_spawn_100k: with CAF's default work-stealing scheduler the peer "
-                     "takes 60-110 s (earlier measurements; CAF 0.17's stealing is O(n) in the "
-                     "spawner's queue), so that configuration is not run");
-      runtime::engine engine;
-      bench::caf_peer_system peer{1};
-      std::vector<double> ours;
-      std::vector<double> theirs;
-      for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-        ours.push_back(fanout_applets(engine, children));
-        theirs.push_back(fanout_caf(peer.get(), children));
-      }
-      bench::report("fanout_spawn_100k", bench::median(ours), "s",
-                    "caf spawn, max-threads=1", bench::median(theirs), bench::better::lower);
-    }
+    bench::comment("fanout_spawn_100k: with CAF's default work-stealing scheduler the peer "
+                   "takes 60-110 s (earlier measurements; CAF 0.17's stealing is O(n) in the "
+                   "spawner's queue), so CAF runs on its best configuration, one worker");
+    fanout(settings, "fanout_spawn_100k", 0);
+    fanout(settings, "fanout_spawn_100k_1worker", 1);
   } catch (const std::exception& failure) {
     bench::fail("spawn: %s", failure.what());
   }

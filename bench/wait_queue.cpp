@@ -4,11 +4,17 @@
 //  wait_queue_throughput  a plain thread try_pushes into a
 //                         runtime::wait_queue<int> waited on by an applet (on
 //                         its own one-thread scheduler) that drains everything
-//                         available per postselect, vs a plain thread
-//                         caf::anon_send-ing N int messages to a CAF
-//                         event-based actor (default CAF configuration) that
-//                         counts them. Time from the first push to the last
-//                         receipt.
+//                         available per postselect. Time from the first push
+//                         to the last receipt. Peers, each with one consumer
+//                         thread like ours:
+//                         - (alternative) a plain thread caf::anon_send-ing N
+//                           int messages to a CAF event-based actor on a CAF
+//                           scheduler with max-threads=1, counting them;
+//                         - (alternative) what a user would write by hand: a
+//                           std::mutex + std::deque + std::condition_variable
+//                           queue whose consumer thread swaps the whole deque
+//                           out under the lock and drains it outside.
+// cpu_s: process CPU seconds from the first push to the last receipt.
 
 #include "bench_support.hpp"
 
@@ -20,8 +26,11 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace runtime = actorloop::runtime;
@@ -87,8 +96,10 @@ private:
   runtime::event done_;
 };
 
-/// Returns items per second; `turns_out` gets the postselect count.
-double run_wait_queue(runtime::engine& engine, std::int64_t items, std::int64_t& turns_out) {
+/// Returns items per second; `turns_out` gets the postselect count, `cpu_s` the
+/// CPU seconds of the span.
+double run_wait_queue(runtime::engine& engine, std::int64_t items, std::int64_t& turns_out,
+                      bench::cpu_meter meter, double& cpu_s) {
   tally seen;
   seen.expected = items;
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "items"};
@@ -97,6 +108,7 @@ double run_wait_queue(runtime::engine& engine, std::int64_t items, std::int64_t&
                                        std::make_unique<draining_applet>(queue, seen, done),
                                        "drain");
   bench_clock::time_point start;
+  meter.start();
   std::thread producer{[&] {
     start = bench_clock::now();
     for (std::int64_t item = 0; item < items; ++item)
@@ -107,6 +119,7 @@ double run_wait_queue(runtime::engine& engine, std::int64_t items, std::int64_t&
   if (!done.wait_for(wait_limit))
     bench::fail("the draining applet did not receive all items in time (%lld of %lld)",
                 static_cast<long long>(seen.count), static_cast<long long>(items));
+  cpu_s = meter.stop();
   if (!consumer.wait_for(10s))
     bench::fail("the draining applet was not destroyed within 10 s");
   check("wait_queue", seen);
@@ -130,13 +143,15 @@ caf::behavior caf_counter(caf::event_based_actor* self, tally* seen, std::promis
   };
 }
 
-double run_caf(caf::actor_system& system, std::int64_t items) {
+double run_caf(caf::actor_system& system, std::int64_t items, bench::cpu_meter meter,
+               double& cpu_s) {
   tally seen;
   seen.expected = items;
   std::promise<void> done;
   auto finished = done.get_future();
   auto counter = system.spawn(caf_counter, &seen, &done);
   bench_clock::time_point start;
+  meter.start();
   std::thread producer{[&] {
     start = bench_clock::now();
     for (std::int64_t item = 0; item < items; ++item)
@@ -145,9 +160,58 @@ double run_caf(caf::actor_system& system, std::int64_t items) {
   producer.join();
   if (finished.wait_for(wait_limit) != std::future_status::ready)
     bench::fail("the CAF counter did not receive all items in time");
+  cpu_s = meter.stop();
   caf::scoped_actor waiter{system};
   waiter->wait_for(counter);
   check("CAF", seen);
+  return static_cast<double>(items) / bench::seconds_between(start, seen.end);
+}
+
+/// The hand-written queue: producer pushes under the mutex and notifies when
+/// the deque was empty; the consumer swaps the deque out and drains it
+/// without the lock.
+double run_mutex_deque(std::int64_t items, bench::cpu_meter meter, double& cpu_s) {
+  tally seen;
+  seen.expected = items;
+  std::mutex mutex;
+  std::condition_variable not_empty;
+  std::deque<int> shared;
+  meter.start();
+  std::thread consumer{[&] {
+    std::deque<int> mine;
+    while (seen.count < seen.expected) {
+      {
+        std::unique_lock guard{mutex};
+        not_empty.wait(guard, [&] { return !shared.empty(); });
+        mine.swap(shared);
+      }
+      for (int item : mine) {
+        ++seen.count;
+        seen.sum += item;
+      }
+      mine.clear();
+      ++seen.turns;
+    }
+    seen.end = bench_clock::now();
+  }};
+  bench_clock::time_point start;
+  std::thread producer{[&] {
+    start = bench_clock::now();
+    for (std::int64_t item = 0; item < items; ++item) {
+      bool was_empty = false;
+      {
+        std::lock_guard guard{mutex};
+        was_empty = shared.empty();
+        shared.push_back(static_cast<int>(item));
+      }
+      if (was_empty)
+        not_empty.notify_one();
+    }
+  }};
+  producer.join();
+  consumer.join();
+  cpu_s = meter.stop();
+  check("mutex+deque", seen);
   return static_cast<double>(items) / bench::seconds_between(start, seen.end);
 }
 
@@ -156,35 +220,50 @@ double run_caf(caf::actor_system& system, std::int64_t items) {
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   try {
-    const std::int64_t items = settings.quick ? 500'000 : 2'000'000;
+    const std::int64_t items = settings.smoke ? 50'000 : settings.quick ? 500'000 : 2'000'000;
     bench::comment("wait_queue_throughput: a plain thread try_pushes %lld ints into a "
                    "wait_queue<int> drained by an applet on a one-thread scheduler, vs a plain "
-                   "thread caf::anon_send-ing %lld ints to a CAF event-based actor (default CAF "
-                   "config); items/s from first push to last receipt",
-                   static_cast<long long>(items), static_cast<long long>(items));
+                   "thread caf::anon_send-ing them to a CAF event-based actor (CAF "
+                   "scheduler.max-threads=1), and vs a mutex+deque+condition_variable queue "
+                   "drained by one consumer thread swapping the deque out; items/s from first "
+                   "push to last receipt; cpu_s = process CPU seconds of that span",
+                   static_cast<long long>(items));
     runtime::engine_options options;
     runtime::scheduler_options consumer;
     consumer.name = "consumer";
     consumer.threads = 1;
     options.schedulers.push_back(consumer);
+    bench::thread_watch watch_ours;
     runtime::engine engine{options};
-    bench::caf_peer_system peer;
-    std::vector<double> ours;
-    std::vector<double> theirs;
+    auto our_threads = watch_ours.take();
+    bench::caf_peer_system peer{1};
+    bench::side ours;
+    bench::side caf_side;
+    bench::side mutex_side;
     std::vector<double> turns;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
       std::int64_t turns_taken = 0;
-      ours.push_back(run_wait_queue(engine, items, turns_taken));
+      double cpu_s = 0;
+      double rate = run_wait_queue(engine, items, turns_taken, bench::cpu_meter{peer.threads()}, cpu_s);
+      ours.add(rate, cpu_s);
       turns.push_back(static_cast<double>(turns_taken));
-      theirs.push_back(run_caf(peer.get(), items));
+      rate = run_caf(peer.get(), items, bench::cpu_meter{our_threads}, cpu_s);
+      caf_side.add(rate, cpu_s);
+      auto both = our_threads;
+      both.insert(both.end(), peer.threads().begin(), peer.threads().end());
+      rate = run_mutex_deque(items, bench::cpu_meter{both}, cpu_s);
+      mutex_side.add(rate, cpu_s);
     }
     bench::comment("wait_queue_throughput: the applet needed a median of %.0f postselects for "
                    "%lld items (%.1f items per postselect)",
                    bench::median(turns), static_cast<long long>(items),
                    static_cast<double>(items) / bench::median(turns));
-    bench::report("wait_queue_throughput", bench::median(ours), "items/s",
-                  "caf::anon_send to an event-based actor, default config", bench::median(theirs),
-                  bench::better::higher);
+    bench::report("wait_queue_throughput", "items/s", bench::better::higher, ours,
+                  "caf::anon_send to an event-based actor, max-threads=1",
+                  bench::peer_kind::alternative, caf_side);
+    bench::report("wait_queue_throughput", "items/s", bench::better::higher, ours,
+                  "mutex+deque+condition_variable, drained by swapping",
+                  bench::peer_kind::alternative, mutex_side);
   } catch (const std::exception& failure) {
     bench::fail("wait_queue: %s", failure.what());
   }
