@@ -35,7 +35,9 @@ bool ipv6_available() {
 } // namespace
 
 TEST_CASE("TCP over IPv4") {
-  server_fixture fixture{netio::server_options{.listen = netio::endpoint::tcp("127.0.0.1", 0)}};
+  netio::server_options options;
+  options.listen = netio::endpoint::tcp("127.0.0.1", 0);
+  server_fixture fixture{options};
   CHECK(fixture.address().port != 0);
   run_session(fixture);
 }
