@@ -423,6 +423,11 @@ void applet_context::add_wait(const waitable& what) {
   core_->add(what);
 }
 
+void applet_context::wait_on(const waitable& what) {
+  if (!waiting_on(what))
+    core_->add(what);
+}
+
 bool applet_context::remove_wait(const waitable& what) {
   return core_->remove(what);
 }

@@ -146,6 +146,12 @@ public:
   /// `invalid_argument` if empty. A waitable that is ready already is
   /// dispatched in this applet's next turn.
   void add_wait(const waitable& what);
+  /// Waits on `what` from now on, whether or not it is registered already:
+  /// registers it if it is not (as `add_wait`), does nothing if it is (also
+  /// after a `clear_wait` in the same preselect, which it undoes for `what`).
+  /// The usual call in a preselect. Throws like `add_wait`, except
+  /// `already_waiting`.
+  void wait_on(const waitable& what);
   /// Unregisters; returns false if it was not registered.
   bool remove_wait(const waitable& what);
   /// Unregisters everything (the usual first step of a preselect).
