@@ -382,6 +382,9 @@ struct applet_context::core {
         text = body->dump(context);
       } catch (const std::exception& failure) {
         text = std::string{"dump threw: "} + failure.what();
+      } catch (...) {
+        // Contained like every other callback's exception.
+        text = "dump threw: an exception not derived from std::exception";
       }
     }
     record->answer_dumps(text);
