@@ -128,6 +128,44 @@ struct applet_context::core {
   bool continue_pending = false;
   bool destroy_started = false;
   bool self_killed = false;
+  bool in_gate = false; // this turn holds the record's callback gate
+
+  // -- the callback gate ------------------------------------------------------
+  //
+  // Each turn (a message handled) holds the gate while it may run callbacks,
+  // so applet_handle::kill from another thread can wait until the turn ends:
+  // once kill() returns, no callback runs or starts (lifetime rule 3).
+
+  /// Enters the gate for this turn; false (and destroys) once killed.
+  bool open_gate() {
+    if (in_gate)
+      return true;
+    if (!record->enter_callback()) {
+      stop_if_killed();
+      return false;
+    }
+    in_gate = true;
+    return true;
+  }
+
+  void close_gate() noexcept {
+    if (!in_gate)
+      return;
+    in_gate = false;
+    record->leave_callback();
+  }
+
+  /// Runs one turn inside the gate.
+  template <class F>
+  void turn(F&& body_of_turn) {
+    if (destroy_started || !open_gate())
+      return;
+    struct close_on_exit {
+      core& owner;
+      ~close_on_exit() { owner.close_gate(); }
+    } closer{*this};
+    body_of_turn();
+  }
 
   // -- callbacks, each contained ------------------------------------------------
 
@@ -154,6 +192,10 @@ struct applet_context::core {
   }
 
   void start() {
+    turn([&] { start_in_gate(); });
+  }
+
+  void start_in_gate() {
     auto expected = applet_state::starting;
     record->state.compare_exchange_strong(expected, applet_state::running);
     applet_context context{*this};
@@ -225,7 +267,7 @@ struct applet_context::core {
       if (found == registrations.end() || found->second != entry)
         continue; // Unregistered while queued.
       auto& state = *entry->what.shared_state();
-      if (!state.try_consume()) {
+      if (!state.try_consume(entry.get())) {
         if (state.is_closed())
           remove(entry->what);
         continue; // Not ready (any more): a spurious or stale wake.
@@ -235,7 +277,8 @@ struct applet_context::core {
         break;
       // Level-triggered: still ready means another turn, after the others.
       auto again = registrations.find(entry->what.id());
-      if (again != registrations.end() && again->second->what.ready())
+      if (again != registrations.end() &&
+          again->second->what.shared_state()->ready_for(again->second.get()))
         queue_locally(again->second);
       break;
     }
@@ -325,6 +368,8 @@ struct applet_context::core {
     if (destroy_started)
       return;
     destroy_started = true;
+    // A killer waits for callbacks, not for destroy.
+    close_gate();
     record->state.store(applet_state::destroying);
     for (auto& [id, entry] : registrations)
       entry->what.shared_state()->detach(*entry);
@@ -350,23 +395,25 @@ struct applet_context::core {
   void on_message(caf::atom_value kind, std::uint64_t argument) {
     switch (static_cast<std::uint64_t>(kind)) {
       case detail::ready_atom::uint_value():
-        on_ready_message(argument);
+        turn([&] { on_ready_message(argument); });
         break;
       case detail::continue_atom::uint_value():
         continue_pending = false;
-        run_turn();
+        turn([&] { run_turn(); });
         break;
       case detail::kill_atom::uint_value():
         stop_if_killed();
         break;
       case detail::preselect_atom::uint_value():
-        if (destroy_started)
-          return;
-        run_preselect();
-        run_turn();
+        turn([&] {
+          run_preselect();
+          run_turn();
+        });
         break;
       case detail::dump_atom::uint_value():
-        answer_dump();
+        // A killed applet's dump is not run: once kill() has returned, none
+        // of its callbacks starts. The destroy answers pending dumps with "".
+        turn([&] { answer_dump(); });
         break;
       default:
         // Only actorloop itself sends to an applet's actor.
@@ -496,7 +543,7 @@ applet_state applet_handle::state() const {
 }
 
 void applet_handle::kill() {
-  record_of(*this).request_kill(actors::exit_reason{});
+  record_of(*this).kill_and_wait_out_callback();
 }
 
 actors::exit_reason applet_handle::exit_reason() const {

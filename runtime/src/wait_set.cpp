@@ -135,7 +135,7 @@ wait_result wait_set::wait_impl(const time_point* limit, bool may_block) {
       for (auto position = members.begin(); position != members.end();) {
         auto& entry = *position;
         auto& member_state = *entry->what.shared_state();
-        if (member_state.try_consume())
+        if (member_state.try_consume(entry.get()))
           return {wait_status::fired, entry->what, entry->cookie};
         if (member_state.is_closed()) {
           // A closed waitable leaves the set, as a destroyed handle did.

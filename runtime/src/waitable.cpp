@@ -98,10 +98,17 @@ void waitable_state::detach(waiter& who) noexcept {
   auto position = std::find(waiters_.begin(), waiters_.end(), &who);
   if (position == waiters_.end())
     return;
+  auto index = static_cast<std::size_t>(position - waiters_.begin());
   waiters_.erase(position);
-  // A departing waiter may have been the one chosen for an auto-reset wake
-  // that it never consumed: hand the wake to someone else.
-  if (!closed_ && !waiters_.empty() && wakes_one_locked() && ready_locked())
+  // Keep the rotation where it was: the next waiter in turn stays next.
+  if (index < next_to_wake_)
+    --next_to_wake_;
+  // A departing waiter may have been the one chosen for a wake-one wake that
+  // it never consumed: hand the wake to the next waiter in turn.
+  bool was_chosen = chosen_ == &who;
+  if (was_chosen)
+    chosen_ = nullptr;
+  if (was_chosen && !closed_ && !waiters_.empty() && ready_locked())
     wake_one_locked(next_to_wake_);
 }
 
@@ -110,10 +117,19 @@ bool waitable_state::ready() const {
   return !closed_ && ready_locked();
 }
 
-bool waitable_state::try_consume() {
+bool waitable_state::ready_for(const waiter* who) const {
+  std::lock_guard guard{mutex_};
+  return !closed_ && ready_locked() && (chosen_ == nullptr || chosen_ == who);
+}
+
+bool waitable_state::try_consume(const waiter* who) {
   std::lock_guard guard{mutex_};
   if (closed_ || !ready_locked())
     return false;
+  if (chosen_ != nullptr && chosen_ != who)
+    return false; // Reserved for the waiter whose turn it is.
+  // Before consuming: a periodic timer's consume may signal the next tick.
+  chosen_ = nullptr;
   consume_locked();
   return true;
 }
@@ -130,6 +146,7 @@ void waitable_state::close() {
   if (closed_)
     return;
   closed_ = true;
+  chosen_ = nullptr;
   // Everyone re-checks, finds it closed and drops it.
   for (auto* who : waiters_)
     who->on_ready();
@@ -159,6 +176,7 @@ void waitable_state::signal_locked() noexcept {
 void waitable_state::wake_one_locked(std::size_t start) noexcept {
   auto index = start % waiters_.size();
   next_to_wake_ = index + 1;
+  chosen_ = waiters_[index];
   waiters_[index]->on_ready();
 }
 
@@ -188,7 +206,7 @@ bool waitable_state::block_until(const time_point* limit) {
     ~detach_on_exit() { state.detach(self); }
   } guard{*this, self};
   for (;;) {
-    if (try_consume())
+    if (try_consume(&self))
       return true;
     if (is_closed())
       throw error(errc::closed, "wait on " + describe(*this) + " ended: it was closed");

@@ -82,9 +82,20 @@ public:
 
   /// Tests readiness without consuming.
   [[nodiscard]] bool ready() const;
+  /// Tests readiness for `who` without consuming: false while a wake-one
+  /// set is reserved for another waiter (see `try_consume`).
+  [[nodiscard]] bool ready_for(const waiter* who) const;
   /// Tests readiness and, if ready, consumes it (resets an auto-reset event,
   /// advances a periodic timer). Returns whether it was ready.
-  [[nodiscard]] bool try_consume();
+  ///
+  /// Fairness of wake-one waitables: a `signal_locked` that wakes one waiter
+  /// reserves the readiness for that waiter (chosen round-robin in
+  /// registration order) until it consumes it or detaches. Meanwhile only
+  /// that waiter can consume it: another waiter, or a caller that is no
+  /// registered waiter (`who` null), gets false. Readiness that no signal
+  /// reserved (a timer that came due, a set with nobody waiting) goes to
+  /// whoever consumes first.
+  [[nodiscard]] bool try_consume(const waiter* who = nullptr);
   /// The next deadline for timers; empty for everything else or when disarmed.
   [[nodiscard]] std::optional<time_point> deadline() const;
   /// Closes the waitable: it is never ready again and all waiters are told
@@ -122,6 +133,8 @@ private:
   const std::string name_;
   std::vector<waiter*> waiters_;
   std::size_t next_to_wake_ = 0;
+  // The waiter the current wake-one readiness is reserved for, or null.
+  const waiter* chosen_ = nullptr;
   bool closed_ = false;
 };
 
