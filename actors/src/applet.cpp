@@ -3,6 +3,7 @@
 #include "applet_record.hpp"
 #include "messages.hpp"
 
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
 
 #include <caf/actor_cast.hpp>
@@ -222,7 +223,7 @@ struct applet_context::core {
     cleared = false;
     for (auto position = registrations.begin(); position != registrations.end();) {
       if (position->second->stale) {
-        position->second->what.shared_state()->detach(*position->second);
+        runtime::detail::access::state(position->second->what)->detach(*position->second);
         position = registrations.erase(position);
       } else {
         ++position;
@@ -266,7 +267,7 @@ struct applet_context::core {
       auto found = registrations.find(entry->what.id());
       if (found == registrations.end() || found->second != entry)
         continue; // Unregistered while queued.
-      auto& state = *entry->what.shared_state();
+      auto& state = *runtime::detail::access::state(entry->what);
       if (!state.try_consume(entry.get())) {
         if (state.is_closed())
           remove(entry->what);
@@ -278,7 +279,7 @@ struct applet_context::core {
       // Level-triggered: still ready means another turn, after the others.
       auto again = registrations.find(entry->what.id());
       if (again != registrations.end() &&
-          again->second->what.shared_state()->ready_for(again->second.get()))
+          runtime::detail::access::state(again->second->what)->ready_for(again->second.get()))
         queue_locally(again->second);
       break;
     }
@@ -339,7 +340,7 @@ struct applet_context::core {
     auto entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
                                                 self->group());
     registrations.emplace(what.id(), entry);
-    if (auto failure = what.shared_state()->attach(*entry)) {
+    if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
       registrations.erase(what.id());
       throw error(failure, "applet '" + record->name() + "': add_wait: " + describe(what));
     }
@@ -350,7 +351,7 @@ struct applet_context::core {
     auto found = registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
-    found->second->what.shared_state()->detach(*found->second);
+    runtime::detail::access::state(found->second->what)->detach(*found->second);
     registrations.erase(found);
     record->waits.store(registrations.size(), std::memory_order_relaxed);
     return true;
@@ -372,7 +373,7 @@ struct applet_context::core {
     close_gate();
     record->state.store(applet_state::destroying);
     for (auto& [id, entry] : registrations)
-      entry->what.shared_state()->detach(*entry);
+      runtime::detail::access::state(entry->what)->detach(*entry);
     registrations.clear();
     ready.clear();
     record->waits.store(0);
@@ -438,13 +439,20 @@ struct applet_context::core {
   }
 };
 
+/// The actors module's view of the applet core (private in applet_context).
+struct detail::applet_access {
+  using core = applet_context::core;
+};
+
 namespace {
+
+using applet_core = detail::applet_access::core;
 
 /// The CAF actor that carries one applet.
 class applet_actor final : public runtime::detail::grouped_actor {
 public:
-  applet_actor(caf::actor_config& config, std::shared_ptr<applet_context::core> core)
-    : grouped_actor(config, core->record->home.group()), core_(std::move(core)) {
+  applet_actor(caf::actor_config& config, std::shared_ptr<applet_core> core)
+    : grouped_actor(config, runtime::detail::access::group(core->record->home)), core_(std::move(core)) {
     core_->self = this;
   }
 
@@ -462,7 +470,7 @@ public:
   }
 
 private:
-  std::shared_ptr<applet_context::core> core_;
+  std::shared_ptr<applet_core> core_;
 };
 
 } // namespace
@@ -527,9 +535,9 @@ runtime::engine& applet_context::engine() const {
 namespace {
 
 detail::applet_record& record_of(const applet_handle& handle) {
-  if (!handle.shared_state())
+  if (!runtime::detail::access::state(handle))
     throw error(errc::invalid_argument, "operation on an empty applet handle");
-  return static_cast<detail::applet_record&>(*handle.shared_state());
+  return static_cast<detail::applet_record&>(*runtime::detail::access::state(handle));
 }
 
 } // namespace
@@ -560,22 +568,37 @@ std::string applet_handle::dump(runtime::duration timeout) const {
 
 // -- spawning -----------------------------------------------------------------------
 
+applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& home,
+                           std::unique_ptr<applet> body, std::string name) {
+  if (!body)
+    throw error(errc::invalid_argument, "spawn_applet: null applet");
+  if (!home)
+    throw error(errc::invalid_argument, "spawn_applet: empty scheduler handle");
+  auto& group = runtime::detail::access::group(home);
+  // The handle must be one of this engine's schedulers, current or removed:
+  // an applet lives in its engine's registry and actor system.
+  if (&runtime::detail::owner_of(group) != &engine)
+    throw error(errc::invalid_argument,
+                "spawn_applet: scheduler '" + home.name() + "' belongs to another engine");
+  if (name.empty())
+    name = "applet";
+  auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
+  if (auto failure = runtime::detail::attach_member(group, *record))
+    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
+  record->registry = &detail::registry_of(engine);
+  record->registry->add(record);
+  auto core = std::make_shared<detail::applet_access::core>(std::move(body), record);
+  auto actor = engine.actor_system().spawn<applet_actor>(core);
+  record->bind(caf::actor_cast<caf::actor_control_block*>(actor));
+  return applet_handle{record};
+}
+
 applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_name,
                            std::unique_ptr<applet> body, std::string name) {
   if (!body)
     throw error(errc::invalid_argument, "spawn_applet: null applet");
-  auto home = engine.get_scheduler(scheduler_name);
-  if (name.empty())
-    name = "applet";
-  auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
-  if (auto failure = runtime::detail::attach_member(home.group(), *record))
-    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
-  record->registry = &detail::registry_of(engine);
-  record->registry->add(record);
-  auto core = std::make_shared<applet_context::core>(std::move(body), record);
-  auto actor = engine.actor_system().spawn<applet_actor>(core);
-  record->bind(caf::actor_cast<caf::actor_control_block*>(actor));
-  return applet_handle{record};
+  return spawn_applet(engine, engine.get_scheduler(scheduler_name), std::move(body),
+                      std::move(name));
 }
 
 applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_name,
@@ -583,6 +606,13 @@ applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_n
   auto name = callbacks.name;
   return spawn_applet(engine, scheduler_name,
                       std::make_unique<callbacks_applet>(std::move(callbacks)), std::move(name));
+}
+
+applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& home,
+                           applet_callbacks callbacks) {
+  auto name = callbacks.name;
+  return spawn_applet(engine, home, std::make_unique<callbacks_applet>(std::move(callbacks)),
+                      std::move(name));
 }
 
 } // namespace actorloop::actors

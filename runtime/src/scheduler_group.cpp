@@ -105,10 +105,6 @@ void set_current_worker(scheduler_group* group, caf::execution_unit* unit) noexc
   this_thread_unit = unit;
 }
 
-scheduler_group* current_group() noexcept {
-  return this_thread_group;
-}
-
 // -- worker -------------------------------------------------------------------
 
 worker::worker(scheduler_group& group, std::size_t index)

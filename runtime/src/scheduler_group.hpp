@@ -39,7 +39,9 @@ public:
 
   void exec_later(caf::resumable* job) override;
 
-  /// Starts the thread; the returned future reports pinning/priority errors.
+  /// Starts the thread. The thread fulfils `ready` once it has applied its
+  /// pinning and priority: with an empty code, or with the error (and
+  /// `failure_text` describing it).
   void start(std::promise<std::error_code>& ready, std::string& failure_text);
   void join();
 

@@ -2,6 +2,8 @@
 #include <actorloop/runtime/timer.hpp>
 #include <actorloop/runtime/waitable.hpp>
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include "thread_context.hpp"
 
 #include <algorithm>
@@ -18,7 +20,6 @@ const char* to_string(waitable_kind kind) noexcept {
     case waitable_kind::wait_queue: return "wait_queue";
     case waitable_kind::applet_exit: return "applet_exit";
     case waitable_kind::socket: return "socket";
-    case waitable_kind::io_completion: return "io_completion";
   }
   return "unknown";
 }
@@ -384,7 +385,7 @@ void event::reset() {
 namespace {
 
 detail::timer_state& timer_of(const waitable& handle) {
-  return static_cast<detail::timer_state&>(*handle.shared_state());
+  return static_cast<detail::timer_state&>(*detail::access::state(handle));
 }
 
 } // namespace

@@ -40,13 +40,14 @@ enum class waitable_kind {
   wait_queue,   ///< Ready while non-empty.
   applet_exit,  ///< Ready once the applet has been destroyed.
   socket,       ///< Ready while an enabled readiness bit holds (netio).
-  io_completion, ///< Ready while a network operation's completion waits (netio).
 };
 
 /// A printable name for a kind ("auto_event", ...).
 [[nodiscard]] const char* to_string(waitable_kind kind) noexcept;
 
 namespace detail {
+
+struct access;
 
 /// Something that waits: an applet registration, a wait set member, a thread
 /// blocked in `waitable::wait`. Implemented inside the library.
@@ -175,16 +176,12 @@ public:
   void close();
   [[nodiscard]] bool closed() const;
 
-  /// The shared state (for the library's own modules).
-  [[nodiscard]] const std::shared_ptr<detail::waitable_state>& shared_state() const noexcept {
-    return state_;
-  }
-
   friend bool operator==(const waitable& lhs, const waitable& rhs) noexcept {
     return lhs.state_ == rhs.state_;
   }
 
 protected:
+  friend struct detail::access;
   [[nodiscard]] detail::waitable_state& checked_state() const;
 
   std::shared_ptr<detail::waitable_state> state_;
