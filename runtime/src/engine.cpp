@@ -3,7 +3,7 @@
 #include <actorloop/runtime/engine.hpp>
 
 #include "engine_config.hpp"
-#include "scheduler_group.hpp"
+#include "coordinator.hpp"
 #include "thread_context.hpp"
 
 #include <caf/actor_system.hpp>
