@@ -3,6 +3,7 @@
 #include "applet_record.hpp"
 #include "messages.hpp"
 
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
 
 #include <caf/actor_cast.hpp>
@@ -128,6 +129,44 @@ struct applet_context::core {
   bool continue_pending = false;
   bool destroy_started = false;
   bool self_killed = false;
+  bool in_gate = false; // this turn holds the record's callback gate
+
+  // -- the callback gate ------------------------------------------------------
+  //
+  // Each turn (a message handled) holds the gate while it may run callbacks,
+  // so applet_handle::kill from another thread can wait until the turn ends:
+  // once kill() returns, no callback runs or starts (lifetime rule 3).
+
+  /// Enters the gate for this turn; false (and destroys) once killed.
+  bool open_gate() {
+    if (in_gate)
+      return true;
+    if (!record->enter_callback()) {
+      stop_if_killed();
+      return false;
+    }
+    in_gate = true;
+    return true;
+  }
+
+  void close_gate() noexcept {
+    if (!in_gate)
+      return;
+    in_gate = false;
+    record->leave_callback();
+  }
+
+  /// Runs one turn inside the gate.
+  template <class F>
+  void turn(F&& body_of_turn) {
+    if (destroy_started || !open_gate())
+      return;
+    struct close_on_exit {
+      core& owner;
+      ~close_on_exit() { owner.close_gate(); }
+    } closer{*this};
+    body_of_turn();
+  }
 
   // -- callbacks, each contained ------------------------------------------------
 
@@ -154,6 +193,10 @@ struct applet_context::core {
   }
 
   void start() {
+    turn([&] { start_in_gate(); });
+  }
+
+  void start_in_gate() {
     auto expected = applet_state::starting;
     record->state.compare_exchange_strong(expected, applet_state::running);
     applet_context context{*this};
@@ -180,7 +223,7 @@ struct applet_context::core {
     cleared = false;
     for (auto position = registrations.begin(); position != registrations.end();) {
       if (position->second->stale) {
-        position->second->what.shared_state()->detach(*position->second);
+        runtime::detail::access::state(position->second->what)->detach(*position->second);
         position = registrations.erase(position);
       } else {
         ++position;
@@ -224,8 +267,8 @@ struct applet_context::core {
       auto found = registrations.find(entry->what.id());
       if (found == registrations.end() || found->second != entry)
         continue; // Unregistered while queued.
-      auto& state = *entry->what.shared_state();
-      if (!state.try_consume()) {
+      auto& state = *runtime::detail::access::state(entry->what);
+      if (!state.try_consume(entry.get())) {
         if (state.is_closed())
           remove(entry->what);
         continue; // Not ready (any more): a spurious or stale wake.
@@ -235,7 +278,8 @@ struct applet_context::core {
         break;
       // Level-triggered: still ready means another turn, after the others.
       auto again = registrations.find(entry->what.id());
-      if (again != registrations.end() && again->second->what.ready())
+      if (again != registrations.end() &&
+          runtime::detail::access::state(again->second->what)->ready_for(again->second.get()))
         queue_locally(again->second);
       break;
     }
@@ -296,7 +340,7 @@ struct applet_context::core {
     auto entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
                                                 self->group());
     registrations.emplace(what.id(), entry);
-    if (auto failure = what.shared_state()->attach(*entry)) {
+    if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
       registrations.erase(what.id());
       throw error(failure, "applet '" + record->name() + "': add_wait: " + describe(what));
     }
@@ -307,7 +351,7 @@ struct applet_context::core {
     auto found = registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
-    found->second->what.shared_state()->detach(*found->second);
+    runtime::detail::access::state(found->second->what)->detach(*found->second);
     registrations.erase(found);
     record->waits.store(registrations.size(), std::memory_order_relaxed);
     return true;
@@ -325,9 +369,11 @@ struct applet_context::core {
     if (destroy_started)
       return;
     destroy_started = true;
+    // A killer waits for callbacks, not for destroy.
+    close_gate();
     record->state.store(applet_state::destroying);
     for (auto& [id, entry] : registrations)
-      entry->what.shared_state()->detach(*entry);
+      runtime::detail::access::state(entry->what)->detach(*entry);
     registrations.clear();
     ready.clear();
     record->waits.store(0);
@@ -350,23 +396,25 @@ struct applet_context::core {
   void on_message(caf::atom_value kind, std::uint64_t argument) {
     switch (static_cast<std::uint64_t>(kind)) {
       case detail::ready_atom::uint_value():
-        on_ready_message(argument);
+        turn([&] { on_ready_message(argument); });
         break;
       case detail::continue_atom::uint_value():
         continue_pending = false;
-        run_turn();
+        turn([&] { run_turn(); });
         break;
       case detail::kill_atom::uint_value():
         stop_if_killed();
         break;
       case detail::preselect_atom::uint_value():
-        if (destroy_started)
-          return;
-        run_preselect();
-        run_turn();
+        turn([&] {
+          run_preselect();
+          run_turn();
+        });
         break;
       case detail::dump_atom::uint_value():
-        answer_dump();
+        // A killed applet's dump is not run: once kill() has returned, none
+        // of its callbacks starts. The destroy answers pending dumps with "".
+        turn([&] { answer_dump(); });
         break;
       default:
         // Only actorloop itself sends to an applet's actor.
@@ -382,19 +430,29 @@ struct applet_context::core {
         text = body->dump(context);
       } catch (const std::exception& failure) {
         text = std::string{"dump threw: "} + failure.what();
+      } catch (...) {
+        // Contained like every other callback's exception.
+        text = "dump threw: an exception not derived from std::exception";
       }
     }
     record->answer_dumps(text);
   }
 };
 
+/// The actors module's view of the applet core (private in applet_context).
+struct detail::applet_access {
+  using core = applet_context::core;
+};
+
 namespace {
+
+using applet_core = detail::applet_access::core;
 
 /// The CAF actor that carries one applet.
 class applet_actor final : public runtime::detail::grouped_actor {
 public:
-  applet_actor(caf::actor_config& config, std::shared_ptr<applet_context::core> core)
-    : grouped_actor(config, core->record->home.group()), core_(std::move(core)) {
+  applet_actor(caf::actor_config& config, std::shared_ptr<applet_core> core)
+    : grouped_actor(config, runtime::detail::access::group(core->record->home)), core_(std::move(core)) {
     core_->self = this;
   }
 
@@ -412,7 +470,7 @@ public:
   }
 
 private:
-  std::shared_ptr<applet_context::core> core_;
+  std::shared_ptr<applet_core> core_;
 };
 
 } // namespace
@@ -421,6 +479,11 @@ private:
 
 void applet_context::add_wait(const waitable& what) {
   core_->add(what);
+}
+
+void applet_context::wait_on(const waitable& what) {
+  if (!waiting_on(what))
+    core_->add(what);
 }
 
 bool applet_context::remove_wait(const waitable& what) {
@@ -472,9 +535,9 @@ runtime::engine& applet_context::engine() const {
 namespace {
 
 detail::applet_record& record_of(const applet_handle& handle) {
-  if (!handle.shared_state())
+  if (!runtime::detail::access::state(handle))
     throw error(errc::invalid_argument, "operation on an empty applet handle");
-  return static_cast<detail::applet_record&>(*handle.shared_state());
+  return static_cast<detail::applet_record&>(*runtime::detail::access::state(handle));
 }
 
 } // namespace
@@ -488,7 +551,7 @@ applet_state applet_handle::state() const {
 }
 
 void applet_handle::kill() {
-  record_of(*this).request_kill(actors::exit_reason{});
+  record_of(*this).kill_and_wait_out_callback();
 }
 
 actors::exit_reason applet_handle::exit_reason() const {
@@ -505,22 +568,37 @@ std::string applet_handle::dump(runtime::duration timeout) const {
 
 // -- spawning -----------------------------------------------------------------------
 
+applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& home,
+                           std::unique_ptr<applet> body, std::string name) {
+  if (!body)
+    throw error(errc::invalid_argument, "spawn_applet: null applet");
+  if (!home)
+    throw error(errc::invalid_argument, "spawn_applet: empty scheduler handle");
+  auto& group = runtime::detail::access::group(home);
+  // The handle must be one of this engine's schedulers, current or removed:
+  // an applet lives in its engine's registry and actor system.
+  if (&runtime::detail::owner_of(group) != &engine)
+    throw error(errc::invalid_argument,
+                "spawn_applet: scheduler '" + home.name() + "' belongs to another engine");
+  if (name.empty())
+    name = "applet";
+  auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
+  if (auto failure = runtime::detail::attach_member(group, *record))
+    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
+  record->registry = &detail::registry_of(engine);
+  record->registry->add(record);
+  auto core = std::make_shared<detail::applet_access::core>(std::move(body), record);
+  auto actor = engine.actor_system().spawn<applet_actor>(core);
+  record->bind(caf::actor_cast<caf::actor_control_block*>(actor));
+  return applet_handle{record};
+}
+
 applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_name,
                            std::unique_ptr<applet> body, std::string name) {
   if (!body)
     throw error(errc::invalid_argument, "spawn_applet: null applet");
-  auto home = engine.get_scheduler(scheduler_name);
-  if (name.empty())
-    name = "applet";
-  auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
-  if (auto failure = runtime::detail::attach_member(home.group(), *record))
-    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
-  record->registry = &detail::registry_of(engine);
-  record->registry->add(record);
-  auto core = std::make_shared<applet_context::core>(std::move(body), record);
-  auto actor = engine.actor_system().spawn<applet_actor>(core);
-  record->bind(caf::actor_cast<caf::actor_control_block*>(actor));
-  return applet_handle{record};
+  return spawn_applet(engine, engine.get_scheduler(scheduler_name), std::move(body),
+                      std::move(name));
 }
 
 applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_name,
@@ -528,6 +606,13 @@ applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_n
   auto name = callbacks.name;
   return spawn_applet(engine, scheduler_name,
                       std::make_unique<callbacks_applet>(std::move(callbacks)), std::move(name));
+}
+
+applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& home,
+                           applet_callbacks callbacks) {
+  auto name = callbacks.name;
+  return spawn_applet(engine, home, std::make_unique<callbacks_applet>(std::move(callbacks)),
+                      std::move(name));
 }
 
 } // namespace actorloop::actors

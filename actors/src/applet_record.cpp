@@ -11,6 +11,17 @@
 
 namespace actorloop::actors::detail {
 
+namespace {
+
+/// The applet whose callback runs on this thread (inside its gate), if any.
+thread_local applet_record* applet_in_callback = nullptr;
+
+/// Guards every applet_record::waiting_for_ (taken only by a kill that must
+/// wait for a callback running on another thread).
+std::mutex kill_wait_mutex;
+
+} // namespace
+
 applet_record::applet_record(std::string name, runtime::scheduler home, runtime::engine& owner)
   : waitable_state(runtime::waitable_kind::applet_exit, std::move(name)), home(std::move(home)),
     owner(owner) {}
@@ -43,9 +54,65 @@ void applet_record::request_kill(exit_reason reason) noexcept {
     return;
   requested_reason_ = std::move(reason);
   kill_requested.store(true);
+  // After kill_requested: whoever finds the gate closed also sees the request.
+  gate_.fetch_or(gate_closed);
   // Reported at once, as `ofc_app_destroying` was, even before destroy runs.
   state.store(applet_state::destroying);
   send_locked(kill_atom::value);
+}
+
+void applet_record::kill_and_wait_out_callback() {
+  request_kill(exit_reason{});
+  wait_out_callback();
+}
+
+bool applet_record::enter_callback() noexcept {
+  auto word = gate_.load(std::memory_order_acquire);
+  do {
+    if (word & gate_closed)
+      return false;
+  } while (!gate_.compare_exchange_weak(word, word | callback_running, std::memory_order_acq_rel,
+                                        std::memory_order_acquire));
+  applet_in_callback = this;
+  return true;
+}
+
+void applet_record::leave_callback() noexcept {
+  applet_in_callback = nullptr;
+  auto word = gate_.fetch_and(~(callback_running | killer_waiting), std::memory_order_acq_rel);
+  if (word & killer_waiting)
+    gate_.notify_all();
+}
+
+void applet_record::wait_out_callback() {
+  if (applet_in_callback == this)
+    return; // Killed from its own callback: it ends when that callback returns.
+  if (!(gate_.load(std::memory_order_acquire) & callback_running))
+    return;
+  // A callback of another applet waits here: record that, unless the target
+  // (or one it waits for in turn) is waiting for the caller, which would be a
+  // deadlock. Then the caller returns at once and the target's callback goes
+  // on; the target's own kill() is the one that waits.
+  auto* caller = applet_in_callback;
+  if (caller) {
+    std::lock_guard guard{kill_wait_mutex};
+    for (auto* link = this; link; link = link->waiting_for_)
+      if (link == caller)
+        return;
+    caller->waiting_for_ = this;
+  }
+  for (auto word = gate_.load(std::memory_order_acquire); word & callback_running;
+       word = gate_.load(std::memory_order_acquire)) {
+    if (!(word & killer_waiting) &&
+        !gate_.compare_exchange_weak(word, word | killer_waiting, std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+      continue;
+    gate_.wait(word | killer_waiting, std::memory_order_acquire);
+  }
+  if (caller) {
+    std::lock_guard guard{kill_wait_mutex};
+    caller->waiting_for_ = nullptr;
+  }
 }
 
 void applet_record::request_shutdown() noexcept {

@@ -26,8 +26,19 @@ public:
 
   /// Binds the CAF actor once spawned; sends a kill that arrived earlier.
   void bind(caf::actor_control_block* actor);
-  /// Requests destruction with `reason` (the first request wins).
+  /// Requests destruction with `reason` (the first request wins). From then
+  /// on no callback enters (see `enter_callback`).
   void request_kill(exit_reason reason) noexcept;
+  /// `applet_handle::kill`: requests destruction, then waits until no callback
+  /// of this applet runs, unless the caller is that callback itself or waiting
+  /// would close a cycle of callbacks killing each other.
+  void kill_and_wait_out_callback();
+
+  /// The callback gate, on the applet's thread: true if the applet may run a
+  /// callback now (not killed); the caller then calls `leave_callback` after
+  /// it. A kill from another thread waits while a callback is inside.
+  [[nodiscard]] bool enter_callback() noexcept;
+  void leave_callback() noexcept;
   /// Marks the applet destroyed and wakes every waiter.
   void finish(exit_reason reason);
   [[nodiscard]] exit_reason reason() const;
@@ -57,6 +68,20 @@ protected:
 
 private:
   void send_locked(caf::atom_value kind) noexcept;
+
+  /// Waits until no callback is inside the gate (see kill_and_wait_out_callback).
+  void wait_out_callback();
+
+  // The gate word: whether a callback runs, whether a kill closed the gate,
+  // and whether a killer sleeps on the word waiting for the callback to end.
+  static constexpr std::uint32_t callback_running = 1;
+  static constexpr std::uint32_t gate_closed = 2;
+  static constexpr std::uint32_t killer_waiting = 4;
+  std::atomic<std::uint32_t> gate_{0};
+  // The applet whose kill this applet's running callback waits for (guarded
+  // by one process-wide mutex; only used to refuse a wait that would close a
+  // cycle).
+  applet_record* waiting_for_ = nullptr;
 
   bool destroyed_ = false;
   exit_reason reason_;

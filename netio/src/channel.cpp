@@ -1,5 +1,7 @@
 #include "channel.hpp"
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include "socket_ops.hpp"
 
 #include <actorloop/netio/error.hpp>
@@ -48,7 +50,7 @@ void channel::start() {
     if (options_.connect_timeout > runtime::duration::zero()) {
       connect_timer_ = std::make_shared<connect_deadline>(weak_from_this());
       runtime::detail::schedule_deadline(
-        worker_.engine().get_scheduler(worker_.name()).group(),
+        runtime::detail::access::group(worker_.engine().get_scheduler(worker_.name())),
         runtime::clock::now() + options_.connect_timeout, connect_timer_);
     }
     update_interest();

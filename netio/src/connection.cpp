@@ -6,6 +6,7 @@
 
 #include <actorloop/netio/error.hpp>
 #include <actorloop/netio/server.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/waitable.hpp>
 
 #include <algorithm>
@@ -933,7 +934,7 @@ void link::start_connect(std::uint64_t connect_id, endpoint server, connect_opti
   phase_ = phase::resolving;
   if (options_.connect_timeout > runtime::duration::zero()) {
     connect_timer_ = std::make_shared<login_deadline>(weak_from_this());
-    runtime::detail::schedule_deadline(worker_->engine().get_scheduler(worker_->name()).group(),
+    runtime::detail::schedule_deadline(runtime::detail::access::group(worker_->engine().get_scheduler(worker_->name())),
                                        runtime::clock::now() + options_.connect_timeout,
                                        connect_timer_);
   }

@@ -1,6 +1,7 @@
 #include "io_worker.hpp"
 
 #include <actorloop/netio/error.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
 
 #include <caf/actor_system.hpp>
@@ -98,7 +99,7 @@ void io_worker::start(const io_pool_options& options) {
   // borrows it.
   std::shared_ptr<idle_poller> borrowed{std::shared_ptr<idle_poller>{}, this};
   scheduler_ = runtime::detail::create_polled_scheduler(engine_, scheduler, borrowed);
-  auto& group = scheduler_->group();
+  auto& group = runtime::detail::access::group(*scheduler_);
   if (auto failure = runtime::detail::attach_member(group, *this))
     throw error(failure, name_ + ": scheduler stopped while starting");
   actor_ = engine_.actor_system().spawn<io_worker_actor>(group, this);
@@ -246,10 +247,10 @@ void io_worker::request_shutdown() noexcept {
     // that this reference is gone before that.
     runtime::detail::happens_before(caf::actor_cast<caf::actor_control_block*>(actor_));
     actor_ = nullptr;
-    runtime::detail::detach_member(scheduler_->group(), *this);
+    runtime::detail::detach_member(runtime::detail::access::group(*scheduler_), *this);
   };
   if (!post(finish)) {
-    runtime::detail::detach_member(scheduler_->group(), *this);
+    runtime::detail::detach_member(runtime::detail::access::group(*scheduler_), *this);
   }
 }
 

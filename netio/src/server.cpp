@@ -1,5 +1,7 @@
 #include <actorloop/netio/server.hpp>
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include "channel.hpp"
 #include "io_worker.hpp"
 #include "security.hpp"
@@ -396,7 +398,7 @@ private:
       auto timer = std::make_shared<sleep_deadline>(weak_from_this(), id);
       current_ = running{id, true, 0, 0, timer};
       runtime::detail::schedule_deadline(
-        worker_.engine().get_scheduler(worker_.name()).group(),
+        runtime::detail::access::group(worker_.engine().get_scheduler(worker_.name())),
         runtime::clock::now() + std::chrono::milliseconds(milliseconds), timer);
     } else if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") {
       if (arguments.size() != 2 || arguments[1].empty())
@@ -550,7 +552,7 @@ void session::begin_drain(runtime::time_point limit) {
     channel_->pause_reading();
   if (current_ || !queued_.empty()) {
     drain_timer_ = std::make_shared<drain_deadline>(weak_from_this());
-    runtime::detail::schedule_deadline(worker_.engine().get_scheduler(worker_.name()).group(),
+    runtime::detail::schedule_deadline(runtime::detail::access::group(worker_.engine().get_scheduler(worker_.name())),
                                        limit, drain_timer_);
   }
   maybe_finish_drain();

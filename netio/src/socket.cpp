@@ -1,5 +1,7 @@
 #include <actorloop/netio/socket.hpp>
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include "io_worker.hpp"
 #include "socket_ops.hpp"
 
@@ -215,7 +217,7 @@ void socket_watch::on_worker_stopping() noexcept {
 }
 
 socket_state& state_of(const runtime::waitable& handle) {
-  auto& shared = handle.shared_state();
+  auto& shared = runtime::detail::access::state(handle);
   if (!shared)
     throw error(errc::invalid_argument, "empty socket handle");
   return static_cast<socket_state&>(*shared);

@@ -1,8 +1,9 @@
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/group_access.hpp>
 #include <actorloop/runtime/engine.hpp>
 
 #include "engine_config.hpp"
-#include "scheduler_group.hpp"
+#include "coordinator.hpp"
 #include "thread_context.hpp"
 
 #include <caf/actor_system.hpp>
@@ -40,9 +41,33 @@ struct engine::impl {
   std::map<const void*, std::unique_ptr<detail::engine_extension>> extensions;
 };
 
+namespace detail {
+
+namespace {
+
+/// Creates, starts and registers a group; `poller` is null for an ordinary
+/// scheduler.
+scheduler add_group(engine::impl& state, scheduler_options options,
+                    std::shared_ptr<idle_poller> poller) {
+  std::lock_guard guard{state.mutex};
+  for (auto& each : state.groups)
+    if (each->options().name == options.name)
+      throw error(errc::scheduler_exists, "scheduler '" + options.name + "' exists already");
+  auto group =
+    std::make_shared<scheduler_group>(*state.coordinator, std::move(options), std::move(poller));
+  group->start();
+  state.groups.push_back(group);
+  return scheduler{group};
+}
+
+} // namespace
+
+} // namespace detail
+
 engine::engine() : engine(engine_options{}) {}
 
 engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
+  impl_->config.owner = this;
   if (!options.arguments.empty()) {
     std::vector<std::string> storage{"actorloop"};
     storage.insert(storage.end(), options.arguments.begin(), options.arguments.end());
@@ -61,6 +86,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 }
 
 engine::engine(int argc, char** argv) : impl_(std::make_unique<impl>()) {
+  impl_->config.owner = this;
   if (auto failure = impl_->config.parse(argc, argv))
     throw error(errc::bad_configuration, "command line: " + impl_->config.render(failure));
   impl_->help_printed = impl_->config.cli_helptext_printed;
@@ -112,7 +138,7 @@ void engine::shutdown() noexcept {
 }
 
 scheduler engine::create_scheduler(scheduler_options options) {
-  return detail::create_polled_scheduler(*this, std::move(options), nullptr);
+  return detail::add_group(*impl_, std::move(options), nullptr);
 }
 
 std::optional<scheduler> engine::find_scheduler(std::string_view name) const {
@@ -173,30 +199,30 @@ caf::actor_system& engine::actor_system() {
 scheduler::scheduler(std::shared_ptr<detail::scheduler_group> group) noexcept
   : group_(std::move(group)) {}
 
-detail::scheduler_group& scheduler::group() const {
+detail::scheduler_group& scheduler::checked_group() const {
   if (!group_)
     throw error(errc::invalid_argument, "operation on an empty scheduler handle");
   return *group_;
 }
 
 const std::string& scheduler::name() const {
-  return group().options().name;
+  return checked_group().options().name;
 }
 
 const scheduler_options& scheduler::options() const {
-  return group().options();
+  return checked_group().options();
 }
 
 scheduler_stats scheduler::stats() const {
-  return group().stats();
+  return checked_group().stats();
 }
 
 std::vector<std::thread::id> scheduler::thread_ids() const {
-  return group().thread_ids();
+  return checked_group().thread_ids();
 }
 
 std::vector<int> scheduler::native_thread_ids() const {
-  return group().native_thread_ids();
+  return checked_group().native_thread_ids();
 }
 
 bool scheduler::runs_this_thread() const {
@@ -204,19 +230,19 @@ bool scheduler::runs_this_thread() const {
 }
 
 std::size_t scheduler::applet_count() const {
-  return group().member_count();
+  return checked_group().member_count();
 }
 
 void scheduler::wake() {
-  group().wake_members();
+  checked_group().wake_members();
 }
 
 void scheduler::stop() {
-  group().stop();
+  checked_group().stop();
 }
 
 bool scheduler::stopped() const {
-  return group().stopped();
+  return checked_group().stopped();
 }
 
 // -- library-internal access --------------------------------------------------
@@ -242,29 +268,25 @@ void count_dispatch(scheduler_group& group) noexcept {
 
 scheduler create_polled_scheduler(engine& owner, scheduler_options options,
                                   std::shared_ptr<idle_poller> poller) {
-  auto& state = owner.internals();
-  std::lock_guard guard{state.mutex};
-  for (auto& each : state.groups)
-    if (each->options().name == options.name)
-      throw error(errc::scheduler_exists, "scheduler '" + options.name + "' exists already");
-  auto group =
-    std::make_shared<scheduler_group>(*state.coordinator, std::move(options), std::move(poller));
-  group->start();
-  state.groups.push_back(group);
-  return scheduler{group};
+  if (!poller)
+    throw error(errc::invalid_argument,
+                "scheduler '" + options.name + "': an I/O scheduler needs an idle poller");
+  return add_group(access::internals(owner), std::move(options), std::move(poller));
 }
 
-scheduler find_group(engine& owner, std::string_view name) {
-  return owner.get_scheduler(name);
+engine& owner_of(scheduler_group& group) noexcept {
+  // Every group's coordinator runs in an engine's actor system, configured
+  // by that engine's engine_config.
+  return *static_cast<const engine_config&>(group.owner().system().config()).owner;
 }
 
 std::string io_configuration(engine& owner) {
-  return owner.internals().config.io;
+  return detail::access::internals(owner).config.io;
 }
 
 engine_extension& extension(engine& owner, const void* key,
                             std::unique_ptr<engine_extension> (*make)()) {
-  auto& state = owner.internals();
+  auto& state = detail::access::internals(owner);
   std::lock_guard guard{state.mutex};
   auto& slot = state.extensions[key];
   if (!slot)

@@ -5,6 +5,10 @@
 
 #include <string>
 
+namespace actorloop::runtime {
+class engine;
+} // namespace actorloop::runtime
+
 namespace actorloop::runtime::detail {
 
 class engine_config final : public caf::actor_system_config {
@@ -17,6 +21,8 @@ public:
   size_t default_threads = 0;
   /// --actorloop.io: the netio module's I/O workers (parsed there).
   std::string io;
+  /// The engine this configuration belongs to (set before CAF starts).
+  engine* owner = nullptr;
 };
 
 } // namespace actorloop::runtime::detail

@@ -1,5 +1,7 @@
 #include <actorloop/runtime/wait_set.hpp>
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include <algorithm>
 #include <condition_variable>
 #include <limits>
@@ -55,7 +57,7 @@ void wait_set::add(const waitable& what, std::uintptr_t cookie) {
                                          " '" + what.name() + "' (id " +
                                          std::to_string(what.id()) + ") is already a member");
   auto entry = std::make_unique<impl::member>(*impl_, what, cookie);
-  if (auto failure = what.shared_state()->attach(*entry))
+  if (auto failure = detail::access::state(what)->attach(*entry))
     throw error(failure, "wait_set::add: cannot add '" + what.name() + "'");
   members.push_back(std::move(entry));
 }
@@ -67,7 +69,7 @@ bool wait_set::remove(const waitable& what) {
                                [&](const auto& entry) { return entry->what == what; });
   if (position == members.end())
     return false;
-  (*position)->what.shared_state()->detach(**position);
+  detail::access::state((*position)->what)->detach(**position);
   members.erase(position);
   return true;
 }
@@ -75,7 +77,7 @@ bool wait_set::remove(const waitable& what) {
 void wait_set::clear() {
   std::lock_guard guard{impl_->members_mutex};
   for (auto& entry : impl_->members)
-    entry->what.shared_state()->detach(*entry);
+    detail::access::state(entry->what)->detach(*entry);
   impl_->members.clear();
 }
 
@@ -84,7 +86,7 @@ std::size_t wait_set::size() const {
   // Closed members leave at the next wait; they no longer count.
   return static_cast<std::size_t>(
     std::count_if(impl_->members.begin(), impl_->members.end(),
-                  [](const auto& entry) { return !entry->what.shared_state()->is_closed(); }));
+                  [](const auto& entry) { return !detail::access::state(entry->what)->is_closed(); }));
 }
 
 wait_result wait_set::wait() {
@@ -134,8 +136,8 @@ wait_result wait_set::wait_impl(const time_point* limit, bool may_block) {
       auto& members = state.members;
       for (auto position = members.begin(); position != members.end();) {
         auto& entry = *position;
-        auto& member_state = *entry->what.shared_state();
-        if (member_state.try_consume())
+        auto& member_state = *detail::access::state(entry->what);
+        if (member_state.try_consume(entry.get()))
           return {wait_status::fired, entry->what, entry->cookie};
         if (member_state.is_closed()) {
           // A closed waitable leaves the set, as a destroyed handle did.

@@ -2,6 +2,8 @@
 #include <actorloop/runtime/timer.hpp>
 #include <actorloop/runtime/waitable.hpp>
 
+#include <actorloop/runtime/detail/access.hpp>
+
 #include "thread_context.hpp"
 
 #include <algorithm>
@@ -18,7 +20,6 @@ const char* to_string(waitable_kind kind) noexcept {
     case waitable_kind::wait_queue: return "wait_queue";
     case waitable_kind::applet_exit: return "applet_exit";
     case waitable_kind::socket: return "socket";
-    case waitable_kind::io_completion: return "io_completion";
   }
   return "unknown";
 }
@@ -98,10 +99,17 @@ void waitable_state::detach(waiter& who) noexcept {
   auto position = std::find(waiters_.begin(), waiters_.end(), &who);
   if (position == waiters_.end())
     return;
+  auto index = static_cast<std::size_t>(position - waiters_.begin());
   waiters_.erase(position);
-  // A departing waiter may have been the one chosen for an auto-reset wake
-  // that it never consumed: hand the wake to someone else.
-  if (!closed_ && !waiters_.empty() && wakes_one_locked() && ready_locked())
+  // Keep the rotation where it was: the next waiter in turn stays next.
+  if (index < next_to_wake_)
+    --next_to_wake_;
+  // A departing waiter may have been the one chosen for a wake-one wake that
+  // it never consumed: hand the wake to the next waiter in turn.
+  bool was_chosen = chosen_ == &who;
+  if (was_chosen)
+    chosen_ = nullptr;
+  if (was_chosen && !closed_ && !waiters_.empty() && ready_locked())
     wake_one_locked(next_to_wake_);
 }
 
@@ -110,10 +118,19 @@ bool waitable_state::ready() const {
   return !closed_ && ready_locked();
 }
 
-bool waitable_state::try_consume() {
+bool waitable_state::ready_for(const waiter* who) const {
+  std::lock_guard guard{mutex_};
+  return !closed_ && ready_locked() && (chosen_ == nullptr || chosen_ == who);
+}
+
+bool waitable_state::try_consume(const waiter* who) {
   std::lock_guard guard{mutex_};
   if (closed_ || !ready_locked())
     return false;
+  if (chosen_ != nullptr && chosen_ != who)
+    return false; // Reserved for the waiter whose turn it is.
+  // Before consuming: a periodic timer's consume may signal the next tick.
+  chosen_ = nullptr;
   consume_locked();
   return true;
 }
@@ -130,6 +147,7 @@ void waitable_state::close() {
   if (closed_)
     return;
   closed_ = true;
+  chosen_ = nullptr;
   // Everyone re-checks, finds it closed and drops it.
   for (auto* who : waiters_)
     who->on_ready();
@@ -159,6 +177,7 @@ void waitable_state::signal_locked() noexcept {
 void waitable_state::wake_one_locked(std::size_t start) noexcept {
   auto index = start % waiters_.size();
   next_to_wake_ = index + 1;
+  chosen_ = waiters_[index];
   waiters_[index]->on_ready();
 }
 
@@ -188,7 +207,7 @@ bool waitable_state::block_until(const time_point* limit) {
     ~detach_on_exit() { state.detach(self); }
   } guard{*this, self};
   for (;;) {
-    if (try_consume())
+    if (try_consume(&self))
       return true;
     if (is_closed())
       throw error(errc::closed, "wait on " + describe(*this) + " ended: it was closed");
@@ -366,7 +385,7 @@ void event::reset() {
 namespace {
 
 detail::timer_state& timer_of(const waitable& handle) {
-  return static_cast<detail::timer_state&>(*handle.shared_state());
+  return static_cast<detail::timer_state&>(*detail::access::state(handle));
 }
 
 } // namespace

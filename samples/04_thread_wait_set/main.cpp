@@ -109,8 +109,7 @@ actors::applet_callbacks make_poking_applet(runtime::duration period, runtime::t
       },
     .preselect =
       [&timer](actors::applet_context& context) {
-        if (!context.waiting_on(timer))
-          context.add_wait(timer); // registrations persist between turns
+        context.wait_on(timer); // registrations persist between turns
       },
     .postselect = [&report, poke](actors::applet_context& context,
                                   const actors::waitable&) mutable -> actors::waitable {

@@ -87,8 +87,7 @@ actors::applet_callbacks make_child(std::size_t index, runtime::duration period,
     .init = [timer, period](actors::applet_context&) { timer->set_periodic(period); },
     .preselect =
       [timer](actors::applet_context& context) {
-        if (!context.waiting_on(*timer))
-          context.add_wait(*timer);
+        context.wait_on(*timer);
       },
     .postselect = [&report, index](actors::applet_context&,
                                    const actors::waitable&) -> actors::waitable {

@@ -179,8 +179,7 @@ actors::applet_callbacks make_ping(flagship& shared) {
     .preselect =
       [&](actors::applet_context& context) {
         report.placement.check(context);
-        if (!context.waiting_on(shared.pong_to_ping))
-          context.add_wait(shared.pong_to_ping);
+        context.wait_on(shared.pong_to_ping);
       },
     .postselect = [&](actors::applet_context& context,
                       const actors::waitable&) -> actors::waitable {
@@ -215,8 +214,7 @@ actors::applet_callbacks make_pong(flagship& shared) {
     .preselect =
       [&](actors::applet_context& context) {
         report.placement.check(context);
-        if (!context.waiting_on(shared.ping_to_pong))
-          context.add_wait(shared.ping_to_pong);
+        context.wait_on(shared.ping_to_pong);
       },
     .postselect = [&](actors::applet_context& context,
                       const actors::waitable&) -> actors::waitable {
@@ -253,8 +251,7 @@ actors::applet_callbacks make_producer(flagship& shared) {
     .preselect =
       [&](actors::applet_context& context) {
         report.placement.check(context);
-        if (!context.waiting_on(shared.room))
-          context.add_wait(shared.room);
+        context.wait_on(shared.room);
       },
     .postselect = [&](actors::applet_context& context,
                       const actors::waitable&) -> actors::waitable {
@@ -294,8 +291,7 @@ actors::applet_callbacks make_consumer(flagship& shared) {
     .preselect =
       [&](actors::applet_context& context) {
         report.placement.check(context);
-        if (!context.waiting_on(shared.queue))
-          context.add_wait(shared.queue);
+        context.wait_on(shared.queue);
       },
     .postselect = [&](actors::applet_context& context,
                       const actors::waitable&) -> actors::waitable {

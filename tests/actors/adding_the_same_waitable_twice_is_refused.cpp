@@ -3,6 +3,7 @@
 // preselect it destroys the applet with errc::callback_threw, naming the
 // problem; caught, the applet carries on with its one registration.
 #include "applet_test_support.hpp"
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <doctest/doctest.h>
 
@@ -40,7 +41,7 @@ TEST_CASE("behaviour 21: an uncaught double add_wait in preselect destroys the a
   CHECK(destroys.load() == 1);
   CHECK(postselects.load() == 0);
   // The failed applet let go of its registration.
-  CHECK(doorbell.shared_state()->waiter_count() == 0);
+  CHECK(runtime::detail::access::state(doorbell)->waiter_count() == 0);
   CHECK_FALSE(loop.stopped());
 }
 

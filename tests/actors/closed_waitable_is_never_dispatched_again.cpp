@@ -4,6 +4,7 @@
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <doctest/doctest.h>
 
@@ -47,7 +48,7 @@ TEST_CASE("behaviour 29: a waitable closed while registered is not dispatched af
   handle.kill();
   REQUIRE(handle.wait_for(5s));
   CHECK(log.entries() == std::vector<std::string>{"probe", "probe"});
-  CHECK(doomed.shared_state()->waiter_count() == 0);
+  CHECK(runtime::detail::access::state(doomed)->waiter_count() == 0);
 }
 
 TEST_CASE("behaviour 29: a waitable set and closed by a sibling on the same thread is never dispatched") {

@@ -1,6 +1,7 @@
 // Auto-reset events: each set is consumed by exactly one test-and-consume,
 // one wait, or one blocked waiter (Win32's single release).
 #include <actorloop/runtime/event.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <actorloop_test/support.hpp>
 
@@ -22,7 +23,7 @@ namespace {
 bool await_waiter_count(const runtime::waitable& what, std::size_t count,
                         runtime::duration limit) {
   auto give_up = runtime::clock::now() + limit;
-  while (what.shared_state()->waiter_count() < count) {
+  while (runtime::detail::access::state(what)->waiter_count() < count) {
     if (runtime::clock::now() >= give_up)
       return false;
     std::this_thread::yield();
@@ -112,7 +113,7 @@ TEST_CASE("behaviour 20: a set from another thread wakes a blocked wait promptly
   // Far below the 10 s timeout: the set itself woke the waiter.
   CHECK(blocked_for < 2s);
   CHECK_FALSE(doorbell.test()); // the waiter consumed it
-  CHECK(doorbell.shared_state()->waiter_count() == 0);
+  CHECK(runtime::detail::access::state(doorbell)->waiter_count() == 0);
 }
 
 TEST_CASE("behaviour 31 (rec): an auto-reset event releases exactly one blocked waiter per set") {
@@ -136,7 +137,7 @@ TEST_CASE("behaviour 31 (rec): an auto-reset event releases exactly one blocked 
     REQUIRE(released.wait_for_at_least(round, 5s));
     // Exactly one more waiter left per set; the rest are still blocked.
     CHECK(released.value() == round);
-    CHECK(doorbell.shared_state()->waiter_count() == waiter_threads - round);
+    CHECK(runtime::detail::access::state(doorbell)->waiter_count() == waiter_threads - round);
   }
   for (auto& each : waiters)
     each.join();

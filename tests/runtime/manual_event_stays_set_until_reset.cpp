@@ -1,6 +1,7 @@
 // Manual-reset events: level-triggered, set until reset, and a set releases
 // every blocked waiter.
 #include <actorloop/runtime/event.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <actorloop_test/support.hpp>
 
@@ -21,7 +22,7 @@ namespace {
 bool await_waiter_count(const runtime::waitable& what, std::size_t count,
                         runtime::duration limit) {
   auto give_up = runtime::clock::now() + limit;
-  while (what.shared_state()->waiter_count() < count) {
+  while (runtime::detail::access::state(what)->waiter_count() < count) {
     if (runtime::clock::now() >= give_up)
       return false;
     std::this_thread::yield();
@@ -91,5 +92,5 @@ TEST_CASE("behaviour 19/31: one set of a manual-reset event releases every block
   CHECK(timed_out.load() == 0);
   // Releasing the waiters did not reset it.
   CHECK(gate.test());
-  CHECK(gate.shared_state()->waiter_count() == 0);
+  CHECK(runtime::detail::access::state(gate)->waiter_count() == 0);
 }

@@ -2,6 +2,7 @@
 // expired timer stays ready until set again, cancel disarms.
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/timer.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <doctest/doctest.h>
 
@@ -20,7 +21,7 @@ namespace {
 bool await_waiter_count(const runtime::waitable& what, std::size_t count,
                         runtime::duration limit) {
   auto give_up = runtime::clock::now() + limit;
-  while (what.shared_state()->waiter_count() < count) {
+  while (runtime::detail::access::state(what)->waiter_count() < count) {
     if (runtime::clock::now() >= give_up)
       return false;
     std::this_thread::yield();

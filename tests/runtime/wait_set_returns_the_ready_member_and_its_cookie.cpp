@@ -4,6 +4,7 @@
 #include <actorloop/runtime/timer.hpp>
 #include <actorloop/runtime/wait_queue.hpp>
 #include <actorloop/runtime/wait_set.hpp>
+#include <actorloop/runtime/detail/access.hpp>
 
 #include <doctest/doctest.h>
 
@@ -247,7 +248,7 @@ TEST_CASE("behaviour 29: a waitable closed while in a wait set is never returned
   CHECK(closing.closed());
   // It leaves the set, as a destroyed handle left the original's wait set.
   CHECK(set.size() == 1u);
-  CHECK(closing.shared_state()->waiter_count() == 1u);
+  CHECK(runtime::detail::access::state(closing)->waiter_count() == 1u);
 
   auto start = runtime::clock::now();
   auto result = set.wait_for(30ms);
@@ -260,7 +261,7 @@ TEST_CASE("behaviour 29: a waitable closed while in a wait set is never returned
   CHECK(next.status == runtime::wait_status::fired);
   CHECK(next.cookie == 2u);
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
-  CHECK(closing.shared_state()->waiter_count() == 0u);
+  CHECK(runtime::detail::access::state(closing)->waiter_count() == 0u);
 }
 
 TEST_CASE("try_wait never blocks and reports timed_out when nothing is ready") {

@@ -53,6 +53,11 @@ namespace actorloop::actors {
 
 using runtime::waitable;
 
+namespace detail {
+/// Library-internal: how the actors module reaches an applet's private core.
+struct applet_access;
+} // namespace detail
+
 /// Where an applet is in its life.
 enum class applet_state {
   starting,   ///< Created; init and first preselect not yet run.
@@ -125,15 +130,31 @@ public:
   [[nodiscard]] const std::string& scheduler_name() const;
   [[nodiscard]] applet_state state() const;
   [[nodiscard]] bool alive() const { return state() != applet_state::destroyed; }
-  /// Asks the applet to go, from any thread, idempotently. From that moment
-  /// no preselect or postselect runs; `destroy` runs promptly on the
-  /// applet's scheduler thread (the original could take up to 4 s).
+  /// Asks the applet to go, from any thread, idempotently; `state()` reads
+  /// `destroying` at once. Once kill() returns, none of the applet's callbacks
+  /// (`init`, `preselect`, `postselect`, `dump`) is running or will start;
+  /// only `destroy` follows, promptly, on the applet's scheduler thread (the
+  /// original could take up to 4 s). So the caller may free what those
+  /// callbacks use; to free what `destroy` uses, wait on the handle.
+  ///
+  /// If one of those callbacks is running on another thread, kill() blocks
+  /// until it returns (also on a scheduler thread: the wait is bounded by one
+  /// callback). Do not call kill() while holding a lock that the applet's
+  /// callbacks take. Two cases return without waiting, because waiting would
+  /// deadlock: a call from the applet's own callback (the applet goes when
+  /// that callback returns, and no further callback starts), and a call from
+  /// a callback of an applet that the target's running callback is itself
+  /// waiting to kill (two applets killing each other at once): that target
+  /// callback is still running when this call returns, and the target's own
+  /// kill() returns only after it.
   void kill();
   /// The exit reason; meaningful once `state() == destroyed` (wait first).
   [[nodiscard]] actors::exit_reason exit_reason() const;
   /// Runs the applet's `dump` callback on its scheduler thread and returns the
   /// text. Blocks; throws `would_block_scheduler` on a scheduler thread,
-  /// `timed_out` after `timeout`, and returns "" if the applet is gone.
+  /// `timed_out` after `timeout`, and returns "" if the applet is gone or
+  /// killed. A `dump` that throws is contained: the text is then
+  /// "dump threw: " and the exception's text, and the applet carries on.
   [[nodiscard]] std::string dump(runtime::duration timeout = std::chrono::seconds(5)) const;
 };
 
@@ -146,6 +167,12 @@ public:
   /// `invalid_argument` if empty. A waitable that is ready already is
   /// dispatched in this applet's next turn.
   void add_wait(const waitable& what);
+  /// Waits on `what` from now on, whether or not it is registered already:
+  /// registers it if it is not (as `add_wait`), does nothing if it is (also
+  /// after a `clear_wait` in the same preselect, which it undoes for `what`).
+  /// The usual call in a preselect. Throws like `add_wait`, except
+  /// `already_waiting`.
+  void wait_on(const waitable& what);
   /// Unregisters; returns false if it was not registered.
   bool remove_wait(const waitable& what);
   /// Unregisters everything (the usual first step of a preselect).
@@ -165,11 +192,10 @@ public:
   [[nodiscard]] runtime::scheduler scheduler() const;
   [[nodiscard]] runtime::engine& engine() const;
 
-  /// Library-internal.
+private:
+  friend struct detail::applet_access;
   struct core;
   explicit applet_context(core& owner) noexcept : core_(&owner) {}
-
-private:
   core* core_;
 };
 
@@ -180,6 +206,14 @@ private:
 [[nodiscard]] applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler,
                                          std::unique_ptr<applet> body, std::string name = {});
 [[nodiscard]] applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler,
+                                         applet_callbacks callbacks);
+/// As above, on the scheduler a handle refers to (as returned by
+/// `engine::create_scheduler` or `get_scheduler`). Throws `invalid_argument`
+/// for an empty handle or one of another engine, `scheduler_stopped` once that
+/// scheduler stops or was removed.
+[[nodiscard]] applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& scheduler,
+                                         std::unique_ptr<applet> body, std::string name = {});
+[[nodiscard]] applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& scheduler,
                                          applet_callbacks callbacks);
 
 } // namespace actorloop::actors

@@ -30,6 +30,10 @@ class actor_system;
 
 namespace actorloop::runtime {
 
+namespace detail {
+struct access;
+} // namespace detail
+
 /// Start-up settings given from code.
 struct engine_options {
   /// Schedulers to create at start (in addition to "default").
@@ -76,10 +80,9 @@ public:
   [[nodiscard]] caf::actor_system& actor_system();
 
   struct impl;
-  /// For the library's own modules.
-  [[nodiscard]] impl& internals() const noexcept { return *impl_; }
 
 private:
+  friend struct detail::access;
   void start(engine_options options);
   void shutdown() noexcept;
   std::unique_ptr<impl> impl_;

@@ -2,15 +2,24 @@
 /// @file
 /// Auto-reset and manual-reset events.
 ///
-/// Semantics with several waiters (decided here, tested in
-/// tests/runtime/event_*.cpp):
+/// Semantics with several waiters (decided here; tested by
+/// tests/runtime/manual_event_stays_set_until_reset.cpp,
+/// tests/runtime/auto_event_wait_returns_once_per_set.cpp and
+/// tests/actors/auto_event_is_shared_round_robin_among_waiting_applets_under_load.cpp):
 ///  - a manual-reset event wakes every waiter and stays set until `reset`;
 ///    an applet waiting on it is dispatched on every turn until it is reset
 ///    or no longer registered (level-triggered, as in Open Files);
 ///  - an auto-reset event wakes exactly one waiter per `set`, and that waiter's
 ///    dispatch (or wait) resets it. Two `set`s before a dispatch still give one
 ///    dispatch (an event is not a counter). This is Win32's single release,
-///    not the Linux original's broadcast.
+///    not the Linux original's broadcast;
+///  - fairness: the waiters take the `set`s strictly in turn, round-robin in
+///    the order they registered (one that re-registers goes to the back). A
+///    `set` belongs to the waiter whose turn it is until that waiter consumes
+///    it or stops waiting (then it passes to the next): no other waiter takes
+///    it, not even one still busy with the previous `set`, and `try_wait`
+///    from outside the waiters returns false meanwhile. A `set` while nobody
+///    waits goes to whoever consumes first.
 ///
 /// Thread safety: distinct objects: safe. Shared objects: safe.
 

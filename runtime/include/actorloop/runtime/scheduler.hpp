@@ -30,6 +30,7 @@ namespace actorloop::runtime {
 
 namespace detail {
 class scheduler_group;
+struct access;
 } // namespace detail
 
 /// A set of CPU numbers, as given to `pthread_setaffinity_np`.
@@ -152,13 +153,13 @@ public:
   void stop();
   [[nodiscard]] bool stopped() const;
 
-  /// For the library's own modules.
-  [[nodiscard]] detail::scheduler_group& group() const;
   friend bool operator==(const scheduler& lhs, const scheduler& rhs) noexcept {
     return lhs.group_ == rhs.group_;
   }
 
 private:
+  friend struct detail::access;
+  [[nodiscard]] detail::scheduler_group& checked_group() const;
   std::shared_ptr<detail::scheduler_group> group_;
 };
 

@@ -40,13 +40,14 @@ enum class waitable_kind {
   wait_queue,   ///< Ready while non-empty.
   applet_exit,  ///< Ready once the applet has been destroyed.
   socket,       ///< Ready while an enabled readiness bit holds (netio).
-  io_completion, ///< Ready while a network operation's completion waits (netio).
 };
 
 /// A printable name for a kind ("auto_event", ...).
 [[nodiscard]] const char* to_string(waitable_kind kind) noexcept;
 
 namespace detail {
+
+struct access;
 
 /// Something that waits: an applet registration, a wait set member, a thread
 /// blocked in `waitable::wait`. Implemented inside the library.
@@ -82,9 +83,20 @@ public:
 
   /// Tests readiness without consuming.
   [[nodiscard]] bool ready() const;
+  /// Tests readiness for `who` without consuming: false while a wake-one
+  /// set is reserved for another waiter (see `try_consume`).
+  [[nodiscard]] bool ready_for(const waiter* who) const;
   /// Tests readiness and, if ready, consumes it (resets an auto-reset event,
   /// advances a periodic timer). Returns whether it was ready.
-  [[nodiscard]] bool try_consume();
+  ///
+  /// Fairness of wake-one waitables: a `signal_locked` that wakes one waiter
+  /// reserves the readiness for that waiter (chosen round-robin in
+  /// registration order) until it consumes it or detaches. Meanwhile only
+  /// that waiter can consume it: another waiter, or a caller that is no
+  /// registered waiter (`who` null), gets false. Readiness that no signal
+  /// reserved (a timer that came due, a set with nobody waiting) goes to
+  /// whoever consumes first.
+  [[nodiscard]] bool try_consume(const waiter* who = nullptr);
   /// The next deadline for timers; empty for everything else or when disarmed.
   [[nodiscard]] std::optional<time_point> deadline() const;
   /// Closes the waitable: it is never ready again and all waiters are told
@@ -122,6 +134,8 @@ private:
   const std::string name_;
   std::vector<waiter*> waiters_;
   std::size_t next_to_wake_ = 0;
+  // The waiter the current wake-one readiness is reserved for, or null.
+  const waiter* chosen_ = nullptr;
   bool closed_ = false;
 };
 
@@ -162,16 +176,12 @@ public:
   void close();
   [[nodiscard]] bool closed() const;
 
-  /// The shared state (for the library's own modules).
-  [[nodiscard]] const std::shared_ptr<detail::waitable_state>& shared_state() const noexcept {
-    return state_;
-  }
-
   friend bool operator==(const waitable& lhs, const waitable& rhs) noexcept {
     return lhs.state_ == rhs.state_;
   }
 
 protected:
+  friend struct detail::access;
   [[nodiscard]] detail::waitable_state& checked_state() const;
 
   std::shared_ptr<detail::waitable_state> state_;

@@ -72,20 +72,14 @@ public:
 };
 
 /// Creates and starts a one-thread scheduler whose worker parks in `poller`
-/// (see `idle_poller`). Throws like `engine::create_scheduler`, and
-/// `errc::invalid_argument` if `options.threads` is not 1.
+/// (see `idle_poller`) instead of on its futex; the engine then owns it like
+/// any scheduler. Throws like `engine::create_scheduler`, and
+/// `errc::invalid_argument` if `poller` is null or `options.threads` is not 1.
 [[nodiscard]] scheduler create_polled_scheduler(engine& owner, scheduler_options options,
                                                 std::shared_ptr<idle_poller> poller);
 
 /// Counts one applet event dispatch in the group's statistics.
 void count_dispatch(scheduler_group& group) noexcept;
-
-/// The group of a scheduler with the given name in an engine; throws
-/// `no_such_scheduler`.
-[[nodiscard]] scheduler find_group(engine& owner, std::string_view name);
-
-/// The engine's group of the calling worker thread, or nullptr off-scheduler.
-[[nodiscard]] scheduler_group* current_group() noexcept;
 
 /// The CAF execution unit of the calling worker thread, or nullptr. Passing it
 /// to `enqueue` lets the coordinator route the receiver to its own group.

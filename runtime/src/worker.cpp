@@ -1,0 +1,275 @@
+#include "worker.hpp"
+
+#include "coordinator.hpp"
+#include "futex.hpp"
+#include "scheduler_group.hpp"
+#include "thread_context.hpp"
+
+#include <actorloop/runtime/detail/grouped_actor.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/detail/set_thread_name.hpp>
+#include <caf/intrusive_ptr.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace actorloop::runtime::detail {
+
+namespace {
+
+/// Below this distance to the next timer, an idle worker spins instead of
+/// parking (see worker::run).
+constexpr duration timer_spin_threshold = std::chrono::microseconds(50);
+
+/// A busy I/O scheduler checks its sockets after this many jobs.
+constexpr unsigned jobs_between_polls = 16;
+
+std::error_code system_error_code(int value) {
+  if (value == EPERM || value == EACCES)
+    return errc::permission_denied;
+  if (value == EINVAL)
+    return errc::invalid_argument;
+  return errc::system_failure;
+}
+
+/// Drops the worker's reference to a job.
+void release(caf::resumable* job) noexcept {
+#if defined(ACTORLOOP_THREAD_SANITIZER)
+  // Another thread may drop the last reference right after ours. TSan cannot
+  // see that hand-off (an atomic inside libcaf_core), so state it, and avoid
+  // the virtual call (a vptr read) after it.
+  if (auto* actor = dynamic_cast<grouped_actor*>(job)) {
+    auto* control = actor->ctrl();
+    happens_before(control);
+    caf::intrusive_ptr_release(control);
+    return;
+  }
+#endif
+  intrusive_ptr_release(job);
+}
+
+} // namespace
+
+worker::worker(scheduler_group& group, std::size_t index)
+  : caf::execution_unit(&group.owner().system()), group_(group), index_(index) {}
+
+worker::~worker() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void worker::exec_later(caf::resumable* job) {
+  group_.owner().route(job, this);
+}
+
+void worker::start(std::promise<std::error_code>& ready, std::string& failure_text) {
+  thread_ = std::thread{[this, &ready, &failure_text] { run(ready, failure_text); }};
+  thread_id_ = thread_.get_id();
+}
+
+void worker::join() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+std::int64_t worker::idle_nanoseconds(std::int64_t now) const noexcept {
+  auto idle = idle_nanoseconds_.load(std::memory_order_relaxed);
+  auto since = idle_since_.load(std::memory_order_relaxed);
+  return since != 0 && now > since ? idle + (now - since) : idle;
+}
+
+std::error_code worker::configure_thread(std::string& failure_text) {
+  auto& options = group_.options();
+  auto where = "scheduler '" + options.name + "' worker " + std::to_string(index_) + ": ";
+  // Timer slack (50 us by default) would delay every timed park; our timers
+  // promise better than that.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  caf::detail::set_thread_name(("al." + options.name).substr(0, 15).c_str());
+  if (!options.cpus.empty()) {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    for (auto cpu : options.cpus.cpus())
+      CPU_SET(cpu, &mask);
+    if (auto failed = pthread_setaffinity_np(pthread_self(), sizeof(mask), &mask); failed != 0) {
+      failure_text = where + "pinning to CPUs " + options.cpus.to_string() +
+                     " failed: " + std::strerror(failed);
+      return failed == EINVAL ? std::error_code{errc::invalid_cpu_set} : system_error_code(failed);
+    }
+  }
+  if (options.priority) {
+    using policy = thread_priority::policy;
+    auto& priority = *options.priority;
+    sched_param parameters{};
+    int native_policy = SCHED_OTHER;
+    switch (priority.kind) {
+      case policy::normal: native_policy = SCHED_OTHER; break;
+      case policy::batch: native_policy = SCHED_BATCH; break;
+      case policy::idle: native_policy = SCHED_IDLE; break;
+      case policy::fifo: native_policy = SCHED_FIFO; break;
+      case policy::round_robin: native_policy = SCHED_RR; break;
+    }
+    if (native_policy == SCHED_FIFO || native_policy == SCHED_RR)
+      parameters.sched_priority = priority.value;
+    if (auto failed = pthread_setschedparam(pthread_self(), native_policy, &parameters);
+        failed != 0) {
+      failure_text = where + "setting thread priority " + priority.to_string() +
+                     " failed: " + std::strerror(failed) +
+                     (failed == EPERM ? " (needs CAP_SYS_NICE or RLIMIT_RTPRIO)" : "");
+      return system_error_code(failed);
+    }
+    if (native_policy == SCHED_OTHER || native_policy == SCHED_BATCH) {
+      auto thread_id = static_cast<id_t>(syscall(SYS_gettid));
+      if (setpriority(PRIO_PROCESS, thread_id, priority.value) != 0) {
+        auto failed = errno;
+        failure_text = where + "setting thread priority " + priority.to_string() +
+                       " failed: " + std::strerror(failed) +
+                       (failed == EACCES || failed == EPERM
+                          ? " (a nice value below the current one needs CAP_SYS_NICE)"
+                          : "");
+        return system_error_code(failed);
+      }
+    }
+  }
+  return {};
+}
+
+void worker::run(std::promise<std::error_code>& ready, std::string& failure_text) {
+  native_id_ = static_cast<int>(syscall(SYS_gettid));
+  if (auto failed = configure_thread(failure_text)) {
+    ready.set_value(failed);
+    return;
+  }
+  ready.set_value({});
+  auto& system = group_.owner().system();
+  system.thread_started();
+  set_current_worker(&group_, this);
+  auto& group = group_;
+  const auto throughput = group.options().throughput;
+  const auto spin = group.options().spin;
+  caf::resumable* job = nullptr;
+  for (;;) {
+    {
+      std::unique_lock guard{group.mutex_};
+      bool spun = false;
+      for (;;) {
+        if (!group.timers_.empty()) {
+          auto now = clock::now();
+          while (!group.timers_.empty() && group.timers_.top().deadline <= now &&
+                 due_.size() < 4096) {
+            due_.push_back(std::move(const_cast<scheduler_group::timer_entry&>(group.timers_.top()).target));
+            group.timers_.pop();
+          }
+        }
+        if (!due_.empty())
+          break;
+        if (!group.queue_.empty()) {
+          job = group.queue_.front();
+          group.queue_.pop_front();
+          group.queued_.store(group.queue_.size(), std::memory_order_relaxed);
+          break;
+        }
+        if (group.stop_requested_) {
+          guard.unlock();
+          set_current_worker(nullptr, nullptr);
+          system.thread_terminates();
+          return;
+        }
+        auto idle_start = now_nanoseconds();
+        idle_since_.store(idle_start, std::memory_order_relaxed);
+        auto next_timer = group.timers_.empty() ? time_point::max() : group.timers_.top().deadline;
+        // A timer due within a few microseconds is cheaper to wait for by
+        // spinning than by a timed futex sleep (a syscall pair and an hrtimer
+        // each time); with dense timers the parking itself was the bottleneck.
+        bool timer_imminent = next_timer != time_point::max() &&
+                              next_timer - clock::now() < timer_spin_threshold &&
+                              group.timer_keeper_ == nullptr;
+        if ((spin > duration::zero() && !spun) || timer_imminent) {
+          // Spin briefly before parking: a wake from another CPU then costs
+          // a cache-line transfer instead of a futex round trip.
+          spun = !timer_imminent;
+          if (timer_imminent)
+            group.timer_keeper_ = this;
+          guard.unlock();
+          auto spin_end = timer_imminent ? next_timer : clock::now() + spin;
+          for (;;) {
+            if (group.queued_.load(std::memory_order_relaxed) != 0)
+              break;
+            auto now = clock::now();
+            if (now >= spin_end || now >= next_timer)
+              break;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+          }
+          guard.lock();
+          if (group.timer_keeper_ == this)
+            group.timer_keeper_ = nullptr;
+        } else {
+          // Park on our futex word. A waker takes us off `parked_` under the
+          // mutex and bumps the word after unlocking, so reading the word
+          // before unlocking closes the lost-wake window.
+          parked_ = true;
+          group.parked_.push_back(this);
+          auto seen = wake_word_.load(std::memory_order_acquire);
+          bool timed = !group.timers_.empty() && group.timer_keeper_ == nullptr;
+          auto deadline = timed ? group.timers_.top().deadline : time_point::max();
+          if (timed)
+            group.timer_keeper_ = this;
+          guard.unlock();
+          if (group.poller_)
+            group.poller_->wait(timed ? &deadline : nullptr);
+          else
+            futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
+          guard.lock();
+          if (group.timer_keeper_ == this)
+            group.timer_keeper_ = nullptr;
+          if (parked_) {
+            parked_ = false;
+            std::erase(group.parked_, this);
+          }
+          spun = false;
+        }
+        idle_since_.store(0, std::memory_order_relaxed);
+        idle_nanoseconds_.fetch_add(now_nanoseconds() - idle_start, std::memory_order_relaxed);
+      }
+    }
+    if (!due_.empty()) {
+      for (auto& entry : due_)
+        if (auto target = entry.lock())
+          target->on_deadline_reached();
+      due_.clear();
+      if (job == nullptr)
+        continue;
+    }
+    group.turns_.fetch_add(1, std::memory_order_relaxed);
+    // With a steady stream of jobs the worker never parks; look at the
+    // sockets every few jobs anyway, so I/O keeps flowing.
+    if (group.poller_ && ++jobs_since_poll_ >= jobs_between_polls) {
+      jobs_since_poll_ = 0;
+      group.poller_->poll_ready();
+    }
+    switch (job->resume(this, throughput)) {
+      case caf::resumable::resume_later:
+        // The actor keeps its reference while it waits for its next turn.
+        group.owner().route(job, this);
+        break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+        release(job);
+        break;
+      case caf::resumable::shutdown_execution_unit:
+        break;
+    }
+    job = nullptr;
+  }
+}
+
+} // namespace actorloop::runtime::detail
