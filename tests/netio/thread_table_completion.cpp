@@ -1,7 +1,7 @@
 // Table 2-27, row "Completion": deferred mode calls the completion callback
 // from the thread that polls; async mode from the connection's I/O worker;
 // sync mode does not call it (the call's return value is the completion).
-// Behaviour E28: a completion callback may start the next operation, and
+// Client-Library: a completion callback may start the next operation, and
 // returns that operation's code (pending).
 // ctest-timeout: 60
 #include "netio_test_support.hpp"
