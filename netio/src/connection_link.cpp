@@ -381,6 +381,12 @@ void link::on_channel_closed(std::error_code error, const std::string& detail) {
   auto kept = channel_;
   worker_->post([kept] {}); // let go of the channel outside its call stack
   auto previous = phase_;
+  if (previous == phase::closed) {
+    // fail_connect closed it, and reports the failed connect itself: not a
+    // lost connection, and not a second client message.
+    channel_.reset();
+    return;
+  }
   if (previous == phase::connecting && !addresses_.empty() && error != errc::connect_timed_out) {
     last_connect_error_ = error;
     last_connect_detail_ = detail;
