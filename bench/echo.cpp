@@ -440,7 +440,7 @@ measured message_round_trips_per_second(runtime::engine& server_engine,
       (void)self.take_result();
       round_trips.fetch_add(1, std::memory_order_relaxed);
       if (sending.load(std::memory_order_relaxed))
-        return self.execute({"ECHO", "0123456789012345678901234567890123456789"});
+        return self.execute({"ECHO", "0123456789012345678901234567890123456789"}).code;
       if (in_flight.fetch_sub(1) == 1) {
         std::lock_guard guard{mutex};
         drained.notify_all();

@@ -38,6 +38,7 @@ public:
       case errc::buffer_full: return "buffer full";
       case errc::shutting_down: return "shutting down";
       case errc::operations_pending: return "operations are still pending";
+      case errc::results_pending: return "results are still waiting to be taken";
       case errc::system_failure: return "system call failed";
       case errc::bad_configuration: return "bad configuration";
     }

@@ -1,5 +1,7 @@
 #include "io_worker.hpp"
 
+#include "socket_ops.hpp"
+
 #include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
@@ -44,19 +46,6 @@ private:
 constexpr int max_events_per_wait = 128;
 
 } // namespace
-
-std::error_code socket_error(int value) noexcept {
-  switch (value) {
-    case ECONNREFUSED: return errc::connection_refused;
-    case ECONNRESET:
-    case EPIPE: return errc::connection_reset;
-    case ETIMEDOUT: return errc::connect_timed_out;
-    case EADDRINUSE: return errc::address_in_use;
-    case EINVAL:
-    case EAFNOSUPPORT: return errc::invalid_argument;
-    default: return std::error_code{value, std::system_category()};
-  }
-}
 
 // -- io_worker -------------------------------------------------------------------
 
@@ -106,6 +95,7 @@ void io_worker::start(const io_pool_options& options) {
   // Learn the worker's thread before anything is posted.
   auto ids = scheduler_->thread_ids();
   thread_id_.store(ids.at(0), std::memory_order_release);
+  native_thread_id_.store(scheduler_->native_thread_ids().at(0), std::memory_order_release);
 }
 
 void io_worker::wait(const runtime::time_point* deadline) noexcept {
@@ -261,7 +251,14 @@ io_worker_stats io_worker::stats() const {
   result.readiness_events = readiness_events_.load(std::memory_order_relaxed);
   result.commands = commands_.load(std::memory_order_relaxed);
   result.thread = thread_id_.load();
+  result.native_thread = native_thread_id_.load();
+  result.scheduler = scheduler_ ? scheduler_->name() : name_;
   return result;
+}
+
+void io_worker::schedule_deadline(runtime::time_point deadline,
+                                  std::weak_ptr<runtime::detail::deadline_target> target) {
+  runtime::detail::schedule_deadline(runtime::detail::access::group(*scheduler_), deadline, std::move(target));
 }
 
 // -- io_pool ------------------------------------------------------------------------

@@ -72,6 +72,11 @@ public:
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] runtime::engine& engine() const noexcept { return engine_; }
   [[nodiscard]] io_worker_stats stats() const;
+  /// Calls `target` on this worker's thread once `deadline` is reached
+  /// (the worker scheduler's timer heap); nothing if it is gone by then.
+  /// The one place netio reaches into the runtime's scheduler internals.
+  void schedule_deadline(runtime::time_point deadline,
+                         std::weak_ptr<runtime::detail::deadline_target> target);
   [[nodiscard]] bool stopping() const noexcept { return stopping_.load(); }
 
 private:
@@ -83,6 +88,7 @@ private:
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<std::thread::id> thread_id_{};
+  std::atomic<int> native_thread_id_{0};
   std::optional<runtime::scheduler> scheduler_;
   caf::actor actor_;
 
@@ -130,7 +136,5 @@ private:
 /// The engine's pool, started with the configured defaults on first use.
 [[nodiscard]] io_pool& pool_of(runtime::engine& engine);
 
-/// Maps an errno value from a socket call to a netio error code.
-[[nodiscard]] std::error_code socket_error(int value) noexcept;
 
 } // namespace actorloop::netio::detail

@@ -1,10 +1,12 @@
 #pragma once
-// Glue between channels and TLS: wraps a plain socket stream into a TLS
-// stream and exposes its handshake as a channel security layer.
+// Login and security glue shared by the client (connection) and the server:
+// wraps a plain socket stream into a TLS stream, exposes its handshake as a
+// channel security layer, describes the session for the security-session
+// callback, and brings the password helper both sides use (login.hpp).
 
 #include "channel.hpp"
 
-#include <actorloop/netio/connection.hpp>
+#include <actorloop/netio/login.hpp>
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "connection_state.hpp"
+#include "connection_core.hpp"
 
 #include <actorloop/netio/error.hpp>
 
@@ -139,13 +139,8 @@ void context::set_signal(int signal_number, signal_callback callback) {
     auto text = "set_signal: " + std::to_string(signal_number) +
                 " is not a signal that can be caught (1.." + std::to_string(SIGRTMAX) +
                 ", except SIGKILL and SIGSTOP)";
-    error_handler_callback handler;
-    {
-      std::lock_guard guard{state_->mutex};
-      handler = state_->defaults.error_handler;
-    }
-    if (handler)
-      handler(client_message{severity::error, errc::invalid_argument, text});
+    // An argument no run can make right: thrown, and reported nowhere else
+    // (the failure rule in docs/netio.md).
     throw error(errc::invalid_argument, text);
   }
   bool install = static_cast<bool>(callback);

@@ -1,7 +1,5 @@
 #include "socket_ops.hpp"
 
-#include "io_worker.hpp"
-
 #include <actorloop/netio/error.hpp>
 
 #include <arpa/inet.h>
@@ -88,6 +86,19 @@ std::string endpoint::to_string() const {
 } // namespace actorloop::netio
 
 namespace actorloop::netio::detail {
+
+std::error_code socket_error(int value) noexcept {
+  switch (value) {
+    case ECONNREFUSED: return errc::connection_refused;
+    case ECONNRESET:
+    case EPIPE: return errc::connection_reset;
+    case ETIMEDOUT: return errc::connect_timed_out;
+    case EADDRINUSE: return errc::address_in_use;
+    case EINVAL:
+    case EAFNOSUPPORT: return errc::invalid_argument;
+    default: return std::error_code{value, std::system_category()};
+  }
+}
 
 std::string socket_address::to_string() const {
   return to_endpoint().to_string();

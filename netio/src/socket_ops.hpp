@@ -11,6 +11,9 @@
 
 namespace actorloop::netio::detail {
 
+/// Maps an errno value from a socket call to a netio error code.
+[[nodiscard]] std::error_code socket_error(int value) noexcept;
+
 /// One socket address, as getaddrinfo or accept produce them.
 struct socket_address {
   sockaddr_storage storage{};

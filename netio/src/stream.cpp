@@ -14,6 +14,14 @@
 
 namespace actorloop::netio {
 
+namespace detail {
+
+struct stream_access {
+  static stream make(std::shared_ptr<stream::state> shared) { return stream{std::move(shared)}; }
+};
+
+} // namespace detail
+
 class stream::state final : public detail::channel_owner,
                             public std::enable_shared_from_this<stream::state> {
 public:
@@ -124,7 +132,7 @@ stream stream::connect(runtime::engine& engine, const endpoint& server, stream_c
       try_connect(target, host, {}, {});
     });
   });
-  return stream{target};
+  return detail::stream_access::make(target);
 }
 
 std::error_code stream::write(std::span<const std::byte> bytes) {
@@ -212,7 +220,7 @@ public:
       auto target = std::make_shared<stream::state>(worker, options);
       auto callback = on_accept;
       worker->run_or_post([target, callback, accepted] {
-        stream handle{target};
+        auto handle = detail::stream_access::make(target);
         target->callbacks = callback(handle);
         target->start(accepted, false, {});
       });

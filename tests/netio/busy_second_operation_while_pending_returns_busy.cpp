@@ -1,4 +1,4 @@
-// Behaviours E11, E12, E31: while an operation is pending, another call on
+// Client-Library: while an operation is pending, another call on
 // the connection returns busy; attention cancel and user data still work;
 // with pipelining asked for explicitly, several requests may be in flight
 // and complete in order.

@@ -1,4 +1,4 @@
-// Behaviours E23, E24: context callbacks are inherited by connections made
+// Client-Library: context callbacks are inherited by connections made
 // afterwards (not by earlier ones); a connection-level install overrides;
 // installing an empty function uninstalls; `installed` reads back what is
 // in place; a client message on a connection without a client-message
@@ -35,7 +35,7 @@ TEST_CASE("callback installation follows Client-Library's rules") {
   after.set_server_message(nullptr);
   CHECK_FALSE(after.installed().server_message);
 
-  // E24: no connection-level client-message callback: the context's hears it.
+  // No connection-level client-message callback: the context's hears it.
   CHECK(after.execute({"ECHO"}) == netio::retcode::fail); // not connected
   REQUIRE(calls.size() == 2);
   CHECK(calls[1].find("context client message") == 0);

@@ -1,4 +1,4 @@
-// Behaviour E29 (and E52): cancel(attention) asks the server to stop and
+// Client-Library: cancel(attention) asks the server to stop and
 // discards the canceled request's rows as they are read (its completion
 // still arrives, canceled, without rows); cancel(all) throws away at once
 // every result the connection holds. The connection stays usable.

@@ -1,4 +1,4 @@
-// Behaviour E25 (and E30): in sync mode a call that outlasts the timeout
+// Client-Library: in sync mode a call that outlasts the timeout
 // tells the client-message callback; `succeed` waits one more period and
 // calls again, `fail` marks the connection dead so later calls fail. Async
 // connections have no such timeout.

@@ -1,4 +1,4 @@
-// Behaviour E13: exiting a context with an operation still pending fails
+// Client-Library: exiting a context with an operation still pending fails
 // (even forced), through the error handler on the calling thread; once the
 // operation completed, exit closes every connection.
 // ctest-timeout: 60
@@ -22,5 +22,7 @@ TEST_CASE("context exit refuses while an operation is pending") {
   REQUIRE(log.count("error handler") == 2);
   CHECK(log.threads_of("error handler").at(0) == std::this_thread::get_id());
   REQUIRE(connection.poll(20s).code == netio::retcode::succeed);
+  // Its result, untaken, would make an unforced exit fail (results_pending).
+  REQUIRE(connection.take_result().has_value());
   CHECK_FALSE(context.exit(false));
 }

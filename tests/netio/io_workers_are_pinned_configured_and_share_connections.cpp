@@ -63,6 +63,16 @@ TEST_CASE("workers are pinned and connections are spread across them") {
   REQUIRE(stats.size() == 2);
   CHECK(stats[0].name == "io.0");
   CHECK(stats[1].name == "io.1");
+  // Where I/O runs: the scheduler by name, and the kernel thread id.
+  for (auto& each : stats) {
+    CAPTURE(each.name);
+    auto scheduler = engine.get_scheduler(each.scheduler);
+    REQUIRE(scheduler);
+    CHECK(scheduler.thread_ids() == std::vector<std::thread::id>{each.thread});
+    CHECK(each.native_thread > 0);
+    CHECK(scheduler.native_thread_ids() == std::vector<int>{each.native_thread});
+  }
+  CHECK(stats[0].native_thread != stats[1].native_thread);
   for (auto& each : clients)
     each.close();
 }

@@ -1,4 +1,4 @@
-// Behaviour E27 (and the encryption/negotiation rows of Table 2-27): a
+// Client-Library (and the encryption/negotiation rows of Table 2-27): a
 // server that asks for an encrypted password calls the encryption callback
 // during connect (the library's default encryption when none is installed);
 // anything but succeed fails the connect. A negotiation callback answering

@@ -1,4 +1,4 @@
-// Behaviours E5, E6, E71, E72: in async mode calls return pending; the
+// Client-Library: in async mode calls return pending; the
 // completion callback runs on the connection's I/O worker (not the caller),
 // server messages produced by a request arrive before its completion, and
 // every callback of one connection runs on that one worker, in wire order.
@@ -32,10 +32,10 @@ TEST_CASE("async: callbacks on the I/O worker, server messages before their comp
   auto order = log.order();
   REQUIRE(order.size() == 4);
   CHECK(order[0] == "completion connect succeed");
-  CHECK(order[1] == "server message"); // E6: before its completion
+  CHECK(order[1] == "server message"); // before its completion
   CHECK(order[2] == "completion execute fail");
   CHECK(order[3] == "completion execute succeed");
-  // E5/E71: all on the one I/O worker of this connection, never the caller.
+  // All on the one I/O worker of this connection, never the caller.
   for (auto& name : {"server message", "completion connect succeed", "completion execute fail"})
     for (auto id : log.threads_of(name)) {
       CHECK(id == connection.io_thread());

@@ -1,4 +1,4 @@
-// Behaviours E3, E4, E73: in deferred mode every call returns pending at
+// Client-Library: in deferred mode every call returns pending at
 // once; nothing completes and no callback runs until the application polls;
 // then the callbacks (server message, completion) run on the polling thread
 // before poll returns, and poll reports the operation even without a
@@ -24,7 +24,7 @@ TEST_CASE("deferred: pending at once, callbacks only inside poll, on the polling
   CHECK(connected.function == netio::function_id::connect);
   CHECK(connected.status == netio::retcode::succeed);
 
-  // No completion callback installed: poll still reports (E4).
+  // No completion callback installed: poll still reports.
   REQUIRE(connection.execute({"NO-SUCH-COMMAND"}) == netio::retcode::pending);
   // The server answers quickly, but nothing is delivered before we poll:
   // wait until the answer is certainly queued (the completion waitable).

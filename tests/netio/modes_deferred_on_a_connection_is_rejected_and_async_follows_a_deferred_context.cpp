@@ -1,4 +1,4 @@
-// Behaviours E8, E9: deferred I/O is a context setting; asking for it on a
+// Client-Library: deferred I/O is a context setting; asking for it on a
 // connection is refused with a clear error (constructor and set_mode), and
 // a connection switched to async inside a deferred context behaves deferred.
 // ctest-timeout: 60

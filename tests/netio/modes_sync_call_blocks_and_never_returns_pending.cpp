@@ -1,4 +1,4 @@
-// Behaviours E1, E2, E7: in sync mode every call blocks until the server has
+// Client-Library: in sync mode every call blocks until the server has
 // answered and returns the final code (never pending); the callbacks a call
 // provokes (server message here) run on the calling thread before it
 // returns; the status equals what the operation achieved.
@@ -37,7 +37,7 @@ TEST_CASE("sync: calls block, return the final code, and call back on the callin
   CHECK(rows->rows.size() == 100);
   CHECK(rows->rows[99].columns.at(0) == "row 99");
 
-  // E7: the status is what a synchronous caller would see.
+  // The status is what a synchronous caller would see.
   CHECK(connection.execute({"NO-SUCH-COMMAND"}) == netio::retcode::fail);
   CHECK(log.count("server message") == 1);
   CHECK(log.threads_of("server message").at(0) == std::this_thread::get_id());

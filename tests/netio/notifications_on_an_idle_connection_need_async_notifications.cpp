@@ -1,4 +1,4 @@
-// Behaviours E18, E19, E74 (Client-Library's CS_ASYNC_NOTIFS): a
+// Client-Library's CS_ASYNC_NOTIFS: a
 // notification that arrives while a connection is idle is delivered only if
 // asynchronous notifications are on; otherwise it waits until the
 // application next reads from the connection (its next operation), and is

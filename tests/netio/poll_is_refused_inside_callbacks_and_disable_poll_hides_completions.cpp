@@ -1,4 +1,4 @@
-// Behaviours E20, E21, E75: poll from inside any callback is refused with a
+// Client-Library: poll from inside any callback is refused with a
 // clear error (and the callback may still cancel with attention); with
 // disable_poll set, poll reports none of the connection's completions
 // (for layered libraries that complete through wakeup instead).

@@ -1,4 +1,4 @@
-// Behaviours E14, E15, E16, E17: poll(0) never blocks; with nothing pending
+// Client-Library: poll(0) never blocks; with nothing pending
 // poll returns quiet; with something pending that does not finish in time
 // it returns timed_out; a context-level poll names the connection whose
 // operation completed.

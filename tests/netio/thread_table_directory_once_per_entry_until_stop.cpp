@@ -1,4 +1,4 @@
-// Behaviour E26 (and the directory row of Table 2-27): a lookup resolves on
+// Client-Library (and the directory row of Table 2-27): a lookup resolves on
 // the resolver thread, never blocking a caller or an I/O worker; the
 // directory callback is called once per address while it answers continue,
 // with the count of remaining entries; stop discards the rest; every call

@@ -1,4 +1,4 @@
-// Behaviour E22: wakeup calls the connection's completion callback on the
+// Client-Library: wakeup calls the connection's completion callback on the
 // calling thread with exactly the function id (user ids >= 10000 too) and
 // status given, and returns what the callback returned.
 // ctest-timeout: 30

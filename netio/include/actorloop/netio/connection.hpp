@@ -12,7 +12,9 @@
 ///  - async: calls return `pending`; callbacks run on the connection's I/O
 ///    worker, concurrently with the application's own threads.
 ///
-/// Which thread runs each callback kind (seed 004, Table 2-27):
+/// Which thread runs each callback kind (Open Client Client-Library/C
+/// Programmer's Guide, Table 2-27 "Callback types and the thread they are
+/// invoked from"):
 /// | callback          | sync                     | deferred                  | async               |
 /// |-------------------|--------------------------|---------------------------|---------------------|
 /// | completion        | (not called)             | the `poll` caller         | the I/O worker      |
@@ -31,9 +33,25 @@
 /// Thread safety: distinct objects: safe. Shared objects: safe; every member
 /// may be called from any thread. Blocking calls (sync-mode operations,
 /// `poll` with a timeout) refuse to run on a scheduler or I/O worker thread.
+///
+/// How failures are reported (one rule for netio, docs/netio.md):
+///  - an operation of the Client-Library model (connect, execute, lookup,
+///    cancel, close, wakeup, poll) returns its `retcode`; on `fail` the
+///    client-message callback heard why, on the thread that found it, and
+///    `last_error()` keeps it;
+///  - a context-level call that can fail at run time (`exit`, `poll`)
+///    returns an error (a `std::error_code`, or `retcode::fail` in the poll
+///    result) and the context's error handler hears it on the calling thread;
+///  - any other call returns a `std::error_code` when the failure is a state
+///    the caller can handle (`connection::set_mode`), and throws
+///    `netio::error` for an argument no run can make right (a bad signal
+///    number, deferred mode on a connection, unparsable configuration, a
+///    system resource that cannot be had); a throwing call reports nothing
+///    else, so each failure reaches the application exactly once.
 
 #include <actorloop/netio/endpoint.hpp>
 #include <actorloop/netio/error.hpp>
+#include <actorloop/netio/login.hpp>
 #include <actorloop/netio/message.hpp>
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/engine.hpp>
@@ -52,6 +70,10 @@
 namespace actorloop::netio {
 
 class tls_context;
+
+namespace detail {
+struct context_access;
+} // namespace detail
 
 enum class io_mode { sync, deferred, async };
 
@@ -102,14 +124,6 @@ struct directory_entry {
   endpoint address;
 };
 
-/// What the security-session callback learns about a TLS session.
-struct security_session_info {
-  std::string protocol;
-  std::string cipher;
-  std::string peer_subject;
-  std::string peer_fingerprint_sha256;
-};
-
 /// Rows, server messages and the completion of one `execute`.
 struct result {
   std::uint64_t request_id = 0;
@@ -118,6 +132,22 @@ struct result {
 };
 
 class connection;
+
+/// What starting an operation gave: its `retcode`, and the id of the
+/// operation when it started (`pending` or done in sync mode; 0 when it
+/// never started: `fail` before starting, `busy`). An `execute`'s id is the
+/// `request_id` of its `result`, for `take_result(id)`; a `lookup`'s id is
+/// the `lookup_id` its directory callbacks hear. Compares and converts to
+/// `retcode`, so `connection.execute(x) == retcode::succeed` reads as before.
+struct started_operation {
+  retcode code = retcode::fail;
+  std::uint64_t id = 0;
+
+  constexpr operator retcode() const noexcept { return code; } // NOLINT: intended
+  friend constexpr bool operator==(const started_operation& left, retcode right) noexcept {
+    return left.code == right;
+  }
+};
 
 using completion_callback = std::function<retcode(connection&, function_id, retcode status)>;
 using server_message_callback = std::function<void(connection&, const server_message&)>;
@@ -195,6 +225,9 @@ public:
   /// every thread first (`block_signals` at the top of main, before the
   /// engine starts threads); otherwise the default action may still run.
   /// An empty callback uninstalls it and restores the default action.
+  /// Throws `netio::error` (`errc::invalid_argument`) for a number that is
+  /// not a catchable signal (0, negative, above SIGRTMAX, SIGKILL, SIGSTOP);
+  /// the error handler is not called for it (one report per failure).
   void set_signal(int signal_number, signal_callback callback);
   [[nodiscard]] signal_callback signal(int signal_number) const;
 
@@ -203,15 +236,23 @@ public:
   /// `timeout` zero never blocks; `std::nullopt` waits without limit.
   [[nodiscard]] poll_result poll(std::optional<runtime::duration> timeout);
 
-  /// Client-Library's ct_exit: fails (`errc::operations_pending`) while any
-  /// connection has a pending operation, even when forced; otherwise closes
-  /// every connection.
+  /// Client-Library's ct_exit. Fails (`errc::operations_pending`) while any
+  /// connection has a pending operation, forced or not. Without `force`
+  /// (CS_UNUSED) it also fails (`errc::results_pending`) while a connection
+  /// holds results not taken yet, and changes nothing; otherwise it closes
+  /// every connection politely (terminate, then close). With `force`
+  /// (CS_FORCE_EXIT) it discards untaken results and undelivered events and
+  /// closes every connection at once, without the logout exchange
+  /// (Client-Library's CS_FORCE_CLOSE). Either way the connections are no
+  /// longer connected when it returns; the sockets close on their workers.
+  /// Failures also reach the error handler, on the calling thread.
+  /// Not allowed inside callbacks (`errc::not_allowed_in_callback`).
   [[nodiscard]] std::error_code exit(bool force = false);
 
   class state;
-  [[nodiscard]] const std::shared_ptr<state>& internals() const noexcept { return state_; }
 
 private:
+  friend struct detail::context_access;
   std::shared_ptr<state> state_;
 };
 
@@ -296,27 +337,36 @@ public:
   // -- operations --------------------------------------------------------------------
   /// Connects and logs in. Sync: `succeed`/`fail`. Deferred/async: `pending`
   /// (or `busy`), completing with function_id::connect.
-  retcode connect(const endpoint& server, connect_options options = {});
+  started_operation connect(const endpoint& server, connect_options options = {});
   /// Sends one request; its rows, server messages and completion form a
-  /// `result` (take it with `take_result`). Completes with function_id::execute.
-  retcode execute(request command);
+  /// `result` whose `request_id` is the returned id (take it with
+  /// `take_result(id)`). Completes with function_id::execute.
+  started_operation execute(request command);
   /// Convenience: execute({arguments...}).
-  retcode execute(std::vector<std::string> arguments) { return execute(request{std::move(arguments)}); }
+  started_operation execute(std::vector<std::string> arguments) {
+    return execute(request{std::move(arguments)});
+  }
   /// Resolves `host` asynchronously; the directory callback hears each
-  /// address, then the lookup completes with function_id::lookup.
-  retcode lookup(std::string host, std::uint16_t port = 0);
+  /// address (with the returned id as `lookup_id`), then the lookup
+  /// completes with function_id::lookup.
+  started_operation lookup(std::string host, std::uint16_t port = 0);
   /// See `cancel_kind`. `attention` is allowed while busy.
   retcode cancel(cancel_kind kind);
   /// Ends the session (terminate) and closes. Completes with function_id::close.
-  retcode close();
+  started_operation close();
   /// Client-Library's ct_wakeup: calls this connection's completion callback
   /// on the calling thread with exactly these arguments.
   retcode wakeup(function_id function, retcode status);
   /// Deferred mode: as `context::poll`, for this connection only.
   [[nodiscard]] poll_result poll(std::optional<runtime::duration> timeout);
 
-  /// The oldest finished `execute` result not taken yet.
+  /// The oldest finished `execute` result not taken yet (check its
+  /// `request_id`: a result left untaken stays first).
   [[nodiscard]] std::optional<result> take_result();
+  /// The finished result of the `execute` that returned `request_id`;
+  /// empty while it has not finished, or once taken. Results taken by id
+  /// leave every other result where it was.
+  [[nodiscard]] std::optional<result> take_result(std::uint64_t request_id);
   /// Why the last operation failed (empty after a success).
   [[nodiscard]] client_message last_error() const;
 

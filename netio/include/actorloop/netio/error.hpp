@@ -74,6 +74,9 @@ enum class errc {
   system_failure,
   /// Configuration text could not be parsed.
   bad_configuration,
+  /// A connection holds results nobody has taken yet (closing a context
+  /// without force, as Client-Library's ct_exit without CS_FORCE_EXIT).
+  results_pending,
 };
 
 /// The category of `errc`; its name is "actorloop.netio".

@@ -43,6 +43,12 @@ struct io_worker_stats {
   std::uint64_t readiness_events = 0;  ///< epoll events handled
   std::uint64_t commands = 0;          ///< mailbox commands run
   std::thread::id thread;              ///< the worker's thread
+  /// The actorloop scheduler the worker runs as (`engine::get_scheduler`
+  /// finds it by this name; today the same as `name`).
+  std::string scheduler;
+  /// The worker thread's kernel thread id (for /proc, `top -H`,
+  /// sched_getaffinity), so a user can check where I/O runs.
+  int native_thread = 0;
 };
 
 /// Starts the engine's I/O workers with `options`. Call at most once, before

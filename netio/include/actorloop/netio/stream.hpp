@@ -33,6 +33,11 @@ namespace actorloop::netio {
 class tls_context;
 class stream;
 
+namespace detail {
+/// The library's access point to `stream`'s private constructor.
+struct stream_access;
+} // namespace detail
+
 struct stream_callbacks {
   /// The connection (and its TLS handshake) is up.
   std::function<void(stream&)> on_open;
@@ -78,9 +83,10 @@ public:
   [[nodiscard]] std::thread::id io_thread() const;
 
   class state;
-  explicit stream(std::shared_ptr<state> shared) : state_(std::move(shared)) {}
 
 private:
+  friend struct detail::stream_access;
+  explicit stream(std::shared_ptr<state> shared) : state_(std::move(shared)) {}
   std::shared_ptr<state> state_;
 };
 

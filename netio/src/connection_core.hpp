@@ -1,12 +1,15 @@
 #pragma once
-// The shared state behind `context` and `connection`, and the worker-side
-// `link` that owns a connection's channel. Private to the netio module.
+// The protocol-independent core of Client-Library's connection model, shared
+// by every protocol's connection: the state behind `context` and
+// `connection` (I/O mode, busy rule, callbacks installed and inherited,
+// events delivered on the thread the mode prescribes, backpressure, the
+// completion and notification waitables) and the transport interface a
+// protocol implements on the I/O worker. Private to the netio module.
 
-#include "channel.hpp"
 #include "io_worker.hpp"
-#include "socket_ops.hpp"
 
 #include <actorloop/netio/connection.hpp>
+#include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/event.hpp>
 
 #include <condition_variable>
@@ -19,14 +22,43 @@ namespace actorloop::netio {
 
 namespace detail {
 
-class link;
-
 /// Depth of callbacks the calling thread is inside (poll refuses > 0).
 int& callback_depth() noexcept;
 
 /// Whether the innermost callback on this thread is a completion callback
 /// (which may start operations) or another kind (which may not).
 bool& in_completion_callback() noexcept;
+
+/// Runs `body` as a callback: poll is refused inside, and a throwing
+/// callback becomes `failure` ("a callback threw: ...") instead of unwinding
+/// into the runtime. Returns true when it did not throw.
+bool run_as_callback(const std::function<void()>& body, std::string& failure);
+
+/// The exception being handled, for a message: its what(), or a phrase
+/// for one not derived from std::exception. Call only inside a catch.
+[[nodiscard]] std::string describe_current_exception();
+
+/// Bytes a row holds, for max_result_bytes.
+[[nodiscard]] std::size_t size_of(const result_row& row);
+
+/// What the core asks of a protocol's worker-side half. Every member runs
+/// on the connection's I/O worker.
+class connection_transport {
+public:
+  virtual ~connection_transport() = default;
+  /// Stop / resume reading the socket (backpressure).
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+  /// Ends the session politely and closes; `close_id` is the close
+  /// operation's id (0: an internal close).
+  virtual void start_close(std::uint64_t close_id) = 0;
+  /// Closes the socket at once, without the logout exchange (forced exit).
+  virtual void force_close() = 0;
+  /// Asks the server to stop these requests (attention cancel).
+  virtual void send_cancel(std::vector<std::uint64_t> request_ids) = 0;
+  /// The connection object is going: stop delivering and close.
+  virtual void abandon() = 0;
+};
 
 /// Something a connection must deliver, in wire order, on the thread its mode
 /// prescribes. `run` does the delivery (calls a callback, files a row, ...).
@@ -35,6 +67,8 @@ struct connection_event {
   /// Set for the completion of an operation: poll reports it.
   bool completes = false;
   function_id function = function_id::execute;
+  /// The completed operation's id.
+  std::uint64_t id = 0;
   retcode status = retcode::succeed;
   /// Unsolicited (notification or server message with request id 0).
   bool unsolicited = false;
@@ -80,7 +114,7 @@ public:
   context* owner = nullptr;
   connection* self = nullptr; // cleared when the connection object goes
   std::shared_ptr<detail::io_worker> worker;
-  std::shared_ptr<detail::link> link;
+  std::shared_ptr<detail::connection_transport> link;
 
   // -- guarded by owner_state->mutex -----------------------------------------------
   io_mode requested_mode;
@@ -119,9 +153,10 @@ public:
   [[nodiscard]] detail::connection_event take_next_locked();
   /// Moves held unsolicited events into delivery (an operation started).
   void release_held_locked(io_mode mode);
-  /// Reports a client-side problem on the thread that found it: the
-  /// connection's client-message callback, else the context's.
-  void report(const client_message& problem, bool on_worker);
+  /// Reports a client-side problem on the calling thread (the one that
+  /// found it): the connection's client-message callback, else the
+  /// context's; `fail` from it kills the connection.
+  void report(const client_message& problem);
   /// Runs one event on the calling thread (as the delivery thread).
   void run_event(detail::connection_event& event);
   /// Resumes reading once the application has drained its buffers.
@@ -130,59 +165,36 @@ public:
 
 namespace detail {
 
-/// The worker-side half of a connection: owns the channel, speaks the
-/// protocol, and turns what arrives into connection events.
-class link final : public channel_owner, public std::enable_shared_from_this<link> {
-public:
-  link(std::shared_ptr<io_worker> worker, std::shared_ptr<connection::state> owner)
-    : worker_(std::move(worker)), owner_(std::move(owner)) {}
+/// The completion of operation `id` (`function`) with `status`, as an event:
+/// when delivered it ends the operation, files an execute's result, and
+/// calls the completion callback (not in sync mode).
+[[nodiscard]] connection_event completion_event_for(connection::state& owner, function_id function,
+                                                    std::uint64_t id, retcode status);
 
-  void start_connect(std::uint64_t connect_id, endpoint server, connect_options options);
-  void send_request(std::uint64_t request_id, request command);
-  void send_cancel(std::vector<std::uint64_t> request_ids);
-  /// Closes; `close_id` is the close operation's id (0: an internal close).
-  void start_close(std::uint64_t close_id);
-  void start_lookup(std::uint64_t lookup_id, std::string host, std::uint16_t port);
-  void pause();
-  void resume();
-  /// The connection object is going: stop delivering and close.
-  void abandon();
-  /// The connect timeout passed (worker thread).
-  void connect_deadline_reached();
+/// Reports a context-level usage error through the error handler (on the
+/// calling thread, the one that provoked it) and returns it.
+std::error_code context_error(context::state& state, std::error_code code, std::string text);
 
-  // Login answers, posted back from the delivery thread.
-  void answer_security(callback_result answer, std::string why);
-  void answer_challenge(bool ok, std::uint32_t message_id, std::string data, std::string why);
+/// Deferred mode's poll over every connection of `owner` (`only` null) or one.
+[[nodiscard]] poll_result poll_connections(context::state& owner, connection::state* only,
+                                           std::optional<runtime::duration> timeout);
 
-  void on_channel_open() override;
-  bool on_channel_message(message&& value) override;
-  void on_channel_closed(std::error_code error, const std::string& detail) override;
-  void on_channel_decode_error(std::error_code error, const std::string& detail) override;
+/// Sync mode: waits on the calling thread until operation `id` completes,
+/// running this connection's events here as they arrive.
+[[nodiscard]] retcode wait_sync(connection::state& state, function_id function, std::uint64_t id);
 
-private:
-  void try_address(std::size_t index);
-  void fail_connect(std::error_code error, const std::string& text);
-  /// Delivers the completion of an outstanding operation, exactly once.
-  void complete(function_id function, std::uint64_t id, retcode status);
-  void send_hello();
-  void handle_challenge(const challenge& question);
-  void complete_connect(retcode status);
+/// Starts an operation: the busy rule, what callbacks may start, dead and
+/// unconnected connections; then runs `on_worker(id)` on the I/O worker and,
+/// in sync mode, waits for the completion.
+[[nodiscard]] started_operation start_operation(connection::state& state, function_id function,
+                                                bool needs_connection,
+                                                const std::function<void(std::uint64_t)>& on_worker);
 
-  std::shared_ptr<io_worker> worker_;
-  std::shared_ptr<connection::state> owner_;
-  std::shared_ptr<channel> channel_;
-  endpoint server_;
-  connect_options options_;
-  std::vector<socket_address> addresses_;
-  std::error_code last_connect_error_;
-  std::string last_connect_detail_;
-  enum class phase { idle, resolving, connecting, security, login, ready, closing, closed };
-  phase phase_ = phase::idle;
-  std::error_code decode_error_;
-  // Operations this link still has to complete (the worker's own view).
-  std::deque<pending_operation> outstanding_;
-  std::shared_ptr<runtime::detail::deadline_target> connect_timer_;
-  std::string decode_detail_;
+/// The detail access point to a context's shared state.
+struct context_access {
+  [[nodiscard]] static const std::shared_ptr<context::state>& state_of(const context& owner) noexcept {
+    return owner.state_;
+  }
 };
 
 } // namespace detail

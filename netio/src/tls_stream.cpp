@@ -1,0 +1,521 @@
+// TLS with OpenSSL over memory BIOs: SSL reads ciphertext from `network_in`
+// (filled from the inner stream only when SSL asks for more) and writes it to
+// `network_out` (drained into the inner stream as far as it accepts). Nothing
+// blocks, and the owner sees the inner stream's readiness through
+// wants_read / wants_write.
+#include "tls_support.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+namespace actorloop::netio {
+
+using namespace detail;
+
+namespace {
+
+/// Largest plaintext of one TLS record.
+constexpr std::size_t record_plaintext_bytes = 16 * 1024;
+/// Upper bound of what a record adds to its plaintext (header, explicit IV,
+/// MAC or tag, CBC padding) for every suite OpenSSL 3.0 offers.
+constexpr std::size_t record_overhead_bytes = 512;
+/// Ciphertext a stream holds beyond what its inner stream accepted: one
+/// record. write_some admits new plaintext only while the result fits.
+constexpr std::size_t max_buffered_ciphertext = record_plaintext_bytes + record_overhead_bytes;
+/// Smallest record write_some makes while older ciphertext still waits:
+/// waiting for the inner stream beats fragmenting the data into tiny records.
+constexpr std::size_t minimum_record_while_buffered = 4 * 1024;
+/// Bound on the steps one call takes, so one fast peer cannot hold the
+/// owner's thread; the owner calls again on the next readiness.
+constexpr int max_rounds_per_call = 256;
+
+} // namespace
+
+// -- tls_stream ---------------------------------------------------------------------------------
+
+struct tls_stream::impl {
+  enum class phase { handshaking, open, failed };
+
+  /// Keeps the SSL_CTX, and the ALPN list its callback reads, alive.
+  tls_context context;
+  std::unique_ptr<byte_stream> inner;
+  SSL* ssl = nullptr;
+  BIO* network_in = nullptr;  // ciphertext from the peer; owned by ssl
+  BIO* network_out = nullptr; // ciphertext for the peer; owned by ssl
+  /// Ciphertext taken from network_out that the inner stream has not taken.
+  std::vector<std::byte> pending;
+  std::size_t pending_offset = 0;
+  phase state = phase::handshaking;
+  std::error_code handshake_error;
+  bool want_read = false;
+  bool inner_ended = false;
+  std::error_code inner_error;
+  /// The first failed inner write; every later write reports it.
+  std::error_code send_error;
+  bool shutdown_requested = false;
+  bool inner_shutdown_done = false;
+  /// Length of an SSL_write that must be retried (SSL needs the same bytes).
+  std::size_t write_retry_length = 0;
+  std::string detail;
+  std::string expected_host;
+  /// The first certificate that failed verification: subject, depth, reason.
+  std::string rejected_certificate;
+  int rejected_depth = -1;
+  long rejected_reason = X509_V_OK;
+
+  explicit impl(const tls_context& shared) : context(shared) {}
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+  ~impl() { SSL_free(ssl); }
+
+  [[nodiscard]] std::size_t pending_bytes() const noexcept { return pending.size() - pending_offset; }
+
+  [[nodiscard]] std::size_t buffered_ciphertext() const noexcept {
+    return pending_bytes() + BIO_ctrl_pending(network_out);
+  }
+
+  /// Moves SSL's ciphertext into the inner stream as far as it accepts, then
+  /// half-closes the inner stream once everything is out after shutdown_send.
+  std::error_code push_out() {
+    if (send_error)
+      return send_error;
+    for (;;) {
+      if (pending_bytes() == 0) {
+        pending.clear();
+        pending_offset = 0;
+        auto available = BIO_ctrl_pending(network_out);
+        if (available == 0)
+          break;
+        pending.resize(available);
+        int got = BIO_read(network_out, pending.data(), static_cast<int>(available));
+        pending.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        if (pending.empty())
+          break;
+      }
+      std::error_code failure;
+      auto sent = inner->write_some(
+        std::span<const std::byte>{pending.data() + pending_offset, pending_bytes()}, failure);
+      if (failure) {
+        send_error = failure;
+        return failure;
+      }
+      if (sent == 0)
+        return {};
+      pending_offset += sent;
+    }
+    if (shutdown_requested && !inner_shutdown_done) {
+      inner_shutdown_done = true;
+      inner->shutdown_send();
+    }
+    return {};
+  }
+
+  /// Feeds one chunk of the inner stream's ciphertext to SSL. Returns the
+  /// bytes moved; sets `inner_ended` / `inner_error` when the stream ended.
+  std::size_t pull_in() {
+    if (inner_ended)
+      return 0;
+    std::array<std::byte, record_plaintext_bytes + record_overhead_bytes> chunk;
+    std::error_code failure;
+    auto got = inner->read_some(chunk, failure);
+    if (failure) {
+      inner_ended = true;
+      inner_error = failure;
+      return 0;
+    }
+    if (got > 0 && BIO_write(network_in, chunk.data(), static_cast<int>(got)) != static_cast<int>(got)) {
+      // Only an allocation failure gets here; the bytes are lost, so the
+      // session is too.
+      inner_ended = true;
+      inner_error = errc::connection_reset;
+      detail = "TLS: cannot buffer received ciphertext: " + openssl_errors();
+      return 0;
+    }
+    return got;
+  }
+
+  void fail_handshake(std::error_code code, std::string why) {
+    state = phase::failed;
+    handshake_error = code;
+    detail = std::move(why);
+    want_read = false;
+  }
+
+  /// Which errc a failed SSL_do_handshake means, with `detail` saying why.
+  std::error_code classify_handshake_failure() {
+    auto first = ERR_peek_error();
+    auto errors = openssl_errors();
+    auto verify = SSL_get_verify_result(ssl);
+    if (context.verifies_peer() && verify != X509_V_OK) {
+      auto reason = std::string{X509_verify_cert_error_string(verify)} + " (X509 verify error " +
+                    std::to_string(verify) + ")";
+      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        std::string names;
+        if (auto* chain = SSL_get_peer_cert_chain(ssl); chain && sk_X509_num(chain) > 0)
+          names = certificate_names(sk_X509_value(chain, 0));
+        detail = "TLS: the server's certificate does not name the expected host '" + expected_host +
+                 "'" + (names.empty() ? std::string{} : "; it names " + names) + ": " + reason;
+        return errc::tls_hostname_mismatch;
+      }
+      detail = "TLS: the peer's certificate";
+      if (!rejected_certificate.empty())
+        detail += " chain was rejected at '" + rejected_certificate + "' (depth " +
+                  std::to_string(rejected_depth) + ")";
+      else
+        detail += " was rejected";
+      detail += ": " + reason;
+      return errc::tls_certificate_rejected;
+    }
+    if (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+        ERR_GET_REASON(first) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+      detail = "TLS: the client sent no certificate, and this server requires one: " + errors;
+      return errc::tls_certificate_rejected;
+    }
+    detail = "TLS handshake failed: " + errors;
+    return errc::tls_handshake_failed;
+  }
+
+  /// OpenSSL's verify callback: records the first certificate that failed
+  /// verification, for the message; the verdict stays OpenSSL's.
+  static int remember_verification_failure(int verified, X509_STORE_CTX* store) {
+    if (!verified) {
+      auto* ssl = static_cast<SSL*>(
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+      if (auto* self = ssl ? static_cast<impl*>(SSL_get_app_data(ssl)) : nullptr)
+        self->note_verification_failure(store);
+    }
+    return verified;
+  }
+
+  void note_verification_failure(X509_STORE_CTX* store) {
+    if (rejected_reason != X509_V_OK)
+      return;
+    rejected_reason = X509_STORE_CTX_get_error(store);
+    rejected_depth = X509_STORE_CTX_get_error_depth(store);
+    if (auto* certificate = X509_STORE_CTX_get_current_cert(store))
+      rejected_certificate = subject_text(certificate);
+  }
+
+  /// Read side of the post-handshake state; see tls_stream::read_some.
+  std::size_t read(std::span<std::byte> buffer, std::error_code& error) {
+    auto length = static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
+    for (int round = 0; round < max_rounds_per_call; ++round) {
+      ERR_clear_error();
+      int got = SSL_read(ssl, buffer.data(), length);
+      // SSL may answer with records of its own (TLS 1.3 key updates); a
+      // failed send shows up on the next write.
+      (void)push_out();
+      if (got > 0) {
+        want_read = false;
+        return static_cast<std::size_t>(got);
+      }
+      switch (SSL_get_error(ssl, got)) {
+        case SSL_ERROR_WANT_READ:
+          if (pull_in() > 0)
+            continue;
+          if (inner_ended) {
+            want_read = false;
+            error = inner_error;
+            detail = inner_error == errc::connection_closed
+                         ? "TLS: the peer ended the connection without a TLS close_notify; the "
+                           "data may be truncated"
+                         : "TLS: the connection failed: " + inner_error.message();
+            return 0;
+          }
+          want_read = true;
+          return 0;
+        case SSL_ERROR_ZERO_RETURN:
+          want_read = false;
+          error = errc::connection_closed;
+          detail = "TLS: the peer closed the session (close_notify)";
+          return 0;
+        case SSL_ERROR_WANT_WRITE: return 0;
+        default:
+          want_read = false;
+          detail = "TLS: receiving failed: " + openssl_errors();
+          error = inner_ended ? inner_error : std::error_code{errc::connection_reset};
+          return 0;
+      }
+    }
+    // Round budget used up with ciphertext still arriving: more is readable.
+    want_read = true;
+    return 0;
+  }
+
+  /// Write side of the post-handshake state; see tls_stream::write_some.
+  std::size_t write(std::span<const std::byte> data, std::error_code& error) {
+    if (auto failure = push_out()) {
+      error = failure;
+      return 0;
+    }
+    std::size_t length = 0;
+    if (write_retry_length > 0) {
+      // SSL must see the same bytes again; a shorter span it rejects below.
+      length = std::min(data.size(), write_retry_length);
+    } else {
+      auto buffered = buffered_ciphertext();
+      if (buffered + record_overhead_bytes >= max_buffered_ciphertext)
+        return 0;
+      length = std::min({data.size(), record_plaintext_bytes,
+                         max_buffered_ciphertext - buffered - record_overhead_bytes});
+      if (buffered > 0 && length < std::min(data.size(), minimum_record_while_buffered))
+        return 0;
+    }
+    for (int round = 0; round < max_rounds_per_call; ++round) {
+      ERR_clear_error();
+      int sent = SSL_write(ssl, data.data(), static_cast<int>(length));
+      if (sent > 0) {
+        write_retry_length = 0;
+        // The bytes are SSL's now; a failed send shows on the next call.
+        (void)push_out();
+        return static_cast<std::size_t>(sent);
+      }
+      switch (SSL_get_error(ssl, sent)) {
+        case SSL_ERROR_WANT_READ:
+          write_retry_length = length;
+          if (pull_in() > 0)
+            continue;
+          if (inner_ended) {
+            error = inner_error;
+            detail = "TLS: sending needs input, but the connection ended: " + inner_error.message();
+            return 0;
+          }
+          want_read = true;
+          return 0;
+        case SSL_ERROR_WANT_WRITE: write_retry_length = length; return 0;
+        default:
+          detail = "TLS: sending failed: " + openssl_errors();
+          error = errc::connection_reset;
+          return 0;
+      }
+    }
+    want_read = true;
+    return 0;
+  }
+};
+
+tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> inner,
+                       const std::string& expected_host)
+  : impl_(std::make_unique<impl>(context)) {
+  if (!inner)
+    throw error(errc::invalid_argument, "tls_stream: the inner stream is null");
+  auto& self = *impl_;
+  self.inner = std::move(inner);
+  self.expected_host = expected_host;
+  ERR_clear_error();
+  self.ssl = SSL_new(context.impl_->context);
+  if (!self.ssl)
+    configuration_error("cannot create an SSL session");
+  SSL_set_app_data(self.ssl, &self);
+  if (context.verifies_peer())
+    SSL_set_verify(self.ssl, SSL_get_verify_mode(self.ssl), impl::remember_verification_failure);
+  bio_pointer network_in{BIO_new(BIO_s_mem())};
+  bio_pointer network_out{BIO_new(BIO_s_mem())};
+  if (!network_in || !network_out)
+    configuration_error("cannot allocate the TLS buffers");
+  // A drained memory BIO means "retry later", not end of file.
+  BIO_set_mem_eof_return(network_in.get(), -1);
+  BIO_set_mem_eof_return(network_out.get(), -1);
+  self.network_in = network_in.release();
+  self.network_out = network_out.release();
+  SSL_set_bio(self.ssl, self.network_in, self.network_out);
+  if (context.role() == tls_role::server) {
+    SSL_set_accept_state(self.ssl);
+    return;
+  }
+  SSL_set_connect_state(self.ssl);
+  if (expected_host.empty())
+    return;
+  if (is_ip_literal(expected_host)) {
+    // RFC 6066: SNI carries host names only.
+    if (context.verifies_peer() &&
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(self.ssl), expected_host.c_str()) != 1)
+      throw error(errc::invalid_argument,
+                  "TLS: cannot check the IP address '" + expected_host + "': " + openssl_errors());
+    return;
+  }
+  if (SSL_set_tlsext_host_name(self.ssl, expected_host.c_str()) != 1)
+    throw error(errc::invalid_argument,
+                "TLS: '" + expected_host + "' cannot be sent as a server name: " + openssl_errors());
+  if (context.verifies_peer() && SSL_set1_host(self.ssl, expected_host.c_str()) != 1)
+    throw error(errc::invalid_argument,
+                "TLS: cannot check the host name '" + expected_host + "': " + openssl_errors());
+}
+
+tls_stream::~tls_stream() = default;
+
+bool tls_stream::handshake(std::error_code& error) {
+  auto& self = *impl_;
+  if (self.state == impl::phase::open)
+    return true;
+  if (self.state == impl::phase::failed) {
+    error = self.handshake_error;
+    return false;
+  }
+  for (int round = 0; round < max_rounds_per_call; ++round) {
+    ERR_clear_error();
+    int result = SSL_do_handshake(self.ssl);
+    if (result != 1 && SSL_get_error(self.ssl, result) == SSL_ERROR_SSL) {
+      // Classify before push_out: the error queue must be read first.
+      auto code = self.classify_handshake_failure();
+      auto why = self.detail;
+      // Let the peer see our alert, if the inner stream takes it.
+      (void)self.push_out();
+      self.fail_handshake(code, std::move(why));
+      error = code;
+      return false;
+    }
+    if (auto failure = self.push_out()) {
+      self.fail_handshake(failure, "TLS handshake: sending to the peer failed: " + failure.message());
+      error = failure;
+      return false;
+    }
+    if (result == 1) {
+      self.state = impl::phase::open;
+      self.want_read = false;
+      return true;
+    }
+    switch (SSL_get_error(self.ssl, result)) {
+      case SSL_ERROR_WANT_READ:
+        if (self.pull_in() > 0)
+          continue;
+        if (self.inner_ended) {
+          bool closed = self.inner_error == errc::connection_closed;
+          std::error_code code =
+            closed ? std::error_code{errc::tls_handshake_failed} : self.inner_error;
+          self.fail_handshake(code, closed ? "TLS handshake failed: the peer closed the connection "
+                                             "before the handshake finished"
+                                           : "TLS handshake failed: the connection failed: " +
+                                               self.inner_error.message());
+          error = code;
+          return false;
+        }
+        self.want_read = true;
+        return false;
+      case SSL_ERROR_WANT_WRITE: self.want_read = false; return false;
+      default: {
+        auto failure = openssl_errors();
+        self.fail_handshake(errc::tls_handshake_failed,
+                            "TLS handshake failed: " +
+                              (self.inner_ended ? self.inner_error.message() : failure));
+        error = errc::tls_handshake_failed;
+        return false;
+      }
+    }
+  }
+  // Budget used up while ciphertext kept arriving: more is readable.
+  self.want_read = true;
+  return false;
+}
+
+bool tls_stream::handshake_done() const noexcept {
+  return impl_->state == impl::phase::open;
+}
+
+bool tls_stream::wants_read() const noexcept {
+  return impl_->want_read;
+}
+
+bool tls_stream::wants_write() const noexcept {
+  return has_pending_output();
+}
+
+const std::string& tls_stream::last_error_detail() const noexcept {
+  return impl_->detail;
+}
+
+std::string tls_stream::peer_certificate_subject() const {
+  auto* peer = SSL_get0_peer_certificate(impl_->ssl);
+  return peer ? subject_text(peer) : std::string{};
+}
+
+std::string tls_stream::peer_certificate_fingerprint_sha256() const {
+  auto* peer = SSL_get0_peer_certificate(impl_->ssl);
+  if (!peer)
+    return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(peer, EVP_sha256(), digest, &length) != 1) {
+    ERR_clear_error();
+    return {};
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text;
+  for (unsigned int index = 0; index < length; ++index) {
+    if (index)
+      text += ':';
+    text += hex[digest[index] >> 4];
+    text += hex[digest[index] & 15];
+  }
+  return text;
+}
+
+std::string tls_stream::protocol_version() const {
+  return handshake_done() ? std::string{SSL_get_version(impl_->ssl)} : std::string{};
+}
+
+std::string tls_stream::cipher() const {
+  auto* current = handshake_done() ? SSL_get_current_cipher(impl_->ssl) : nullptr;
+  return current ? std::string{SSL_CIPHER_get_name(current)} : std::string{};
+}
+
+std::string tls_stream::selected_alpn() const {
+  const unsigned char* data = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(impl_->ssl, &data, &length);
+  return data ? std::string{reinterpret_cast<const char*>(data), length} : std::string{};
+}
+
+std::size_t tls_stream::read_some(std::span<std::byte> buffer, std::error_code& error) {
+  auto& self = *impl_;
+  if (self.state != impl::phase::open) {
+    error = self.state == impl::phase::failed ? self.handshake_error
+                                              : std::error_code{errc::not_connected};
+    return 0;
+  }
+  if (buffer.empty())
+    return 0;
+  return self.read(buffer, error);
+}
+
+std::size_t tls_stream::write_some(std::span<const std::byte> data, std::error_code& error) {
+  auto& self = *impl_;
+  if (self.state != impl::phase::open) {
+    error = self.state == impl::phase::failed ? self.handshake_error
+                                              : std::error_code{errc::not_connected};
+    return 0;
+  }
+  if (self.shutdown_requested) {
+    self.detail = "TLS: write after shutdown_send";
+    error = errc::not_connected;
+    return 0;
+  }
+  if (data.empty())
+    return 0;
+  return self.write(data, error);
+}
+
+bool tls_stream::has_pending_output() const noexcept {
+  auto& self = *impl_;
+  return self.buffered_ciphertext() > 0 || (self.shutdown_requested && !self.inner_shutdown_done);
+}
+
+std::error_code tls_stream::flush() {
+  return impl_->push_out();
+}
+
+void tls_stream::shutdown_send() noexcept {
+  auto& self = *impl_;
+  if (self.shutdown_requested)
+    return;
+  self.shutdown_requested = true;
+  if (self.state == impl::phase::open) {
+    // Queues close_notify; 0 means "sent, the peer's has not arrived yet".
+    SSL_shutdown(self.ssl);
+    ERR_clear_error();
+  }
+  (void)self.push_out();
+}
+
+} // namespace actorloop::netio
