@@ -443,6 +443,11 @@ void session::drain_deadline_reached() {
 void session::maybe_finish_drain() {
   if (!draining_ || !can_send() || current_ || !queued_.empty())
     return;
+  if (!channel_->open()) {
+    // Still in the TLS handshake: nothing can be said; just close.
+    channel_->close(errc::shutting_down, "server shutting down");
+    return;
+  }
   (void)send_frame(0, server_message{severity::info, server_codes::shutting_down,
                                      "server shutting down"});
   channel_->close_after_flush(server_->options.closing_flush_timeout);

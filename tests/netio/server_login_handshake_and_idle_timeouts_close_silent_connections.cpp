@@ -3,11 +3,15 @@
 // login timeout; a TLS client that never finishes its handshake is closed
 // after the handshake timeout; a logged-in session that stays idle is told
 // (fatal 3006) and closed after the idle timeout when one is set; and a
-// session with a request running is not idle.
+// session with a request running is not idle. Accepted TCP connections
+// have keepalive on.
 // ctest-timeout: 60
 #include "server_test_support.hpp"
 
 #include <actorloop/netio/tls.hpp>
+
+#include <dirent.h>
+#include <netinet/tcp.h>
 
 using namespace netio_test;
 using server_test::raw_client;
@@ -24,7 +28,54 @@ std::uint32_t fatal_code_before_close(raw_client& client) {
   return said && said->level == netio::severity::fatal ? said->code : 0;
 }
 
+/// SO_KEEPALIVE and TCP_KEEPIDLE of the server's end of a connection: the
+/// server runs in this process, so its accepted socket is one of ours (the
+/// one whose local port is the server's and whose peer is `client_port`).
+std::optional<std::pair<int, int>> server_end_keepalive(std::uint16_t server_port,
+                                                        std::uint16_t client_port) {
+  DIR* directory = ::opendir("/proc/self/fd");
+  REQUIRE(directory != nullptr);
+  std::optional<std::pair<int, int>> found;
+  while (auto* entry = ::readdir(directory)) {
+    int fd = std::atoi(entry->d_name);
+    sockaddr_in local{};
+    sockaddr_in peer{};
+    socklen_t length = sizeof local;
+    if (entry->d_name[0] == '.' || ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server_port)
+      continue;
+    length = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+        ntohs(peer.sin_port) != client_port)
+      continue;
+    int on = 0;
+    int idle = 0;
+    length = sizeof on;
+    ::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &length);
+    length = sizeof idle;
+    ::getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &length);
+    found = std::make_pair(on, idle);
+  }
+  ::closedir(directory);
+  return found;
+}
+
 } // namespace
+
+TEST_CASE("accepted TCP connections have keepalive on, with the configured first probe") {
+  netio::server_options options;
+  options.keepalive_idle = std::chrono::seconds(42);
+  server_fixture fixture{options};
+  raw_client client{fixture.address()};
+  client.login(); // the session exists now
+  sockaddr_in mine{};
+  socklen_t length = sizeof mine;
+  REQUIRE(::getsockname(client.fd(), reinterpret_cast<sockaddr*>(&mine), &length) == 0);
+  auto keepalive = server_end_keepalive(fixture.address().port, ntohs(mine.sin_port));
+  REQUIRE(keepalive);
+  CHECK(keepalive->first == 1);
+  CHECK(keepalive->second == 42);
+}
 
 TEST_CASE("the defaults bound login and handshake and keep idle sessions") {
   netio::server_options defaults;

@@ -54,6 +54,17 @@ TEST_CASE("a SLEEP followed by 1,000 pipelined 16 KiB ECHOs completes every requ
     for (std::uint64_t id = 2; id <= 1001; ++id)
       client.request(id, {"ECHO", payload});
   }};
+  // On a failed check below: unblock the writer and join it before unwinding.
+  struct join_writer {
+    std::thread& thread;
+    int fd;
+    ~join_writer() {
+      if (thread.joinable()) {
+        ::shutdown(fd, SHUT_RDWR);
+        thread.join();
+      }
+    }
+  } guard{writer, client.fd()};
   std::uint64_t expected = 1;
   std::size_t rows = 0;
   while (expected <= 1001) {
