@@ -136,15 +136,19 @@ netio::server_handlers kv_handlers(store& data, write_queue writes) {
       answer.row({key, value});
     answer.succeed(std::to_string(everything.size()) + " keys");
   });
-  handlers.on("SET", [writes](const std::vector<std::string>& arguments, netio::reply answer) mutable {
+  // The handlers run concurrently on several I/O workers: each call pushes
+  // through its own copy of the queue handle (the queue itself is shared).
+  handlers.on("SET", [writes](const std::vector<std::string>& arguments, netio::reply answer) {
     if (arguments.size() != 3 || arguments[1].empty())
       return (void)answer.fail(netio::server_codes::wrong_arguments, "expected SET <key> <value>");
-    writes.push({write::kind::set, arguments[1], arguments[2], answer});
+    auto queue = writes;
+    queue.push({write::kind::set, arguments[1], arguments[2], answer});
   });
-  handlers.on("DEL", [writes](const std::vector<std::string>& arguments, netio::reply answer) mutable {
+  handlers.on("DEL", [writes](const std::vector<std::string>& arguments, netio::reply answer) {
     if (arguments.size() != 2 || arguments[1].empty())
       return (void)answer.fail(netio::server_codes::wrong_arguments, "expected DEL <key>");
-    writes.push({write::kind::erase, arguments[1], {}, answer});
+    auto queue = writes;
+    queue.push({write::kind::erase, arguments[1], {}, answer});
   });
   handlers.on("WATCH", [](const std::vector<std::string>& arguments, netio::reply answer) {
     if (arguments.size() != 2 || arguments[1].empty())
