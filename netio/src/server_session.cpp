@@ -170,10 +170,11 @@ void session::on_channel_decode_error(std::error_code error, const std::string& 
     code = server_codes::unsupported_version;
   else if (error == errc::unknown_message_kind)
     code = server_codes::unknown_message_kind;
-  // The channel closes after this frame (bounded by its own flush).
+  // The channel closes after this frame; bound the wait for the client to read it.
   std::vector<std::byte> bytes;
   if (!server_->wire->encode(message{0, server_message{severity::fatal, code, detail}}, bytes))
     (void)channel_->send_encoded(bytes, true);
+  channel_->close_after_flush(server_->options.closing_flush_timeout);
 }
 
 void session::on_channel_writable() {
