@@ -16,6 +16,12 @@
 ///  - `reply` functions may be called from any thread, at any time, also
 ///    after the session closed (they then send nothing and return false).
 ///    Calls made from one thread are sent in the order they were made.
+///  - Ownership: a reply keeps only its own small state alive, never the
+///    session or the server; keeping one past the close costs nothing. The
+///    callbacks given to a reply (`when_writable`, `on_cancel`, `publish`'s
+///    `delivered`) are kept until they ran or the reply finished, so they
+///    must not own the reply's session resources in a cycle that outlives
+///    the server.
 ///  - Nothing is dropped silently. While a session's queued output is above
 ///    `server_options::max_output_bytes` the server runs no further queued
 ///    request and reads nothing more from that client; a streaming handler
