@@ -19,9 +19,8 @@
 ///  - Ownership: a reply keeps only its own small state alive, never the
 ///    session or the server; keeping one past the close costs nothing. The
 ///    callbacks given to a reply (`when_writable`, `on_cancel`, `publish`'s
-///    `delivered`) are kept until they ran or the reply finished, so they
-///    must not own the reply's session resources in a cycle that outlives
-///    the server.
+///    `delivered`) are released once they ran, the reply finished, or the
+///    session closed; they may hold the reply itself (a SLEEP timer does).
 ///  - Nothing is dropped silently. While a session's queued output is above
 ///    `server_options::max_output_bytes` the server runs no further queued
 ///    request and reads nothing more from that client; a streaming handler
