@@ -27,6 +27,31 @@ private:
   std::weak_ptr<channel> target_;
 };
 
+/// Calls a member of the channel on the worker at a deadline, if the
+/// channel is still alive then.
+class channel_deadline final : public runtime::detail::deadline_target {
+public:
+  channel_deadline(std::weak_ptr<channel> target, void (*fire)(channel&))
+    : target_(std::move(target)), fire_(fire) {}
+  void on_deadline_reached() noexcept override {
+    if (auto alive = target_.lock())
+      fire_(*alive);
+  }
+
+private:
+  std::weak_ptr<channel> target_;
+  void (*fire_)(channel&);
+};
+
+std::shared_ptr<runtime::detail::deadline_target> schedule(channel& target, io_worker& worker,
+                                                           runtime::duration after,
+                                                           void (*fire)(channel&)) {
+  auto timer = std::make_shared<channel_deadline>(target.weak_from_this(), fire);
+  runtime::detail::schedule_deadline(runtime::detail::access::group(worker.engine().get_scheduler(worker.name())),
+                                     runtime::clock::now() + after, timer);
+  return timer;
+}
+
 } // namespace
 
 channel::channel(io_worker& worker, int fd, bool connecting, channel_owner& owner,
@@ -97,6 +122,14 @@ void channel::on_io(std::uint32_t events) noexcept {
     }
     case state::handshaking: handshake(); return;
     case state::open:
+      if (reading_paused_ && (events & (EPOLLHUP | EPOLLERR))) {
+        // Interest is 0 while paused, but the kernel reports a hang-up or
+        // an error regardless, level-triggered: settle it now or the
+        // worker spins until reading resumes.
+        drain_after_hangup();
+        if (state_ != state::open)
+          return;
+      }
       if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         read_available();
       if (state_ == state::open && (events & EPOLLOUT))
@@ -114,6 +147,11 @@ void channel::on_connected() {
     security_ = options_.secure(std::move(stream_));
     stream_ = std::move(security_.stream);
     state_ = state::handshaking;
+    if (options_.handshake_timeout > runtime::duration::zero())
+      handshake_timer_ = schedule(*this, worker_, options_.handshake_timeout, [](channel& target) {
+        if (target.state_ == state::handshaking)
+          target.finish(errc::timed_out, "the TLS handshake did not finish in time");
+      });
     handshake();
     return;
   }
@@ -138,6 +176,7 @@ void channel::handshake() {
     return;
   }
   state_ = state::open;
+  handshake_timer_.reset();
   owner_.on_channel_open();
   if (state_ == state::open) {
     write_pending();
@@ -148,7 +187,7 @@ void channel::handshake() {
 }
 
 std::error_code channel::send(const message& value) {
-  if (state_ == state::closed)
+  if (state_ == state::closed || close_when_flushed_)
     return errc::not_connected;
   if (output_bytes() >= options_.max_output_bytes) {
     was_full_ = true;
@@ -168,10 +207,10 @@ std::error_code channel::send(const message& value) {
   return {};
 }
 
-std::error_code channel::send_encoded(std::span<const std::byte> bytes) {
-  if (state_ == state::closed)
+std::error_code channel::send_encoded(std::span<const std::byte> bytes, bool beyond_limit) {
+  if (state_ == state::closed || close_when_flushed_)
     return errc::not_connected;
-  if (output_bytes() >= options_.max_output_bytes) {
+  if (!beyond_limit && output_bytes() >= options_.max_output_bytes) {
     was_full_ = true;
     return errc::buffer_full;
   }
@@ -330,6 +369,32 @@ void channel::deliver_buffered() {
   }
 }
 
+void channel::drain_after_hangup() {
+  // Buffer what the peer sent before it hung up (it stays undelivered until
+  // reading resumes) and close on the error or the end: a reset peer will
+  // never read a reply anyway.
+  for (;;) {
+    if (!scratch_)
+      scratch_.reset(new std::byte[options_.read_chunk_bytes]);
+    std::error_code failure;
+    auto got = stream_->read_some(std::span<std::byte>{scratch_.get(), options_.read_chunk_bytes},
+                                  failure);
+    if (got > 0)
+      input_.insert(input_.end(), scratch_.get(), scratch_.get() + got);
+    if (failure) {
+      finish(failure, failure == errc::connection_closed ? "the peer closed the connection"
+                                                          : "receiving failed: " + failure.message());
+      return;
+    }
+    if (got == 0) {
+      // Hang-up reported but nothing to read and no error: the socket
+      // cannot make progress either way.
+      finish(errc::connection_reset, "the peer hung up");
+      return;
+    }
+  }
+}
+
 void channel::pause_reading() {
   reading_paused_ = true;
   update_interest();
@@ -348,9 +413,13 @@ void channel::close(std::error_code reason, std::string detail) {
   finish(reason, std::move(detail));
 }
 
-void channel::close_after_flush() {
+void channel::close_after_flush(runtime::duration limit) {
   if (state_ == state::closed)
     return;
+  if (limit > runtime::duration::zero() && !flush_timer_)
+    flush_timer_ = schedule(*this, worker_, limit, [](channel& target) {
+      target.finish(errc::timed_out, "the peer did not read what was left to send in time");
+    });
   close_when_flushed_ = true;
   if (state_ == state::open)
     write_pending();
@@ -362,6 +431,8 @@ void channel::finish(std::error_code reason, std::string detail) {
     return;
   state_ = state::closed;
   connect_timer_.reset();
+  handshake_timer_.reset();
+  flush_timer_.reset();
   if (registered_) {
     worker_.remove(fd_, *this);
     registered_ = false;

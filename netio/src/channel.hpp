@@ -66,6 +66,9 @@ struct channel_options {
   std::size_t read_chunk_bytes = 64u * 1024u;
   /// Connect timeout (zero = none). Only for channels made by `connect`.
   runtime::duration connect_timeout = std::chrono::seconds(10);
+  /// Security handshake timeout (zero = none); the channel closes with
+  /// errc::timed_out when it passes.
+  runtime::duration handshake_timeout = runtime::duration::zero();
   /// Wraps the plain socket stream into a security layer, if set. Called on
   /// the worker once the TCP connection is up.
   std::function<security_layer(std::unique_ptr<byte_stream>)> secure;
@@ -83,10 +86,14 @@ public:
   void start();
 
   /// Queues one message. Fails with buffer_full (nothing queued) above the
-  /// output limit, or not_connected before open / after close.
+  /// output limit, or not_connected after close / once closing after a
+  /// flush (a last message stays the last).
   [[nodiscard]] std::error_code send(const message& value);
-  /// Queues raw, already-encoded bytes (a server relaying one encoding to many).
-  [[nodiscard]] std::error_code send_encoded(std::span<const std::byte> bytes);
+  /// Queues raw, already-encoded bytes (a server relaying one encoding to
+  /// many). `beyond_limit`: queue even above the output limit (an owner that
+  /// enforces its own bound, such as a server session's replies).
+  [[nodiscard]] std::error_code send_encoded(std::span<const std::byte> bytes,
+                                             bool beyond_limit = false);
   [[nodiscard]] std::size_t output_bytes() const noexcept { return output_.size() - output_offset_; }
   [[nodiscard]] bool open() const noexcept { return state_ == state::open; }
   [[nodiscard]] bool closed() const noexcept { return state_ == state::closed; }
@@ -99,8 +106,11 @@ public:
 
   /// Closes at once; the owner hears `on_channel_closed(reason)`.
   void close(std::error_code reason, std::string detail);
-  /// Sends what is buffered, then closes with connection_closed.
-  void close_after_flush();
+  /// Sends what is buffered, then closes with connection_closed. Nothing
+  /// more is queued after this call. A positive `limit` closes the channel
+  /// anyway (errc::timed_out) if the peer has not read it all by then.
+  void close_after_flush(runtime::duration limit = runtime::duration::zero());
+  [[nodiscard]] bool closing() const noexcept { return close_when_flushed_ || state_ == state::closed; }
 
   [[nodiscard]] io_worker& worker() const noexcept { return worker_; }
   /// The stream in use (a TLS stream once secured); nullptr after close.
@@ -117,6 +127,7 @@ private:
   void handshake();
   void read_available();
   void read_input();
+  void drain_after_hangup();
   void write_pending();
   void deliver_buffered();
   void finish(std::error_code reason, std::string detail);
@@ -142,6 +153,8 @@ private:
   bool was_full_ = false;
   std::uint32_t interest_ = 0;
   std::shared_ptr<runtime::detail::deadline_target> connect_timer_;
+  std::shared_ptr<runtime::detail::deadline_target> handshake_timer_;
+  std::shared_ptr<runtime::detail::deadline_target> flush_timer_;
 };
 
 } // namespace actorloop::netio::detail

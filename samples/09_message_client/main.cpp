@@ -2,7 +2,8 @@
 // I/O mode given, and prints which thread ran each callback.
 //
 // The session: connect; ECHO; ROWS 3; an unknown command (a server message);
-// SUBSCRIBE news; PUBLISH news (a notification back to ourselves); close.
+// SUBSCRIBE to a channel unique to this run (several copies may share one
+// server); PUBLISH there (a notification back to ourselves); close.
 // In sync mode the calls block on this thread; in deferred mode they return
 // pending and this thread polls, so every callback runs here; in async mode
 // the callbacks run on the connection's I/O worker.
@@ -21,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace netio = actorloop::netio;
 namespace runtime = actorloop::runtime;
@@ -128,9 +130,13 @@ int main(int argc, char** argv) {
     expect(rows && rows->rows.size() == 3, "ROWS count");
     (void)run([&] { return connection.execute({"NO-SUCH-COMMAND"}); });
     (void)connection.take_result();
-    expect(run([&] { return connection.execute({"SUBSCRIBE", "news"}); }) == netio::retcode::succeed, "SUBSCRIBE");
+    // Unique to this process and moment: copies running side by side on one
+    // server must not see each other's notifications.
+    const std::string channel = "news-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    expect(run([&] { return connection.execute({"SUBSCRIBE", channel}); }) == netio::retcode::succeed, "SUBSCRIBE");
     (void)connection.take_result();
-    expect(run([&] { return connection.execute({"PUBLISH", "news", "from " + mode_text}); }) == netio::retcode::succeed, "PUBLISH");
+    expect(run([&] { return connection.execute({"PUBLISH", channel, "from " + mode_text}); }) == netio::retcode::succeed, "PUBLISH");
     (void)connection.take_result();
     expect(run([&] { return connection.close(); }) == netio::retcode::succeed, "close");
 

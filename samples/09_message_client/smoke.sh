@@ -24,6 +24,21 @@ echo "server: $first"
 for mode in ${modes[*]}; do
   "$bin/actorloop-sample-09-message-client" --connect "$address" --mode "$mode"
 done
+# Several copies at once on the same server: each uses its own channel, so
+# each sees exactly its own notification.
+pids=()
+for copy in 1 2 3 4 5 6 7 8; do
+  "$bin/actorloop-sample-09-message-client" --connect "$address" --mode async >"$out/copy$copy.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for copy in 1 2 3 4 5 6 7 8; do
+  if ! wait "${pids[$((copy - 1))]}"; then
+    echo "concurrent copy $copy failed:"; cat "$out/copy$copy.log"; failed=1
+  fi
+done
+[[ $failed == 0 ]] || exit 1
+echo "8 concurrent copies: every one got exactly its own notification"
 kill -TERM "$server"
 wait "$server"
 server=""

@@ -1,0 +1,99 @@
+#pragma once
+// What every session of one message_server shares: the options, the codec,
+// the listener, the set of open sessions, the subscriptions and the
+// counters behind `statistics()`.
+
+#include <actorloop/netio/server.hpp>
+
+#include "io_worker.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace actorloop::netio {
+
+namespace detail {
+class session;
+} // namespace detail
+
+class message_server::state final : public std::enable_shared_from_this<state>,
+                                    public detail::io_handler {
+public:
+  state(runtime::engine& engine, server_options options);
+  ~state() override;
+
+  // -- listener (server_listener.cpp) --------------------------------------------------
+  void listen();
+  void on_io(std::uint32_t events) noexcept override;
+  void on_worker_stopping() noexcept override { close_listener(); }
+  void close_listener();
+  void adopt(int fd, std::string peer, detail::io_worker& worker);
+  void forget(detail::session* gone);
+  void log(const std::string& line) const;
+
+  // -- subscriptions (server_subscriptions.cpp) ----------------------------------------
+  void subscribe(const std::string& channel, const std::shared_ptr<detail::session>& who);
+  void unsubscribe(const std::string& channel, detail::session* who);
+  /// Queues the notification with every subscriber; `done(count)` runs once
+  /// all are queued, on the last worker involved (or here, if none).
+  void publish(const std::string& channel, const std::string& payload, std::uint64_t publisher,
+               std::function<void(std::size_t)> done);
+  [[nodiscard]] std::shared_ptr<detail::session> find_session(std::uint64_t id);
+
+  // -- lifetime (server.cpp) ------------------------------------------------------------
+  void stop(runtime::duration drain_limit);
+  [[nodiscard]] server_statistics statistics();
+
+  runtime::engine& engine;
+  const server_options options;
+  const std::shared_ptr<const codec> wire;
+
+  // Listener: touched on the listen worker's thread only (after `listen`).
+  int listener = -1;
+  int spare_descriptor = -1; // given up at EMFILE to accept-and-drop
+  bool listener_paused = false;
+  endpoint bound;
+  detail::io_worker* listen_worker = nullptr;
+  bool listener_registered = false;
+  std::shared_ptr<runtime::detail::deadline_target> listener_resume;
+
+  std::mutex mutex;
+  std::condition_variable all_closed;
+  std::set<std::shared_ptr<detail::session>> sessions;
+  std::map<std::string, std::vector<std::weak_ptr<detail::session>>> subscriptions;
+  bool stopping = false;
+  std::uint64_t next_session_id = 1;
+
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> completions{0};
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> warnings{0};
+  std::atomic<std::uint64_t> slow_disconnects{0};
+  std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> dropped_at_descriptor_limit{0};
+  std::atomic<std::uint64_t> login_timeouts{0};
+  std::atomic<std::uint64_t> handshake_timeouts{0};
+  std::atomic<std::uint64_t> idle_timeouts{0};
+  std::atomic<std::uint64_t> output_overflows{0};
+};
+
+namespace detail {
+
+/// Schedules `fire` on `worker`'s thread at `at`; it is skipped if the
+/// returned target was released first.
+std::shared_ptr<runtime::detail::deadline_target> schedule_on(io_worker& worker,
+                                                              runtime::time_point at,
+                                                              std::function<void()> fire);
+
+} // namespace detail
+
+} // namespace actorloop::netio
