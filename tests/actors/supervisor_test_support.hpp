@@ -11,8 +11,24 @@
 
 #include <actorloop/actors/supervisor.hpp>
 
+#include <doctest/doctest.h>
+
 #include <map>
 #include <stdexcept>
+
+// Readable failures for the logs compared below.
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+  static String convert(const std::vector<std::string>& entries) {
+    std::string text = "{";
+    for (auto& entry : entries)
+      text += (text.size() > 1 ? ", \"" : "\"") + entry + "\"";
+    text += "}";
+    return String(text.c_str());
+  }
+};
+} // namespace doctest
 
 namespace supervisor_test {
 
