@@ -175,8 +175,11 @@ struct supervisor_applet::core {
     stats.restarts = child.starts > 0 ? child.starts - 1 : 0;
     stats.last_reason = child.last_reason;
     stats.ended = child.ended;
-    if (child.status != child_status::down && child.status != child_status::restart_pending)
+    if (child.status != child_status::down && child.status != child_status::restart_pending) {
       stats.current = child.handle;
+      if (child.nested)
+        stats.supervisor = supervisor_handle{child.handle, child.nested};
+    }
     std::lock_guard guard{shared->mutex};
     shared->children[child.key] = std::move(stats);
   }

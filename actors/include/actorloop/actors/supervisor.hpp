@@ -162,33 +162,7 @@ struct supervisor_spec {
   std::function<void(const supervisor_event&)> on_event{};
 };
 
-/// Where a child is.
-enum class child_status { running, stopping, restart_pending, down };
-[[nodiscard]] const char* to_string(child_status status) noexcept;
-
-struct child_stats {
-  std::uint64_t key = 0; ///< Stable id of the child slot in this supervisor.
-  std::string name;
-  std::string scheduler;
-  restart_type restart = restart_type::permanent;
-  child_status status = child_status::down;
-  std::size_t starts = 0;
-  std::size_t restarts = 0;
-  /// Why the last instance ended (meaningful when `ended` > 0).
-  exit_reason last_reason{};
-  std::size_t ended = 0;
-  /// The current instance (empty when down).
-  applet_handle current{};
-};
-
-struct supervisor_stats {
-  std::string name;
-  restart_strategy strategy = restart_strategy::one_for_one;
-  std::size_t restarts = 0; ///< Restart decisions (each counts once to the intensity).
-  bool stopping = false;
-  /// Children in start order.
-  std::vector<child_stats> children;
-};
+struct supervisor_stats;
 
 namespace detail {
 struct supervisor_shared;
@@ -217,6 +191,38 @@ public:
 
 private:
   std::shared_ptr<detail::supervisor_shared> shared_;
+};
+
+/// Where a child is.
+enum class child_status { running, stopping, restart_pending, down };
+[[nodiscard]] const char* to_string(child_status status) noexcept;
+
+struct child_stats {
+  std::uint64_t key = 0; ///< Stable id of the child slot in this supervisor.
+  std::string name;
+  std::string scheduler;
+  restart_type restart = restart_type::permanent;
+  child_status status = child_status::down;
+  std::size_t starts = 0;
+  std::size_t restarts = 0;
+  /// Why the last instance ended (meaningful when `ended` > 0).
+  exit_reason last_reason{};
+  std::size_t ended = 0;
+  /// The current instance (empty when down).
+  applet_handle current{};
+  /// The current instance's supervisor controls when the child is itself a
+  /// supervisor (`supervisor_child`), so a tree's inner supervisors can be
+  /// reached (e.g. to start dynamic children); empty otherwise.
+  supervisor_handle supervisor{};
+};
+
+struct supervisor_stats {
+  std::string name;
+  restart_strategy strategy = restart_strategy::one_for_one;
+  std::size_t restarts = 0; ///< Restart decisions (each counts once to the intensity).
+  bool stopping = false;
+  /// Children in start order.
+  std::vector<child_stats> children;
 };
 
 /// The supervisor as an applet class, for custom placement; most programs use
