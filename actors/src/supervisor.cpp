@@ -120,7 +120,8 @@ struct supervisor_applet::core {
     std::size_t starts = 0;
     std::size_t ended = 0;
     exit_reason last_reason;
-    bool stop_for_good = false; // stop_child: remove once down
+    std::uint64_t applet_id = 0; // of the latest instance, for stop_child
+    bool stop_for_good = false;  // stop_child: remove once down
     std::vector<std::promise<void>> stop_waiters;
   };
   using slot_list = std::list<slot>;
@@ -241,7 +242,11 @@ struct supervisor_applet::core {
     }
     child->status = child_status::running;
     ++child->starts;
-    by_applet[child->handle.applet_id()] = child;
+    // Only the latest instance is addressable, so the index stays one entry
+    // per child however often it restarts.
+    by_applet.erase(child->applet_id);
+    child->applet_id = child->handle.applet_id();
+    by_applet[child->applet_id] = child;
     watch(child->handle, child, role::child);
     publish(*child);
     emit(supervisor_event::kind::child_started, &*child);
@@ -299,19 +304,8 @@ struct supervisor_applet::core {
       std::lock_guard guard{shared->mutex};
       shared->children.erase(child->key);
     }
-    for (auto position = by_applet.begin(); position != by_applet.end();) {
-      if (position->second == child)
-        position = by_applet.erase(position);
-      else
-        ++position;
-    }
+    by_applet.erase(child->applet_id);
     slots.erase(child);
-  }
-
-  void forget_by_applet(slot_ref child, const applet_handle& handle) {
-    auto found = by_applet.find(handle.applet_id());
-    if (found != by_applet.end() && found->second == child)
-      by_applet.erase(found);
   }
 
   /// The restart decision for a child that ended by itself.
