@@ -298,14 +298,16 @@ struct supervisor_applet::core {
   }
 
   void remove_slot(slot_ref child) {
-    for (auto& waiter : child->stop_waiters)
-      waiter.set_value();
     {
       std::lock_guard guard{shared->mutex};
       shared->children.erase(child->key);
     }
     by_applet.erase(child->applet_id);
+    // Whoever waits for the stop sees the statistics without the child.
+    auto waiters = std::move(child->stop_waiters);
     slots.erase(child);
+    for (auto& waiter : waiters)
+      waiter.set_value();
   }
 
   /// The restart decision for a child that ended by itself.
