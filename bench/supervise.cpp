@@ -260,12 +260,13 @@ double ours_storm_ms(runtime::engine& engine, int children) {
   child.make = [&shared] { return std::make_unique<storm_child>(shared); };
   spec.child_template = child;
   auto supervisor = actors::spawn_supervisor(engine, "bench", spec);
-  std::vector<std::future<actors::applet_handle>> started;
+  std::vector<std::future<actors::child_result>> started;
   started.reserve(static_cast<std::size_t>(children));
   for (int index = 0; index < children; ++index)
     started.push_back(supervisor.start_child());
   for (auto& one : started)
-    (void)one.get();
+    if (auto answer = one.get(); !answer)
+      fail("supervised_restart_storm: start_child: " + answer.message);
   // Every child waits for the storm (their first preselects run after
   // start_child's answer).
   if (!shared.all_armed.wait_for(120s))

@@ -122,7 +122,7 @@ struct supervisor_applet::core {
     exit_reason last_reason;
     std::uint64_t applet_id = 0; // of the latest instance, for stop_child
     bool stop_for_good = false;  // stop_child: remove once down
-    std::vector<std::promise<void>> stop_waiters;
+    std::vector<std::promise<child_result>> stop_waiters;
   };
   using slot_list = std::list<slot>;
   using slot_ref = slot_list::iterator;
@@ -305,9 +305,10 @@ struct supervisor_applet::core {
     by_applet.erase(child->applet_id);
     // Whoever waits for the stop sees the statistics without the child.
     auto waiters = std::move(child->stop_waiters);
+    auto last = child_result{child->handle, {}, {}};
     slots.erase(child);
     for (auto& waiter : waiters)
-      waiter.set_value();
+      waiter.set_value(last);
   }
 
   /// The restart decision for a child that ended by itself.
@@ -581,14 +582,9 @@ struct supervisor_applet::core {
   // -- requests and deferred decisions -----------------------------------------------
 
   void fail_requests(std::deque<detail::supervisor_request>& refused, const std::string& why) {
-    for (auto& request : refused) {
-      auto failure = detail::supervisor_failure(supervisor_errc::supervisor_ended,
-                                                "supervisor '" + spec.name + "': " + why);
-      if (request.what == detail::supervisor_request::kind::start)
-        request.started.set_exception(failure);
-      else
-        request.stopped.set_exception(failure);
-    }
+    for (auto& request : refused)
+      request.answer.set_value(detail::refusal(supervisor_errc::supervisor_ended,
+                                               "supervisor '" + spec.name + "': " + why));
     refused.clear();
   }
 
@@ -647,24 +643,25 @@ struct supervisor_applet::core {
         if (auto failure = start(where)) {
           // OTP's start_child: a child that cannot start is not kept.
           remove_slot(where);
-          throw error(make_error_code(supervisor_errc::start_failed), failure->message());
+          request.answer.set_value(detail::refusal(supervisor_errc::start_failed, failure->message()));
+          return;
         }
-        request.started.set_value(where->handle);
-      } catch (...) {
-        request.started.set_exception(std::current_exception());
+        request.answer.set_value(child_result{where->handle, {}, {}});
+      } catch (const error& failure) {
+        request.answer.set_value(detail::refusal(failure.code(), failure.what()));
       }
       return;
     }
     auto found = by_applet.find(request.target);
     if (found == by_applet.end()) {
-      request.stopped.set_exception(detail::supervisor_failure(
+      request.answer.set_value(detail::refusal(
         supervisor_errc::no_such_child, "supervisor '" + spec.name + "': stop_child: applet " +
                                           std::to_string(request.target) + " is not its child"));
       return;
     }
     auto child = found->second;
     child->stop_for_good = true;
-    child->stop_waiters.push_back(std::move(request.stopped));
+    child->stop_waiters.push_back(std::move(request.answer));
     operation removal;
     removal.what = operation::purpose::remove;
     removal.to_stop.push_back(child);
@@ -716,8 +713,8 @@ struct supervisor_applet::core {
         publish(*position);
       }
       for (auto& waiter : position->stop_waiters)
-        waiter.set_exception(detail::supervisor_failure(
-          supervisor_errc::supervisor_ended, "supervisor '" + spec.name + "' ended"));
+        waiter.set_value(detail::refusal(supervisor_errc::supervisor_ended,
+                                         "supervisor '" + spec.name + "' ended first"));
       position->stop_waiters.clear();
     }
     auto refused = shared->close();

@@ -19,16 +19,16 @@ detail::supervisor_shared& shared_of(const std::shared_ptr<detail::supervisor_sh
 
 } // namespace
 
-std::future<applet_handle> supervisor_handle::start_child(std::optional<child_spec> spec) {
+std::future<child_result> supervisor_handle::start_child(std::optional<child_spec> spec) {
   auto& shared = shared_of(shared_);
   detail::supervisor_request request;
   request.what = detail::supervisor_request::kind::start;
   request.spec = std::move(spec);
-  auto result = request.started.get_future();
+  auto result = request.answer.get_future();
   {
     std::lock_guard guard{shared.mutex};
     if (!shared.accepting) {
-      request.started.set_exception(detail::supervisor_failure(
+      request.answer.set_value(detail::refusal(
         supervisor_errc::supervisor_ended,
         "supervisor '" + shared.stats.name + "': start_child after it began to stop"));
       return result;
@@ -39,16 +39,16 @@ std::future<applet_handle> supervisor_handle::start_child(std::optional<child_sp
   return result;
 }
 
-std::future<void> supervisor_handle::stop_child(const applet_handle& current) {
+std::future<child_result> supervisor_handle::stop_child(const applet_handle& current) {
   auto& shared = shared_of(shared_);
   detail::supervisor_request request;
   request.what = detail::supervisor_request::kind::stop;
   request.target = current.applet_id();
-  auto result = request.stopped.get_future();
+  auto result = request.answer.get_future();
   {
     std::lock_guard guard{shared.mutex};
     if (!shared.accepting) {
-      request.stopped.set_exception(detail::supervisor_failure(
+      request.answer.set_value(detail::refusal(
         supervisor_errc::supervisor_ended,
         "supervisor '" + shared.stats.name + "': stop_child after it began to stop"));
       return result;

@@ -21,8 +21,7 @@ struct supervisor_request {
   kind what = kind::start;
   std::optional<child_spec> spec;        // start
   std::uint64_t target = 0;              // stop: the applet id of the child
-  std::promise<applet_handle> started{}; // start
-  std::promise<void> stopped{};          // stop
+  std::promise<child_result> answer{};
 };
 
 struct supervisor_shared {
@@ -57,8 +56,8 @@ struct supervisor_shared {
   std::map<std::uint64_t, child_stats> children; // by slot key = start order
 };
 
-inline std::exception_ptr supervisor_failure(supervisor_errc code, const std::string& text) {
-  return std::make_exception_ptr(runtime::error(make_error_code(code), text));
+inline child_result refusal(std::error_code code, std::string text) {
+  return child_result{applet_handle{}, code, std::move(text)};
 }
 
 } // namespace actorloop::actors::detail

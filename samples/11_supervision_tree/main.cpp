@@ -247,7 +247,10 @@ int run(int argc, char** argv) {
   }
   auto pool_handle = root.stats().children.at(2).supervisor;
   for (long index = 0; index < workers; ++index)
-    (void)pool_handle.start_child().get();
+    if (auto started_worker = pool_handle.start_child().get(); !started_worker) {
+      std::fprintf(stderr, "%s\n", started_worker.message.c_str());
+      return 1;
+    }
   sample::say("service up: cache, listener and ", workers, " workers");
 
   std::vector<int> answers(static_cast<std::size_t>(requests), 0);

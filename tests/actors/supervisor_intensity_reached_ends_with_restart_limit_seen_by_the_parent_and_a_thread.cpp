@@ -87,7 +87,10 @@ TEST_CASE("intensity reached: restart_limit reaches the parent supervisor and a 
   CHECK(stats.restarts == 1);
   // A stopped supervisor refuses dynamic children with a clear error.
   auto refused = root.start_child(worker("late", controls, log));
-  CHECK(error_code_of([&] { (void)refused.get(); }) == actors::supervisor_errc::supervisor_ended);
+  auto answer = refused.get();
+  CHECK(!answer);
+  CHECK(answer.error == actors::supervisor_errc::supervisor_ended);
+  CHECK(answer.message.find("start_child after it began to stop") != std::string::npos);
   CHECK(engine.get_scheduler("work").empty());
   CHECK(engine.get_scheduler("sup").empty());
 }

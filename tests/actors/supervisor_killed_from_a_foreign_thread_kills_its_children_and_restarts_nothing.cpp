@@ -51,7 +51,10 @@ TEST_CASE("a supervisor killed from a foreign thread kills its children and rest
   CHECK(stats.stopping);
   CHECK(stats.restarts == 1);
   auto refused = victim.start_child(worker("late", controls, log));
-  CHECK(error_code_of([&] { (void)refused.get(); }) == actors::supervisor_errc::supervisor_ended);
+  auto answer = refused.get();
+  CHECK(!answer);
+  CHECK(answer.error == actors::supervisor_errc::supervisor_ended);
+  CHECK(answer.message.find("start_child after it began to stop") != std::string::npos);
   CHECK(engine.get_scheduler("work").empty());
   CHECK(engine.get_scheduler("sup").empty());
 }

@@ -78,12 +78,12 @@ TEST_CASE("a storm of 10,000 dynamic children whose callbacks throw is bounded i
   };
   auto pool = actors::spawn_supervisor(engine, "sup", spec);
 
-  std::vector<std::future<actors::applet_handle>> requests;
+  std::vector<std::future<actors::child_result>> requests;
   requests.reserve(child_count);
   for (std::size_t index = 0; index < child_count; ++index)
     requests.push_back(pool.start_child());
   for (auto& request : requests)
-    REQUIRE(request.get());
+    REQUIRE(request.get().child);
   REQUIRE(started.wait_for_at_least(child_count, 30s));
   REQUIRE(armed.wait_for_at_least(child_count, 30s));
   CHECK(engine.get_scheduler("work").applet_count() == child_count);

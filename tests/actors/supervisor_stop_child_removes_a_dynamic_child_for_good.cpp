@@ -21,14 +21,14 @@ TEST_CASE("stop_child removes a dynamic child for good; an unknown one is refuse
   spec.on_event = event_logger(log);
   auto pool = actors::spawn_supervisor(engine, "sup", spec);
 
-  auto first = pool.start_child().get();
-  auto second = pool.start_child().get();
-  auto third = pool.start_child().get();
+  auto first = pool.start_child().get().child;
+  auto second = pool.start_child().get().child;
+  auto third = pool.start_child().get().child;
   CHECK(first.name() == "w-1");
   CHECK(third.name() == "w-3");
   CHECK(log.entries() == std::vector<std::string>{"start w-1", "start w-2", "start w-3"});
 
-  pool.stop_child(second).get();
+  CHECK(pool.stop_child(second).get());
   CHECK(second.state() == actors::applet_state::destroyed);
   CHECK(tail(log, 3) == std::vector<std::string>{"stop w-2", "destroy w", "stopped w-2"});
   auto stats = pool.stats();
@@ -38,11 +38,11 @@ TEST_CASE("stop_child removes a dynamic child for good; an unknown one is refuse
   CHECK(stats.restarts == 0);
 
   // A handle that is not (or no longer) a child of this supervisor.
-  auto gone = pool.stop_child(second);
-  CHECK(error_code_of([&] { gone.get(); }) == actors::supervisor_errc::no_such_child);
+  auto gone = pool.stop_child(second).get();
+  CHECK(gone.error == actors::supervisor_errc::no_such_child);
+  CHECK(gone.message.find("is not its child") != std::string::npos);
   auto stranger = actors::spawn_applet(engine, "work", actors::applet_callbacks{});
-  auto refused = pool.stop_child(stranger);
-  CHECK(error_code_of([&] { refused.get(); }) == actors::supervisor_errc::no_such_child);
+  CHECK(pool.stop_child(stranger).get().error == actors::supervisor_errc::no_such_child);
   stranger.kill();
   REQUIRE(stranger.wait_for(5s));
 
@@ -51,8 +51,10 @@ TEST_CASE("stop_child removes a dynamic child for good; an unknown one is refuse
   broken.name = "broken";
   broken.scheduler = "no-such-scheduler";
   broken.callbacks = [] { return actors::applet_callbacks{}; };
-  auto failed = pool.start_child(broken);
-  CHECK(error_code_of([&] { (void)failed.get(); }) == actors::supervisor_errc::start_failed);
+  auto failed = pool.start_child(broken).get();
+  CHECK(failed.error == actors::supervisor_errc::start_failed);
+  CHECK(failed.message.find("no-such-scheduler") != std::string::npos);
+  CHECK(!failed.child);
   CHECK(pool.stats().children.size() == 2);
 
   pool.shutdown();

@@ -168,6 +168,18 @@ namespace detail {
 struct supervisor_shared;
 }
 
+/// The answer to `start_child` and `stop_child`: the child's handle, or why
+/// not. Errors are values here (not exceptions carried across threads).
+struct child_result {
+  /// start_child: the child's first instance; empty otherwise.
+  applet_handle child{};
+  /// Empty on success; `supervisor_errc` or `errc::invalid_argument`.
+  std::error_code error{};
+  /// Names the problem when `error` is set.
+  std::string message{};
+  [[nodiscard]] explicit operator bool() const noexcept { return !error; }
+};
+
 /// A supervisor's applet handle with the supervisor's own controls.
 /// Thread safety: distinct objects: safe. Shared objects: safe.
 class supervisor_handle : public applet_handle {
@@ -177,12 +189,14 @@ public:
     : applet_handle(std::move(applet)), shared_(std::move(shared)) {}
 
   /// Starts a dynamic child. With no spec, the `child_template` is used. The
-  /// future gets the child's first handle once spawned, or an `error` with
-  /// `supervisor_ended`, `start_failed` or `invalid_argument`.
-  [[nodiscard]] std::future<applet_handle> start_child(std::optional<child_spec> spec = {});
-  /// Stops a dynamic child for good (an orderly stop with its limit). The
-  /// future is fulfilled once it has gone; `no_such_child` if unknown.
-  [[nodiscard]] std::future<void> stop_child(const applet_handle& current);
+  /// future gets the child's first handle once spawned, or the error
+  /// `supervisor_ended`, `start_failed` or `invalid_argument` with a message.
+  [[nodiscard]] std::future<child_result> start_child(std::optional<child_spec> spec = {});
+  /// Stops a child for good (an orderly stop with its limit; it is not
+  /// restarted). The future is fulfilled once it has gone (and has left the
+  /// statistics); `no_such_child` if `current` is not the current instance of
+  /// a child, `supervisor_ended` if the supervisor ended first.
+  [[nodiscard]] std::future<child_result> stop_child(const applet_handle& current);
   /// Orderly stop: children in reverse start order, then the supervisor
   /// itself with a normal reason. Idempotent; a no-op once it has ended.
   void shutdown();
