@@ -9,7 +9,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 21: an uncaught double add_wait in preselect destroys the applet with callback_threw") {
+TEST_CASE("an uncaught double add_wait in preselect destroys the applet with callback_threw") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::atomic<int> destroys{0};
   std::atomic<int> postselects{0};
@@ -45,7 +45,7 @@ TEST_CASE("behaviour 21: an uncaught double add_wait in preselect destroys the a
   CHECK_FALSE(loop.stopped());
 }
 
-TEST_CASE("behaviour 21: a double add_wait caught inside preselect leaves the applet running with one registration") {
+TEST_CASE("a double add_wait caught inside preselect leaves the applet running with one registration") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::error_code refusal;
   std::string refusal_text;
@@ -93,7 +93,7 @@ TEST_CASE("behaviour 21: a double add_wait caught inside preselect leaves the ap
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 21: remove_wait then add_wait of the same waitable is allowed") {
+TEST_CASE("remove_wait then add_wait of the same waitable is allowed") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::atomic<bool> removed{false};
   std::atomic<bool> removed_again{true};

@@ -54,7 +54,7 @@ actors::applet_callbacks watching(watcher& self, const actors::applet_handle& ta
 
 } // namespace
 
-TEST_CASE("behaviour 16: two applets, a wait set and a thread all see one applet's destruction exactly once") {
+TEST_CASE("two applets, a wait set and a thread all see one applet's destruction exactly once") {
   std::atomic<int> target_destroys{0};
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
   watcher same_scheduler;
@@ -131,7 +131,7 @@ TEST_CASE("behaviour 16: two applets, a wait set and a thread all see one applet
   REQUIRE(second_watcher.wait_for(5s));
 }
 
-TEST_CASE("behaviour 16: the handle of an applet already destroyed is ready at once for every kind of waiter") {
+TEST_CASE("the handle of an applet already destroyed is ready at once for every kind of waiter") {
   std::atomic<int> target_destroys{0};
   watcher late;
 

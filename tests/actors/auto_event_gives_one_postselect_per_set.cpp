@@ -10,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 18: each set of an auto event gives exactly one postselect and leaves it reset") {
+TEST_CASE("each set of an auto event gives exactly one postselect and leaves it reset") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
@@ -48,7 +48,7 @@ TEST_CASE("behaviour 18: each set of an auto event gives exactly one postselect 
   CHECK(still_set_inside_postselect.load() == 0);
 }
 
-TEST_CASE("behaviour 18: two sets before the dispatch give one postselect (an event is not a counter)") {
+TEST_CASE("two sets before the dispatch give one postselect (an event is not a counter)") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -160,10 +160,10 @@ void one_dispatch_per_set(std::size_t threads) {
 
 } // namespace
 
-TEST_CASE("behaviour 18: several applets on one auto event on a one-thread scheduler: one dispatch per set") {
+TEST_CASE("several applets on one auto event on a one-thread scheduler: one dispatch per set") {
   one_dispatch_per_set(1);
 }
 
-TEST_CASE("behaviour 18: several applets on one auto event on a two-thread scheduler: one dispatch per set") {
+TEST_CASE("several applets on one auto event on a two-thread scheduler: one dispatch per set") {
   one_dispatch_per_set(2);
 }

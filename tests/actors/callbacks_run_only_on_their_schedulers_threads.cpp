@@ -49,7 +49,7 @@ actors::applet_callbacks recording_callbacks(scheduler_observations& seen, std::
 
 } // namespace
 
-TEST_CASE("behaviour 1: every callback of an applet runs on one of its own scheduler's threads") {
+TEST_CASE("every callback of an applet runs on one of its own scheduler's threads") {
   constexpr std::size_t scheduler_count = 3;
   constexpr std::size_t rounds = 5;
   std::array<scheduler_observations, scheduler_count> seen;
@@ -102,7 +102,7 @@ TEST_CASE("behaviour 1: every callback of an applet runs on one of its own sched
   }
 }
 
-TEST_CASE("behaviour 1: a scheduler whose thread is held does not stall another scheduler") {
+TEST_CASE("a scheduler whose thread is held does not stall another scheduler") {
   scheduler_observations seen;
   runtime::engine engine{small_engine_options()};
   auto busy = make_scheduler(engine, "busy", 1);

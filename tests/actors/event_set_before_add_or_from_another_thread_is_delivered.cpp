@@ -10,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 20: an event set before the applet adds it is delivered once after the add") {
+TEST_CASE("an event set before the applet adds it is delivered once after the add") {
   runtime::event early{runtime::reset_mode::automatic, "early"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -57,7 +57,7 @@ TEST_CASE("behaviour 20: an event set before the applet adds it is delivered onc
   CHECK_FALSE(early.test());
 }
 
-TEST_CASE("behaviour 20: an event set from another thread wakes an idle applet within a second") {
+TEST_CASE("an event set from another thread wakes an idle applet within a second") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
@@ -90,7 +90,7 @@ TEST_CASE("behaviour 20: an event set from another thread wakes an idle applet w
   CHECK(postselects.value() == 5);
 }
 
-TEST_CASE("behaviour 20: an event set in one applet's postselect is delivered to another applet (test_event)") {
+TEST_CASE("an event set in one applet's postselect is delivered to another applet (test_event)") {
   constexpr std::size_t rounds = 10;
   runtime::event handoff{runtime::reset_mode::automatic, "handoff"};
   runtime::timer tick{"tick"};

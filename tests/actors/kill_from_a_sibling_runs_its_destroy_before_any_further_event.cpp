@@ -7,7 +7,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 14: a sibling's kill runs B's destroy before any further event for B") {
+TEST_CASE("a sibling's kill runs B's destroy before any further event for B") {
   event_log log;
   runtime::event b_event{runtime::reset_mode::automatic, "b-event"};
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};

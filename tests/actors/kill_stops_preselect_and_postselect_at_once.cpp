@@ -20,7 +20,7 @@ struct victim_counts {
 
 } // namespace
 
-TEST_CASE("behaviour 12: killed by a sibling while its events are pending, the victim gets no further callback") {
+TEST_CASE("killed by a sibling while its events are pending, the victim gets no further callback") {
   victim_counts victim_seen;
   runtime::event first{runtime::reset_mode::automatic, "first"};
   runtime::event second{runtime::reset_mode::automatic, "second"};
@@ -94,7 +94,7 @@ TEST_CASE("behaviour 12: killed by a sibling while its events are pending, the v
   REQUIRE(killer.wait_for(5s));
 }
 
-TEST_CASE("behaviour 12: killed from a foreign thread during its postselect, the applet gets no further callback") {
+TEST_CASE("killed from a foreign thread during its postselect, the applet gets no further callback") {
   victim_counts seen;
   runtime::event level{runtime::reset_mode::manual, "level"};
   gate entered;

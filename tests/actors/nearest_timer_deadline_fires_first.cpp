@@ -11,7 +11,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 24: three timers added far-first fire nearest-first") {
+TEST_CASE("three timers added far-first fire nearest-first") {
   runtime::timer far_timer{"far"};
   runtime::timer near_timer{"near"};
   runtime::timer middle_timer{"middle"};
@@ -54,7 +54,7 @@ TEST_CASE("behaviour 24: three timers added far-first fire nearest-first") {
   CHECK(offsets[2] >= 90ms);
 }
 
-TEST_CASE("behaviour 24: timers that expire together are delivered one per postselect") {
+TEST_CASE("timers that expire together are delivered one per postselect") {
   constexpr std::size_t timer_count = 4;
   std::vector<runtime::timer> timers;
   for (std::size_t index = 0; index < timer_count; ++index)

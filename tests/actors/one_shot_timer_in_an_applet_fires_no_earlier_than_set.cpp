@@ -9,7 +9,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 22: a one-shot timer re-set in postselect fires 5 times, each no earlier than its delay") {
+TEST_CASE("a one-shot timer re-set in postselect fires 5 times, each no earlier than its delay") {
   constexpr auto delay = 20ms;
   constexpr int expirations = 5;
   runtime::timer alarm{"alarm"};
@@ -55,7 +55,7 @@ TEST_CASE("behaviour 22: a one-shot timer re-set in postselect fires 5 times, ea
   CHECK(runtime::clock::now() - started >= expirations * delay);
 }
 
-TEST_CASE("behaviour 22: a timer set far ahead does not fire while a short one does") {
+TEST_CASE("a timer set far ahead does not fire while a short one does") {
   runtime::timer far_away{"far-away"};
   runtime::timer soon{"soon"};
   event_log log;

@@ -8,7 +8,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 39: a parent kills its children one at a time, waiting on each handle, then itself") {
+TEST_CASE("a parent kills its children one at a time, waiting on each handle, then itself") {
   constexpr std::size_t child_count = 3;
   runtime::event teardown{runtime::reset_mode::automatic, "teardown"};
   event_log log;

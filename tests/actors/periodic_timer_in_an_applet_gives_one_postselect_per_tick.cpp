@@ -9,7 +9,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 22: a 5 ms periodic timer gives exactly 10 postselects before the applet stops it") {
+TEST_CASE("a 5 ms periodic timer gives exactly 10 postselects before the applet stops it") {
   constexpr auto period = 5ms;
   constexpr int ticks_wanted = 10;
   runtime::timer metronome{"metronome"};

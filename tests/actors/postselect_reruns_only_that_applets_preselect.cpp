@@ -32,7 +32,7 @@ actors::applet_callbacks counting(counters& mine, std::string name) {
 
 } // namespace
 
-TEST_CASE("behaviour 7: after applet A's postselect only A's preselect re-runs, B's count is unchanged") {
+TEST_CASE("after applet A's postselect only A's preselect re-runs, B's count is unchanged") {
   counters first;
   counters second;
 

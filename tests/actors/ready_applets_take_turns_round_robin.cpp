@@ -8,7 +8,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 33: two applets with a manual event set each alternate on a one-thread scheduler") {
+TEST_CASE("two applets with a manual event set each alternate on a one-thread scheduler") {
   constexpr int dispatches_each = 10;
   std::array<runtime::event, 2> levels{runtime::event{runtime::reset_mode::manual, "level-a"},
                                        runtime::event{runtime::reset_mode::manual, "level-b"}};

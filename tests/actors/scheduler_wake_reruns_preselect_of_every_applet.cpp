@@ -30,7 +30,7 @@ actors::applet_callbacks counting_preselects(actorloop_test::latch_counter& pres
 
 } // namespace
 
-TEST_CASE("behaviour 3: wake from another thread re-runs the preselect of every applet on the scheduler promptly") {
+TEST_CASE("wake from another thread re-runs the preselect of every applet on the scheduler promptly") {
   constexpr std::size_t applet_count = 3;
   std::array<actorloop_test::latch_counter, applet_count> preselects;
   std::array<actorloop_test::latch_counter, applet_count> postselects;
@@ -71,7 +71,7 @@ TEST_CASE("behaviour 3: wake from another thread re-runs the preselect of every 
   }
 }
 
-TEST_CASE("behaviour 3: a preselect re-run by wake may register a new waitable that then fires") {
+TEST_CASE("a preselect re-run by wake may register a new waitable that then fires") {
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
   std::atomic<bool> want_doorbell{false};

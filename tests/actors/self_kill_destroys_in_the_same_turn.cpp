@@ -8,7 +8,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 13: self-kill in postselect runs destroy in the same turn, then makes the handle ready") {
+TEST_CASE("self-kill in postselect runs destroy in the same turn, then makes the handle ready") {
   event_log log;
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};
   runtime::event busy{runtime::reset_mode::manual, "busy"};
@@ -99,7 +99,7 @@ TEST_CASE("behaviour 13: self-kill in postselect runs destroy in the same turn, 
   REQUIRE(spinner.wait_for(5s));
 }
 
-TEST_CASE("behaviour 13: self-kill in preselect destroys the applet before any postselect") {
+TEST_CASE("self-kill in preselect destroys the applet before any postselect") {
   std::atomic<int> preselects{0};
   std::atomic<int> postselects{0};
   std::atomic<int> destroys{0};
@@ -129,7 +129,7 @@ TEST_CASE("behaviour 13: self-kill in preselect destroys the applet before any p
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 13: self-kill in init destroys the applet before any preselect") {
+TEST_CASE("self-kill in init destroys the applet before any preselect") {
   std::atomic<int> preselects{0};
   std::atomic<int> destroys{0};
 

@@ -12,7 +12,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 5: four waitables of four kinds ready at once give four postselects, one each") {
+TEST_CASE("four waitables of four kinds ready at once give four postselects, one each") {
   runtime::event auto_event{runtime::reset_mode::automatic, "auto"};
   runtime::event manual_event{runtime::reset_mode::manual, "manual"};
   runtime::timer expired_timer{"expired"};
@@ -76,7 +76,7 @@ TEST_CASE("behaviour 5: four waitables of four kinds ready at once give four pos
   CHECK_FALSE(auto_event.test());
 }
 
-TEST_CASE("behaviour 5: five auto events set before the applet starts give five postselects, each once") {
+TEST_CASE("five auto events set before the applet starts give five postselects, each once") {
   constexpr std::size_t event_count = 5;
   std::vector<runtime::event> events;
   for (std::size_t index = 0; index < event_count; ++index) {

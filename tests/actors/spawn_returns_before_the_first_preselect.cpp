@@ -7,7 +7,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 11: spawn returns while init is still blocked; the first preselect follows on the scheduler thread") {
+TEST_CASE("spawn returns while init is still blocked; the first preselect follows on the scheduler thread") {
   gate spawn_returned;
   std::atomic<bool> init_saw_spawn_return{false};
   std::atomic<int> preselects{0};
@@ -49,7 +49,7 @@ TEST_CASE("behaviour 11: spawn returns while init is still blocked; the first pr
   CHECK(preselects.load() == 1);
 }
 
-TEST_CASE("behaviour 11: an applet spawned from another applet's postselect starts after that callback returned") {
+TEST_CASE("an applet spawned from another applet's postselect starts after that callback returned") {
   runtime::event spawn_now{runtime::reset_mode::automatic, "spawn-now"};
   std::atomic<bool> parent_inside_postselect{false};
   std::atomic<int> child_preselects_when_spawn_returned{-1};

@@ -9,7 +9,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 25: ten items pushed from another thread give ten postselects, in FIFO order") {
+TEST_CASE("ten items pushed from another thread give ten postselects, in FIFO order") {
   constexpr int item_count = 10;
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "inbox"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
@@ -76,7 +76,7 @@ TEST_CASE("behaviour 25: ten items pushed from another thread give ten postselec
   CHECK_FALSE(queue.ready());
 }
 
-TEST_CASE("behaviour 25: emptying the queue with clear stops the dispatches") {
+TEST_CASE("emptying the queue with clear stops the dispatches") {
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "inbox"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   actorloop_test::latch_counter queue_dispatches;
