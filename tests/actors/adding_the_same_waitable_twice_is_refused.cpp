@@ -1,7 +1,9 @@
-// Behaviour 21 (rec): adding a waitable the applet already waits on throws
+// Adding a waitable the applet already waits on throws
 // runtime::error(errc::already_waiting) instead of crashing. Uncaught in
 // preselect it destroys the applet with errc::callback_threw, naming the
 // problem; caught, the applet carries on with its one registration.
+// Model: Open Files of_core documentation (ofc_sched_add_wait,
+// ofc_waitset_add); the original crashes here, actorloop refuses with an error.
 #include "applet_test_support.hpp"
 #include <actorloop/runtime/detail/access.hpp>
 

@@ -1,7 +1,9 @@
-// Behaviour 16 (rec): an applet handle is a waitable that becomes ready once
+// An applet handle is a waitable that becomes ready once
 // the applet has been destroyed and stays ready: any number of applets, wait
 // sets and threads see the destruction, each exactly once, after the destroy
 // callback; a handle of an applet already gone is ready at once.
+// Model: Open Files of_core documentation (ofc_app_set_wait); actorloop makes
+// the handle itself waitable, so no registration race exists.
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_set.hpp>

@@ -1,6 +1,8 @@
-// Behaviour 34: an applet's callbacks never overlap, and applets on a
+// An applet's callbacks never overlap, and applets on a
 // one-thread scheduler never run at the same time, however many threads feed
 // them events; applets on different schedulers may run in parallel.
+// Model: Open Files of_core documentation (the scheduler loop: one thread per
+// scheduler).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>

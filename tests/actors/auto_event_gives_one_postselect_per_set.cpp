@@ -1,7 +1,8 @@
-// Behaviour 18: an auto-reset event set while an applet waits on it gives
+// An auto-reset event set while an applet waits on it gives
 // exactly one postselect, after which test() is false; two sets before the
 // dispatch still give one. With several applets waiting on one auto event,
 // each set reaches exactly one of them.
+// Model: Open Files of_core documentation ("Waitable Events": OFC_EVENT_AUTO).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

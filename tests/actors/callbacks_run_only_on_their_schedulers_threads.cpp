@@ -1,6 +1,8 @@
-// Behaviour 1: every callback of an applet on scheduler S runs on one of S's
+// Every callback of an applet on scheduler S runs on one of S's
 // worker threads, never on the thread that created, fed or killed it; and N
 // schedulers are N independent loops.
+// Model: Open Files of_core documentation (ofc_sched_create: one loop thread
+// per scheduler).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>

@@ -1,8 +1,10 @@
-// Behaviour 6: a waitable returned by postselect that the same applet waits on
+// A waitable returned by postselect that the same applet waits on
 // is dispatched to it at once, in the same turn, without being tested or
 // consumed (so even if it is not ready). One that this applet does not wait on
 // is dropped and counted in applet_info::chained_dropped; it is never run on
 // another applet's behalf.
+// Model: Open Files of_core documentation (handle chaining from postselect;
+// test_waitq).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>

@@ -1,6 +1,8 @@
-// Behaviour 29: closing a waitable while an applet waits on it unregisters
+// Closing a waitable while an applet waits on it unregisters
 // it: no later dispatch refers to it, even if it was ready when closed; and
 // adding a closed waitable fails with errc::closed.
+// Model: Open Files of_core documentation (ofc_handle_destroy of a handle in a
+// wait set).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>

@@ -1,7 +1,8 @@
-// Behaviour 20: an event set before it is added is delivered after the add;
+// An event set before it is added is delivered after the add;
 // an event set from another thread while the scheduler is idle wakes the
 // applet promptly; an event set in another applet's postselect is delivered
 // on a later turn (test_event's pattern).
+// Model: Open Files of_core documentation ("Waitable Events"; ofc_waitset_add).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

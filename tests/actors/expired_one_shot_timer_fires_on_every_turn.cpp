@@ -1,6 +1,7 @@
-// Behaviour 23: a one-shot timer that has expired and is not re-set, but is
+// A one-shot timer that has expired and is not re-set, but is
 // still registered, fires again on every turn; a timer that was never set
 // counts as expired and fires at once; cancel stops it.
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

@@ -1,6 +1,8 @@
-// Behaviour 15 (rec): kill from a thread that is not the applet's scheduler
+// Kill from a thread that is not the applet's scheduler
 // wakes it, so destroy runs promptly even if the applet waits on nothing (the
 // original could take up to 4 s). Kill is idempotent and works at any stage.
+// Model: Open Files of_core documentation (ofc_app_kill); actorloop
+// deliberately improves on the original here.
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

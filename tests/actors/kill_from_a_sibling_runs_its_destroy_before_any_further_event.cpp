@@ -1,6 +1,7 @@
-// Behaviour 14: when applet A kills applet B (same scheduler) from A's
+// When applet A kills applet B (same scheduler) from A's
 // callback, B's destroy runs on the scheduler thread before B gets any
 // further event, and A, waiting on B's handle, hears of it afterwards.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

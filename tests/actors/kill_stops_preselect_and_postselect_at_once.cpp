@@ -1,6 +1,7 @@
-// Behaviour 12: once an applet is killed, neither its preselect nor its
+// Once an applet is killed, neither its preselect nor its
 // postselect runs again, even with events pending; its destroy runs once.
 // Its handle reports it as going (destroying or destroyed) right after kill.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>

@@ -1,6 +1,8 @@
-// Behaviour 19: a manual-reset event, once set, dispatches the applet waiting
+// A manual-reset event, once set, dispatches the applet waiting
 // on it on every turn until it is reset or no longer registered; several
 // applets waiting on one manual event are all dispatched.
+// Model: Open Files of_core documentation ("Waitable Events":
+// OFC_EVENT_MANUAL).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

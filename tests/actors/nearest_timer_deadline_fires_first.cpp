@@ -1,6 +1,7 @@
-// Behaviour 24: among several timers an applet waits on, the one with the
+// Among several timers an applet waits on, the one with the
 // nearest deadline fires first, whatever the order they were added in; timers
 // that expire together are delivered one per postselect.
+// Model: Open Files of_core documentation (timers in the scheduler loop).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

@@ -1,6 +1,7 @@
-// Behaviour 22: a one-shot timer added by an applet fires its postselect no
+// A one-shot timer added by an applet fires its postselect no
 // earlier than the delay it was set to; re-setting it in postselect gives a
 // period of at least that delay (test_timer's pattern, at millisecond scale).
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

@@ -1,7 +1,9 @@
-// Applets spawning applets, and behaviour 39's teardown: a parent spawns
-// children (on its own and on another scheduler), then kills them one at a
-// time, waiting on each child's handle before killing the next, and finally
-// itself.
+// Applets spawning applets, and a parent's teardown of its children: a
+// parent spawns children (on its own and on another scheduler), then kills
+// them one at a time, waiting on each child's handle before killing the
+// next, and finally itself.
+// Model: Open Files of_core documentation (test_dg: parent-managed child
+// teardown).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,7 @@
-// Behaviour 22 for periodic timers: a periodic timer waited on by an applet
+// For periodic timers: a periodic timer waited on by an applet
 // dispatches once per tick, each dispatch consuming one tick; tick k comes no
 // earlier than k periods after it was set.
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

@@ -1,5 +1,6 @@
-// Behaviour 7: after applet A's postselect only A's preselect runs again; the
+// After applet A's postselect only A's preselect runs again; the
 // preselect of another applet B on the same scheduler is not re-invoked.
+// Model: Open Files of_core documentation (the scheduler loop, default build).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

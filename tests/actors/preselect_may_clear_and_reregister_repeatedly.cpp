@@ -1,7 +1,9 @@
-// Behaviour 17: inside preselect an applet may clear and re-add its waits any
+// Inside preselect an applet may clear and re-add its waits any
 // number of times (the Open Files test apps' do/while state loop); only the
 // final set counts, and re-adding a waitable after clear_wait is not a
 // double registration.
+// Model: Open Files of_core documentation (the test apps' preselect state
+// loop).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,6 @@
-// Behaviour 33: applets that are continuously ready on a one-thread scheduler
+// Applets that are continuously ready on a one-thread scheduler
 // with throughput 1 take turns: their dispatches interleave one by one.
+// Model: Open Files of_core documentation (the scheduler loop).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

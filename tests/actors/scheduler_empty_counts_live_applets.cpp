@@ -1,6 +1,7 @@
-// Behaviour 10: scheduler::empty() is true exactly when no applet remains on
+// scheduler::empty() is true exactly when no applet remains on
 // the scheduler, and applet_count() counts the live ones (a freshly spawned
 // applet counts at once; a destroyed one, whose handle is ready, no longer does).
+// Model: Open Files of_core documentation (ofc_sched_empty).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,7 +1,8 @@
-// Behaviour 9: scheduler::stop blocks until every remaining applet's destroy
+// scheduler::stop blocks until every remaining applet's destroy
 // callback has run on the scheduler's own thread and its handle is ready; the
 // applets' exit reason is errc::scheduler_shutdown. Destroying the engine does
 // the same for every scheduler.
+// Model: Open Files of_core documentation (ofc_sched_quit).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

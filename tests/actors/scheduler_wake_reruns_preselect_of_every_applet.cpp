@@ -1,5 +1,6 @@
-// Behaviour 3: scheduler::wake from any thread is a significant event: every
+// scheduler::wake from any thread is a significant event: every
 // applet on that scheduler re-runs its preselect promptly, and only those.
+// Model: Open Files of_core documentation (ofc_sched_wake).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,7 +1,8 @@
-// Behaviour 13: an applet that kills itself in postselect is destroyed in the
+// An applet that kills itself in postselect is destroyed in the
 // same turn, right after postselect returns: no preselect follows, no other
 // applet runs in between, destroy runs, and only then does the handle become
 // ready. context.destroying() is true right after kill.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,8 @@
-// Behaviour 5: when K registered waitables are ready at once, the applet gets
+// When K registered waitables are ready at once, the applet gets
 // K separate postselect calls, each with exactly one of them, and its
 // preselect re-runs between them (each is its own turn).
+// Model: Open Files of_core documentation (the scheduler loop: one triggered
+// handle per wait).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>

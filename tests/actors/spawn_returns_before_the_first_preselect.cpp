@@ -1,6 +1,7 @@
-// Behaviour 11: spawn_applet returns before the applet's first preselect, and
+// spawn_applet returns before the applet's first preselect, and
 // init and that preselect run on the scheduler's thread, never on the caller's,
 // also when the caller is another applet on the same one-thread scheduler.
+// Model: Open Files of_core documentation (ofc_app_create).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>

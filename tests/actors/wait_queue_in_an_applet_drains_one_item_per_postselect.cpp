@@ -1,6 +1,7 @@
-// Behaviour 25: a push from any thread wakes the applet waiting on a wait
+// A push from any thread wakes the applet waiting on a wait
 // queue; the queue stays ready while non-empty, so an applet taking one item
 // per postselect is dispatched once per item until it is empty, in FIFO order.
+// Model: Open Files of_core documentation (ofc_waitq_enqueue).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
