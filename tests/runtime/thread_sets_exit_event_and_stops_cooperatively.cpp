@@ -1,6 +1,8 @@
-// runtime::thread (behaviour 32): the exit event is set when the body
-// returns, stop is only a request, a wake target is woken by the request,
-// and join is idempotent.
+// runtime::thread: the exit event is set when the body returns, stop is
+// only a request, a wake target is woken by the request, and join is
+// idempotent.
+// Model: Open Files of_core documentation (ofc_thread_create's notify
+// event, ofc_thread_delete's cooperative deletion, ofc_thread_wait).
 #include <actorloop/runtime/event.hpp>
 #include <actorloop/runtime/thread.hpp>
 #include <actorloop/runtime/wait_set.hpp>
