@@ -1,7 +1,9 @@
-// Behaviour 21 (rec): adding a waitable the applet already waits on throws
+// Adding a waitable the applet already waits on throws
 // runtime::error(errc::already_waiting) instead of crashing. Uncaught in
 // preselect it destroys the applet with errc::callback_threw, naming the
 // problem; caught, the applet carries on with its one registration.
+// Model: Open Files of_core documentation (ofc_sched_add_wait,
+// ofc_waitset_add); the original crashes here, actorloop refuses with an error.
 #include "applet_test_support.hpp"
 #include <actorloop/runtime/detail/access.hpp>
 
@@ -9,7 +11,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 21: an uncaught double add_wait in preselect destroys the applet with callback_threw") {
+TEST_CASE("an uncaught double add_wait in preselect destroys the applet with callback_threw") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::atomic<int> destroys{0};
   std::atomic<int> postselects{0};
@@ -45,7 +47,7 @@ TEST_CASE("behaviour 21: an uncaught double add_wait in preselect destroys the a
   CHECK_FALSE(loop.stopped());
 }
 
-TEST_CASE("behaviour 21: a double add_wait caught inside preselect leaves the applet running with one registration") {
+TEST_CASE("a double add_wait caught inside preselect leaves the applet running with one registration") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::error_code refusal;
   std::string refusal_text;
@@ -93,7 +95,7 @@ TEST_CASE("behaviour 21: a double add_wait caught inside preselect leaves the ap
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 21: remove_wait then add_wait of the same waitable is allowed") {
+TEST_CASE("remove_wait then add_wait of the same waitable is allowed") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   std::atomic<bool> removed{false};
   std::atomic<bool> removed_again{true};

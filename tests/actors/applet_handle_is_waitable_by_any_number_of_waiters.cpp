@@ -1,7 +1,9 @@
-// Behaviour 16 (rec): an applet handle is a waitable that becomes ready once
+// An applet handle is a waitable that becomes ready once
 // the applet has been destroyed and stays ready: any number of applets, wait
 // sets and threads see the destruction, each exactly once, after the destroy
 // callback; a handle of an applet already gone is ready at once.
+// Model: Open Files of_core documentation (ofc_app_set_wait); actorloop makes
+// the handle itself waitable, so no registration race exists.
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_set.hpp>
@@ -54,7 +56,7 @@ actors::applet_callbacks watching(watcher& self, const actors::applet_handle& ta
 
 } // namespace
 
-TEST_CASE("behaviour 16: two applets, a wait set and a thread all see one applet's destruction exactly once") {
+TEST_CASE("two applets, a wait set and a thread all see one applet's destruction exactly once") {
   std::atomic<int> target_destroys{0};
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
   watcher same_scheduler;
@@ -131,7 +133,7 @@ TEST_CASE("behaviour 16: two applets, a wait set and a thread all see one applet
   REQUIRE(second_watcher.wait_for(5s));
 }
 
-TEST_CASE("behaviour 16: the handle of an applet already destroyed is ready at once for every kind of waiter") {
+TEST_CASE("the handle of an applet already destroyed is ready at once for every kind of waiter") {
   std::atomic<int> target_destroys{0};
   watcher late;
 

@@ -1,6 +1,8 @@
-// Behaviour 34: an applet's callbacks never overlap, and applets on a
+// An applet's callbacks never overlap, and applets on a
 // one-thread scheduler never run at the same time, however many threads feed
 // them events; applets on different schedulers may run in parallel.
+// Model: Open Files of_core documentation (the scheduler loop: one thread per
+// scheduler).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -80,7 +82,7 @@ void hammer(std::size_t scheduler_threads, concurrency_gauge& whole_scheduler,
 
 } // namespace
 
-TEST_CASE("behaviour 34: applets on a one-thread scheduler never run at the same time over 6000 events") {
+TEST_CASE("applets on a one-thread scheduler never run at the same time over 6000 events") {
   concurrency_gauge whole_scheduler;
   std::array<concurrency_gauge, 3> per_applet;
   hammer(1, whole_scheduler, per_applet);
@@ -89,7 +91,7 @@ TEST_CASE("behaviour 34: applets on a one-thread scheduler never run at the same
     CHECK(gauge.peak() == 1);
 }
 
-TEST_CASE("behaviour 34: on a two-thread scheduler one applet's callbacks still never overlap") {
+TEST_CASE("on a two-thread scheduler one applet's callbacks still never overlap") {
   concurrency_gauge whole_scheduler;
   std::array<concurrency_gauge, 3> per_applet;
   hammer(2, whole_scheduler, per_applet);
@@ -99,7 +101,7 @@ TEST_CASE("behaviour 34: on a two-thread scheduler one applet's callbacks still 
     CHECK(gauge.peak() == 1);
 }
 
-TEST_CASE("behaviour 34: applets on different schedulers run in parallel") {
+TEST_CASE("applets on different schedulers run in parallel") {
   // Each applet waits inside its postselect until the other is inside its own;
   // that can only succeed if both run at the same time.
   gate first_inside;

@@ -1,7 +1,8 @@
-// Behaviour 18: an auto-reset event set while an applet waits on it gives
+// An auto-reset event set while an applet waits on it gives
 // exactly one postselect, after which test() is false; two sets before the
 // dispatch still give one. With several applets waiting on one auto event,
 // each set reaches exactly one of them.
+// Model: Open Files of_core documentation ("Waitable Events": OFC_EVENT_AUTO).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -10,7 +11,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 18: each set of an auto event gives exactly one postselect and leaves it reset") {
+TEST_CASE("each set of an auto event gives exactly one postselect and leaves it reset") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
@@ -48,7 +49,7 @@ TEST_CASE("behaviour 18: each set of an auto event gives exactly one postselect 
   CHECK(still_set_inside_postselect.load() == 0);
 }
 
-TEST_CASE("behaviour 18: two sets before the dispatch give one postselect (an event is not a counter)") {
+TEST_CASE("two sets before the dispatch give one postselect (an event is not a counter)") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -160,10 +161,10 @@ void one_dispatch_per_set(std::size_t threads) {
 
 } // namespace
 
-TEST_CASE("behaviour 18: several applets on one auto event on a one-thread scheduler: one dispatch per set") {
+TEST_CASE("several applets on one auto event on a one-thread scheduler: one dispatch per set") {
   one_dispatch_per_set(1);
 }
 
-TEST_CASE("behaviour 18: several applets on one auto event on a two-thread scheduler: one dispatch per set") {
+TEST_CASE("several applets on one auto event on a two-thread scheduler: one dispatch per set") {
   one_dispatch_per_set(2);
 }

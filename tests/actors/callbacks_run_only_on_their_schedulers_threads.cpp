@@ -1,6 +1,8 @@
-// Behaviour 1: every callback of an applet on scheduler S runs on one of S's
+// Every callback of an applet on scheduler S runs on one of S's
 // worker threads, never on the thread that created, fed or killed it; and N
 // schedulers are N independent loops.
+// Model: Open Files of_core documentation (ofc_sched_create: one loop thread
+// per scheduler).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -49,7 +51,7 @@ actors::applet_callbacks recording_callbacks(scheduler_observations& seen, std::
 
 } // namespace
 
-TEST_CASE("behaviour 1: every callback of an applet runs on one of its own scheduler's threads") {
+TEST_CASE("every callback of an applet runs on one of its own scheduler's threads") {
   constexpr std::size_t scheduler_count = 3;
   constexpr std::size_t rounds = 5;
   std::array<scheduler_observations, scheduler_count> seen;
@@ -102,7 +104,7 @@ TEST_CASE("behaviour 1: every callback of an applet runs on one of its own sched
   }
 }
 
-TEST_CASE("behaviour 1: a scheduler whose thread is held does not stall another scheduler") {
+TEST_CASE("a scheduler whose thread is held does not stall another scheduler") {
   scheduler_observations seen;
   runtime::engine engine{small_engine_options()};
   auto busy = make_scheduler(engine, "busy", 1);

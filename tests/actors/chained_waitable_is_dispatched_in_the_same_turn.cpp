@@ -1,8 +1,10 @@
-// Behaviour 6: a waitable returned by postselect that the same applet waits on
+// A waitable returned by postselect that the same applet waits on
 // is dispatched to it at once, in the same turn, without being tested or
 // consumed (so even if it is not ready). One that this applet does not wait on
 // is dropped and counted in applet_info::chained_dropped; it is never run on
 // another applet's behalf.
+// Model: Open Files of_core documentation (handle chaining from postselect;
+// test_waitq).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -11,7 +13,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 6: a chained waitable the applet waits on is dispatched at once, even if it is not ready") {
+TEST_CASE("a chained waitable the applet waits on is dispatched at once, even if it is not ready") {
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};
   runtime::event never_set{runtime::reset_mode::automatic, "never-set"};
   event_log log;
@@ -59,7 +61,7 @@ TEST_CASE("behaviour 6: a chained waitable the applet waits on is dispatched at 
   CHECK_FALSE(never_set.test());
 }
 
-TEST_CASE("behaviour 6: returning a wait queue after filling it drains it in the same turn (test_waitq)") {
+TEST_CASE("returning a wait queue after filling it drains it in the same turn (test_waitq)") {
   runtime::event tick{runtime::reset_mode::automatic, "tick"};
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "queue"};
   event_log log;
@@ -112,7 +114,7 @@ TEST_CASE("behaviour 6: returning a wait queue after filling it drains it in the
   CHECK(queue.empty());
 }
 
-TEST_CASE("behaviour 6: a chained waitable nobody here waits on is dropped, counted, and not run for another applet") {
+TEST_CASE("a chained waitable nobody here waits on is dropped, counted, and not run for another applet") {
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};
   runtime::event stranger{runtime::reset_mode::automatic, "stranger"};
   runtime::event other_applets{runtime::reset_mode::automatic, "other-applets"};

@@ -1,6 +1,8 @@
-// Behaviour 29: closing a waitable while an applet waits on it unregisters
+// Closing a waitable while an applet waits on it unregisters
 // it: no later dispatch refers to it, even if it was ready when closed; and
 // adding a closed waitable fails with errc::closed.
+// Model: Open Files of_core documentation (ofc_handle_destroy of a handle in a
+// wait set).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -10,7 +12,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 29: a waitable closed while registered is not dispatched afterwards") {
+TEST_CASE("a waitable closed while registered is not dispatched afterwards") {
   runtime::event doomed{runtime::reset_mode::manual, "doomed"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -51,7 +53,7 @@ TEST_CASE("behaviour 29: a waitable closed while registered is not dispatched af
   CHECK(runtime::detail::access::state(doomed)->waiter_count() == 0);
 }
 
-TEST_CASE("behaviour 29: a waitable set and closed by a sibling on the same thread is never dispatched") {
+TEST_CASE("a waitable set and closed by a sibling on the same thread is never dispatched") {
   runtime::event doomed{runtime::reset_mode::manual, "doomed"};
   runtime::wait_queue<int> doomed_queue{runtime::wait_queue<int>::unbounded, "doomed-queue"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
@@ -111,7 +113,7 @@ TEST_CASE("behaviour 29: a waitable set and closed by a sibling on the same thre
   CHECK(doomed_queue.try_push(2) == runtime::errc::closed);
 }
 
-TEST_CASE("behaviour 29: add_wait of a closed waitable throws errc::closed") {
+TEST_CASE("add_wait of a closed waitable throws errc::closed") {
   runtime::event closed_event{runtime::reset_mode::automatic, "closed-event"};
   closed_event.close();
   std::error_code refusal;

@@ -1,7 +1,8 @@
-// Behaviour 20: an event set before it is added is delivered after the add;
+// An event set before it is added is delivered after the add;
 // an event set from another thread while the scheduler is idle wakes the
 // applet promptly; an event set in another applet's postselect is delivered
 // on a later turn (test_event's pattern).
+// Model: Open Files of_core documentation ("Waitable Events"; ofc_waitset_add).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -10,7 +11,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 20: an event set before the applet adds it is delivered once after the add") {
+TEST_CASE("an event set before the applet adds it is delivered once after the add") {
   runtime::event early{runtime::reset_mode::automatic, "early"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -57,7 +58,7 @@ TEST_CASE("behaviour 20: an event set before the applet adds it is delivered onc
   CHECK_FALSE(early.test());
 }
 
-TEST_CASE("behaviour 20: an event set from another thread wakes an idle applet within a second") {
+TEST_CASE("an event set from another thread wakes an idle applet within a second") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
@@ -90,7 +91,7 @@ TEST_CASE("behaviour 20: an event set from another thread wakes an idle applet w
   CHECK(postselects.value() == 5);
 }
 
-TEST_CASE("behaviour 20: an event set in one applet's postselect is delivered to another applet (test_event)") {
+TEST_CASE("an event set in one applet's postselect is delivered to another applet (test_event)") {
   constexpr std::size_t rounds = 10;
   runtime::event handoff{runtime::reset_mode::automatic, "handoff"};
   runtime::timer tick{"tick"};

@@ -7,7 +7,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 1: a ping-pong between applets on two schedulers keeps each on its own thread") {
+TEST_CASE("a ping-pong between applets on two schedulers keeps each on its own thread") {
   constexpr std::size_t rallies = 50;
   runtime::event ping{runtime::reset_mode::automatic, "ping"};
   runtime::event pong{runtime::reset_mode::automatic, "pong"};
@@ -76,7 +76,7 @@ TEST_CASE("behaviour 1: a ping-pong between applets on two schedulers keeps each
     CHECK_FALSE(left_threads.contains(id));
 }
 
-TEST_CASE("behaviour 1: a queue filled and a handle killed from another scheduler are handled on the owner's thread") {
+TEST_CASE("a queue filled and a handle killed from another scheduler are handled on the owner's thread") {
   runtime::event go{runtime::reset_mode::automatic, "go"};
   runtime::event inbox_bell{runtime::reset_mode::manual, "inbox-bell"};
   actorloop_test::thread_id_set owner_threads;

@@ -1,6 +1,7 @@
-// Behaviour 23: a one-shot timer that has expired and is not re-set, but is
+// A one-shot timer that has expired and is not re-set, but is
 // still registered, fires again on every turn; a timer that was never set
 // counts as expired and fires at once; cancel stops it.
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -9,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 23: an expired one-shot timer left registered fires on every turn until the applet stops") {
+TEST_CASE("an expired one-shot timer left registered fires on every turn until the applet stops") {
   runtime::timer alarm{"alarm"};
   std::atomic<int> postselects{0};
   std::atomic<int> preselects{0};
@@ -39,7 +40,7 @@ TEST_CASE("behaviour 23: an expired one-shot timer left registered fires on ever
   CHECK(alarm.expired());
 }
 
-TEST_CASE("behaviour 23: a timer that was never set fires as soon as it is added") {
+TEST_CASE("a timer that was never set fires as soon as it is added") {
   runtime::timer never_set{"never-set"};
   std::atomic<int> postselects{0};
 
@@ -63,7 +64,7 @@ TEST_CASE("behaviour 23: a timer that was never set fires as soon as it is added
   CHECK(postselects.load() == 3);
 }
 
-TEST_CASE("behaviour 23: cancelling an expired timer stops its dispatches") {
+TEST_CASE("cancelling an expired timer stops its dispatches") {
   runtime::timer alarm{"alarm"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   actorloop_test::latch_counter alarm_dispatches;

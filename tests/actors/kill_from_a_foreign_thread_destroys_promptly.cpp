@@ -1,6 +1,8 @@
-// Behaviour 15 (rec): kill from a thread that is not the applet's scheduler
+// Kill from a thread that is not the applet's scheduler
 // wakes it, so destroy runs promptly even if the applet waits on nothing (the
 // original could take up to 4 s). Kill is idempotent and works at any stage.
+// Model: Open Files of_core documentation (ofc_app_kill); actorloop
+// deliberately improves on the original here.
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -44,7 +46,7 @@ actors::applet_callbacks counting(lifecycle_counts& seen,
 
 } // namespace
 
-TEST_CASE("behaviour 15: killing an applet that waits on nothing destroys it within a second") {
+TEST_CASE("killing an applet that waits on nothing destroys it within a second") {
   lifecycle_counts seen;
   runtime::engine engine{small_engine_options()};
   auto loop = make_scheduler(engine, "loop", 1);
@@ -60,7 +62,7 @@ TEST_CASE("behaviour 15: killing an applet that waits on nothing destroys it wit
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 15: a kill from a plain thread reaches an applet waiting on a far timer within a second") {
+TEST_CASE("a kill from a plain thread reaches an applet waiting on a far timer within a second") {
   lifecycle_counts seen;
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
   runtime::timer far_away{"far-away"};
@@ -79,7 +81,7 @@ TEST_CASE("behaviour 15: a kill from a plain thread reaches an applet waiting on
   CHECK(all_within(seen.destroy_threads, loop.thread_ids()));
 }
 
-TEST_CASE("behaviour 15: a kill before the applet started means no preselect at all, and destroy once") {
+TEST_CASE("a kill before the applet started means no preselect at all, and destroy once") {
   lifecycle_counts seen;
   runtime::engine engine{small_engine_options()};
   make_scheduler(engine, "loop", 1);
@@ -98,7 +100,7 @@ TEST_CASE("behaviour 15: a kill before the applet started means no preselect at 
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 15: kill is idempotent and harmless after the applet is gone") {
+TEST_CASE("kill is idempotent and harmless after the applet is gone") {
   lifecycle_counts seen;
   runtime::engine engine{small_engine_options()};
   make_scheduler(engine, "loop", 1);

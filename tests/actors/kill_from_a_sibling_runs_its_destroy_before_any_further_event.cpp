@@ -1,13 +1,14 @@
-// Behaviour 14: when applet A kills applet B (same scheduler) from A's
+// When applet A kills applet B (same scheduler) from A's
 // callback, B's destroy runs on the scheduler thread before B gets any
 // further event, and A, waiting on B's handle, hears of it afterwards.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 14: a sibling's kill runs B's destroy before any further event for B") {
+TEST_CASE("a sibling's kill runs B's destroy before any further event for B") {
   event_log log;
   runtime::event b_event{runtime::reset_mode::automatic, "b-event"};
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};

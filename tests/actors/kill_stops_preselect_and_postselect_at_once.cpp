@@ -1,6 +1,7 @@
-// Behaviour 12: once an applet is killed, neither its preselect nor its
+// Once an applet is killed, neither its preselect nor its
 // postselect runs again, even with events pending; its destroy runs once.
 // Its handle reports it as going (destroying or destroyed) right after kill.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -20,7 +21,7 @@ struct victim_counts {
 
 } // namespace
 
-TEST_CASE("behaviour 12: killed by a sibling while its events are pending, the victim gets no further callback") {
+TEST_CASE("killed by a sibling while its events are pending, the victim gets no further callback") {
   victim_counts victim_seen;
   runtime::event first{runtime::reset_mode::automatic, "first"};
   runtime::event second{runtime::reset_mode::automatic, "second"};
@@ -94,7 +95,7 @@ TEST_CASE("behaviour 12: killed by a sibling while its events are pending, the v
   REQUIRE(killer.wait_for(5s));
 }
 
-TEST_CASE("behaviour 12: killed from a foreign thread during its postselect, the applet gets no further callback") {
+TEST_CASE("killed from a foreign thread during its postselect, the applet gets no further callback") {
   victim_counts seen;
   runtime::event level{runtime::reset_mode::manual, "level"};
   gate entered;

@@ -1,6 +1,8 @@
-// Behaviour 19: a manual-reset event, once set, dispatches the applet waiting
+// A manual-reset event, once set, dispatches the applet waiting
 // on it on every turn until it is reset or no longer registered; several
 // applets waiting on one manual event are all dispatched.
+// Model: Open Files of_core documentation ("Waitable Events":
+// OFC_EVENT_MANUAL).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -9,7 +11,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 19: a manual event re-dispatches on every turn until the 5th dispatch resets it") {
+TEST_CASE("a manual event re-dispatches on every turn until the 5th dispatch resets it") {
   runtime::event level{runtime::reset_mode::manual, "level"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   event_log log;
@@ -57,7 +59,7 @@ TEST_CASE("behaviour 19: a manual event re-dispatches on every turn until the 5t
   CHECK_FALSE(level.test());
 }
 
-TEST_CASE("behaviour 19: a manual event stops dispatching once preselect no longer adds it, and stays set") {
+TEST_CASE("a manual event stops dispatching once preselect no longer adds it, and stays set") {
   runtime::event level{runtime::reset_mode::manual, "level"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   actorloop_test::latch_counter level_dispatches;
@@ -95,7 +97,7 @@ TEST_CASE("behaviour 19: a manual event stops dispatching once preselect no long
   CHECK(level.test());
 }
 
-TEST_CASE("behaviour 19: every applet waiting on one manual event is dispatched by one set") {
+TEST_CASE("every applet waiting on one manual event is dispatched by one set") {
   constexpr std::size_t applet_count = 4;
   runtime::event broadcast{runtime::reset_mode::manual, "broadcast"};
   std::array<runtime::event, applet_count> probes;

@@ -1,6 +1,7 @@
-// Behaviour 24: among several timers an applet waits on, the one with the
+// Among several timers an applet waits on, the one with the
 // nearest deadline fires first, whatever the order they were added in; timers
 // that expire together are delivered one per postselect.
+// Model: Open Files of_core documentation (timers in the scheduler loop).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -11,7 +12,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 24: three timers added far-first fire nearest-first") {
+TEST_CASE("three timers added far-first fire nearest-first") {
   runtime::timer far_timer{"far"};
   runtime::timer near_timer{"near"};
   runtime::timer middle_timer{"middle"};
@@ -54,7 +55,7 @@ TEST_CASE("behaviour 24: three timers added far-first fire nearest-first") {
   CHECK(offsets[2] >= 90ms);
 }
 
-TEST_CASE("behaviour 24: timers that expire together are delivered one per postselect") {
+TEST_CASE("timers that expire together are delivered one per postselect") {
   constexpr std::size_t timer_count = 4;
   std::vector<runtime::timer> timers;
   for (std::size_t index = 0; index < timer_count; ++index)

@@ -1,6 +1,7 @@
-// Behaviour 22: a one-shot timer added by an applet fires its postselect no
+// A one-shot timer added by an applet fires its postselect no
 // earlier than the delay it was set to; re-setting it in postselect gives a
 // period of at least that delay (test_timer's pattern, at millisecond scale).
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -9,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 22: a one-shot timer re-set in postselect fires 5 times, each no earlier than its delay") {
+TEST_CASE("a one-shot timer re-set in postselect fires 5 times, each no earlier than its delay") {
   constexpr auto delay = 20ms;
   constexpr int expirations = 5;
   runtime::timer alarm{"alarm"};
@@ -55,7 +56,7 @@ TEST_CASE("behaviour 22: a one-shot timer re-set in postselect fires 5 times, ea
   CHECK(runtime::clock::now() - started >= expirations * delay);
 }
 
-TEST_CASE("behaviour 22: a timer set far ahead does not fire while a short one does") {
+TEST_CASE("a timer set far ahead does not fire while a short one does") {
   runtime::timer far_away{"far-away"};
   runtime::timer soon{"soon"};
   event_log log;

@@ -1,14 +1,16 @@
-// Applets spawning applets, and behaviour 39's teardown: a parent spawns
-// children (on its own and on another scheduler), then kills them one at a
-// time, waiting on each child's handle before killing the next, and finally
-// itself.
+// Applets spawning applets, and a parent's teardown of its children: a
+// parent spawns children (on its own and on another scheduler), then kills
+// them one at a time, waiting on each child's handle before killing the
+// next, and finally itself.
+// Model: Open Files of_core documentation (test_dg: parent-managed child
+// teardown).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 39: a parent kills its children one at a time, waiting on each handle, then itself") {
+TEST_CASE("a parent kills its children one at a time, waiting on each handle, then itself") {
   constexpr std::size_t child_count = 3;
   runtime::event teardown{runtime::reset_mode::automatic, "teardown"};
   event_log log;

@@ -1,6 +1,7 @@
-// Behaviour 22 for periodic timers: a periodic timer waited on by an applet
+// For periodic timers: a periodic timer waited on by an applet
 // dispatches once per tick, each dispatch consuming one tick; tick k comes no
 // earlier than k periods after it was set.
+// Model: Open Files of_core documentation (ofc_timer_set; test_timer).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -9,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 22: a 5 ms periodic timer gives exactly 10 postselects before the applet stops it") {
+TEST_CASE("a 5 ms periodic timer gives exactly 10 postselects before the applet stops it") {
   constexpr auto period = 5ms;
   constexpr int ticks_wanted = 10;
   runtime::timer metronome{"metronome"};

@@ -1,5 +1,6 @@
-// Behaviour 7: after applet A's postselect only A's preselect runs again; the
+// After applet A's postselect only A's preselect runs again; the
 // preselect of another applet B on the same scheduler is not re-invoked.
+// Model: Open Files of_core documentation (the scheduler loop, default build).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -32,7 +33,7 @@ actors::applet_callbacks counting(counters& mine, std::string name) {
 
 } // namespace
 
-TEST_CASE("behaviour 7: after applet A's postselect only A's preselect re-runs, B's count is unchanged") {
+TEST_CASE("after applet A's postselect only A's preselect re-runs, B's count is unchanged") {
   counters first;
   counters second;
 

@@ -1,14 +1,16 @@
-// Behaviour 17: inside preselect an applet may clear and re-add its waits any
+// Inside preselect an applet may clear and re-add its waits any
 // number of times (the Open Files test apps' do/while state loop); only the
 // final set counts, and re-adding a waitable after clear_wait is not a
 // double registration.
+// Model: Open Files of_core documentation (the test apps' preselect state
+// loop).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 17: after several clear_wait/add_wait rounds in one preselect only the final set is waited on") {
+TEST_CASE("after several clear_wait/add_wait rounds in one preselect only the final set is waited on") {
   runtime::event a{runtime::reset_mode::automatic, "a"};
   runtime::event b{runtime::reset_mode::automatic, "b"};
   runtime::event c{runtime::reset_mode::automatic, "c"};
@@ -70,7 +72,7 @@ TEST_CASE("behaviour 17: after several clear_wait/add_wait rounds in one presele
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 17: a state machine that changes state inside preselect re-registers for the new state") {
+TEST_CASE("a state machine that changes state inside preselect re-registers for the new state") {
   enum class phase { idle, running, done };
   runtime::event work{runtime::reset_mode::automatic, "work"};
   runtime::event idle_only{runtime::reset_mode::manual, "idle-only"};

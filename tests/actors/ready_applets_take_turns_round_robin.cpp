@@ -1,5 +1,6 @@
-// Behaviour 33: applets that are continuously ready on a one-thread scheduler
+// Applets that are continuously ready on a one-thread scheduler
 // with throughput 1 take turns: their dispatches interleave one by one.
+// Model: Open Files of_core documentation (the scheduler loop).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -8,7 +9,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 33: two applets with a manual event set each alternate on a one-thread scheduler") {
+TEST_CASE("two applets with a manual event set each alternate on a one-thread scheduler") {
   constexpr int dispatches_each = 10;
   std::array<runtime::event, 2> levels{runtime::event{runtime::reset_mode::manual, "level-a"},
                                        runtime::event{runtime::reset_mode::manual, "level-b"}};

@@ -1,13 +1,14 @@
-// Behaviour 10: scheduler::empty() is true exactly when no applet remains on
+// scheduler::empty() is true exactly when no applet remains on
 // the scheduler, and applet_count() counts the live ones (a freshly spawned
 // applet counts at once; a destroyed one, whose handle is ready, no longer does).
+// Model: Open Files of_core documentation (ofc_sched_empty).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 10: empty and applet_count follow spawns and destructions") {
+TEST_CASE("empty and applet_count follow spawns and destructions") {
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
   actorloop_test::latch_counter preselects;
 
@@ -52,7 +53,7 @@ TEST_CASE("behaviour 10: empty and applet_count follow spawns and destructions")
   CHECK(other.empty());
 }
 
-TEST_CASE("behaviour 10: an applet that kills itself at once leaves the scheduler empty") {
+TEST_CASE("an applet that kills itself at once leaves the scheduler empty") {
   actorloop_test::latch_counter destroys;
   runtime::engine engine{small_engine_options()};
   auto loop = make_scheduler(engine, "loop", 1);
@@ -71,7 +72,7 @@ TEST_CASE("behaviour 10: an applet that kills itself at once leaves the schedule
   CHECK(loop.applet_count() == 0);
 }
 
-TEST_CASE("behaviour 10: once a handle reports the applet destroyed, the scheduler no longer counts it") {
+TEST_CASE("once a handle reports the applet destroyed, the scheduler no longer counts it") {
   constexpr int rounds = 200;
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
   int still_counted = 0;

@@ -1,7 +1,8 @@
-// Behaviour 9: scheduler::stop blocks until every remaining applet's destroy
+// scheduler::stop blocks until every remaining applet's destroy
 // callback has run on the scheduler's own thread and its handle is ready; the
 // applets' exit reason is errc::scheduler_shutdown. Destroying the engine does
 // the same for every scheduler.
+// Model: Open Files of_core documentation (ofc_sched_quit).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -48,7 +49,7 @@ void check_shut_down(const actors::applet_handle& handle) {
 
 } // namespace
 
-TEST_CASE("behaviour 9: stop returns after every applet was destroyed on the scheduler's thread") {
+TEST_CASE("stop returns after every applet was destroyed on the scheduler's thread") {
   constexpr std::size_t applet_count = 3;
   teardown_observations seen;
   runtime::event never_set{runtime::reset_mode::manual, "never-set"};
@@ -81,7 +82,7 @@ TEST_CASE("behaviour 9: stop returns after every applet was destroyed on the sch
   CHECK(seen.destroys.value() == applet_count);
 }
 
-TEST_CASE("behaviour 9: stop destroys an applet that is busy with a level-triggered event") {
+TEST_CASE("stop destroys an applet that is busy with a level-triggered event") {
   teardown_observations seen;
   actorloop_test::latch_counter postselects;
   runtime::event always_set{runtime::reset_mode::manual, "always-set"};
@@ -106,7 +107,7 @@ TEST_CASE("behaviour 9: stop destroys an applet that is busy with a level-trigge
   CHECK(loop.empty());
 }
 
-TEST_CASE("behaviour 9: stop called from one of the scheduler's own threads throws wrong_thread") {
+TEST_CASE("stop called from one of the scheduler's own threads throws wrong_thread") {
   actorloop_test::latch_counter attempts;
   std::error_code refusal;
   std::atomic<bool> still_running_after_refusal{false};
@@ -130,7 +131,7 @@ TEST_CASE("behaviour 9: stop called from one of the scheduler's own threads thro
   CHECK_FALSE(loop.stopped());
 }
 
-TEST_CASE("behaviour 9: destroying the engine destroys the applets of every scheduler on their own threads") {
+TEST_CASE("destroying the engine destroys the applets of every scheduler on their own threads") {
   teardown_observations on_default;
   teardown_observations on_first;
   teardown_observations on_second;

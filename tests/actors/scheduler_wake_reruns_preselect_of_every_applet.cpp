@@ -1,5 +1,6 @@
-// Behaviour 3: scheduler::wake from any thread is a significant event: every
+// scheduler::wake from any thread is a significant event: every
 // applet on that scheduler re-runs its preselect promptly, and only those.
+// Model: Open Files of_core documentation (ofc_sched_wake).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -30,7 +31,7 @@ actors::applet_callbacks counting_preselects(actorloop_test::latch_counter& pres
 
 } // namespace
 
-TEST_CASE("behaviour 3: wake from another thread re-runs the preselect of every applet on the scheduler promptly") {
+TEST_CASE("wake from another thread re-runs the preselect of every applet on the scheduler promptly") {
   constexpr std::size_t applet_count = 3;
   std::array<actorloop_test::latch_counter, applet_count> preselects;
   std::array<actorloop_test::latch_counter, applet_count> postselects;
@@ -71,7 +72,7 @@ TEST_CASE("behaviour 3: wake from another thread re-runs the preselect of every 
   }
 }
 
-TEST_CASE("behaviour 3: a preselect re-run by wake may register a new waitable that then fires") {
+TEST_CASE("a preselect re-run by wake may register a new waitable that then fires") {
   actorloop_test::latch_counter preselects;
   actorloop_test::latch_counter postselects;
   std::atomic<bool> want_doorbell{false};

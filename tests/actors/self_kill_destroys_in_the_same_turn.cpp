@@ -1,14 +1,15 @@
-// Behaviour 13: an applet that kills itself in postselect is destroyed in the
+// An applet that kills itself in postselect is destroyed in the
 // same turn, right after postselect returns: no preselect follows, no other
 // applet runs in between, destroy runs, and only then does the handle become
 // ready. context.destroying() is true right after kill.
+// Model: Open Files of_core documentation (ofc_app_kill).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 13: self-kill in postselect runs destroy in the same turn, then makes the handle ready") {
+TEST_CASE("self-kill in postselect runs destroy in the same turn, then makes the handle ready") {
   event_log log;
   runtime::event trigger{runtime::reset_mode::automatic, "trigger"};
   runtime::event busy{runtime::reset_mode::manual, "busy"};
@@ -99,7 +100,7 @@ TEST_CASE("behaviour 13: self-kill in postselect runs destroy in the same turn, 
   REQUIRE(spinner.wait_for(5s));
 }
 
-TEST_CASE("behaviour 13: self-kill in preselect destroys the applet before any postselect") {
+TEST_CASE("self-kill in preselect destroys the applet before any postselect") {
   std::atomic<int> preselects{0};
   std::atomic<int> postselects{0};
   std::atomic<int> destroys{0};
@@ -129,7 +130,7 @@ TEST_CASE("behaviour 13: self-kill in preselect destroys the applet before any p
   CHECK(handle.exit_reason().is_normal());
 }
 
-TEST_CASE("behaviour 13: self-kill in init destroys the applet before any preselect") {
+TEST_CASE("self-kill in init destroys the applet before any preselect") {
   std::atomic<int> preselects{0};
   std::atomic<int> destroys{0};
 

@@ -1,6 +1,8 @@
-// Behaviour 5: when K registered waitables are ready at once, the applet gets
+// When K registered waitables are ready at once, the applet gets
 // K separate postselect calls, each with exactly one of them, and its
 // preselect re-runs between them (each is its own turn).
+// Model: Open Files of_core documentation (the scheduler loop: one triggered
+// handle per wait).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/timer.hpp>
@@ -12,7 +14,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 5: four waitables of four kinds ready at once give four postselects, one each") {
+TEST_CASE("four waitables of four kinds ready at once give four postselects, one each") {
   runtime::event auto_event{runtime::reset_mode::automatic, "auto"};
   runtime::event manual_event{runtime::reset_mode::manual, "manual"};
   runtime::timer expired_timer{"expired"};
@@ -76,7 +78,7 @@ TEST_CASE("behaviour 5: four waitables of four kinds ready at once give four pos
   CHECK_FALSE(auto_event.test());
 }
 
-TEST_CASE("behaviour 5: five auto events set before the applet starts give five postselects, each once") {
+TEST_CASE("five auto events set before the applet starts give five postselects, each once") {
   constexpr std::size_t event_count = 5;
   std::vector<runtime::event> events;
   for (std::size_t index = 0; index < event_count; ++index) {

@@ -1,13 +1,14 @@
-// Behaviour 11: spawn_applet returns before the applet's first preselect, and
+// spawn_applet returns before the applet's first preselect, and
 // init and that preselect run on the scheduler's thread, never on the caller's,
 // also when the caller is another applet on the same one-thread scheduler.
+// Model: Open Files of_core documentation (ofc_app_create).
 #include "applet_test_support.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 11: spawn returns while init is still blocked; the first preselect follows on the scheduler thread") {
+TEST_CASE("spawn returns while init is still blocked; the first preselect follows on the scheduler thread") {
   gate spawn_returned;
   std::atomic<bool> init_saw_spawn_return{false};
   std::atomic<int> preselects{0};
@@ -49,7 +50,7 @@ TEST_CASE("behaviour 11: spawn returns while init is still blocked; the first pr
   CHECK(preselects.load() == 1);
 }
 
-TEST_CASE("behaviour 11: an applet spawned from another applet's postselect starts after that callback returned") {
+TEST_CASE("an applet spawned from another applet's postselect starts after that callback returned") {
   runtime::event spawn_now{runtime::reset_mode::automatic, "spawn-now"};
   std::atomic<bool> parent_inside_postselect{false};
   std::atomic<int> child_preselects_when_spawn_returned{-1};

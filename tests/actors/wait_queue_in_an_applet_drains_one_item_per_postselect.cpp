@@ -1,6 +1,7 @@
-// Behaviour 25: a push from any thread wakes the applet waiting on a wait
+// A push from any thread wakes the applet waiting on a wait
 // queue; the queue stays ready while non-empty, so an applet taking one item
 // per postselect is dispatched once per item until it is empty, in FIFO order.
+// Model: Open Files of_core documentation (ofc_waitq_enqueue).
 #include "applet_test_support.hpp"
 
 #include <actorloop/runtime/wait_queue.hpp>
@@ -9,7 +10,7 @@
 
 using namespace applet_test;
 
-TEST_CASE("behaviour 25: ten items pushed from another thread give ten postselects, in FIFO order") {
+TEST_CASE("ten items pushed from another thread give ten postselects, in FIFO order") {
   constexpr int item_count = 10;
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "inbox"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
@@ -76,7 +77,7 @@ TEST_CASE("behaviour 25: ten items pushed from another thread give ten postselec
   CHECK_FALSE(queue.ready());
 }
 
-TEST_CASE("behaviour 25: emptying the queue with clear stops the dispatches") {
+TEST_CASE("emptying the queue with clear stops the dispatches") {
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "inbox"};
   runtime::event probe{runtime::reset_mode::automatic, "probe"};
   actorloop_test::latch_counter queue_dispatches;

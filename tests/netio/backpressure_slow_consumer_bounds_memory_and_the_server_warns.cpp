@@ -1,10 +1,12 @@
-// Behaviour E76 and the backpressure rule: every buffer is bounded. A
-// client that does not collect its results stops reading the socket once
-// it holds max_buffered_bytes; the server's output for that session then
-// backs up, the server warns the client (server message 3001, once per
-// episode) and
-// stops producing rows until the client drains; nothing is lost: once the
-// client takes its results, all rows arrive, in order.
+// Backpressure: every buffer is bounded. A client that does not collect its
+// results stops reading the socket once it holds max_buffered_bytes; the
+// server's output for that session then backs up, the server warns the
+// client (server message 3001, once per episode) and stops producing rows
+// until the client drains; nothing is lost: once the client takes its
+// results, all rows arrive, in order.
+// Model: libpq's input handling (libpq sources, fe-protocol3.c), which
+// leaves result data unparsed while a completed result waits for
+// PQgetResult but still processes notices and notifications.
 // ctest-timeout: 90
 #include "netio_test_support.hpp"
 

@@ -1,4 +1,6 @@
-// Table 2-2 of the reference (what callbacks may call): a server-message,
+// Open Client Client-Library/C Reference Manual, section "Restrictions on
+// Client-Library calls in callbacks", Table 2-2 "Callbacks can call these
+// Client-Library routines": a server-message,
 // notification or client-message callback may read properties, set user
 // data and cancel with attention, but starting an operation, cancel(all),
 // poll or context exit there is refused with not_allowed_in_callback; a

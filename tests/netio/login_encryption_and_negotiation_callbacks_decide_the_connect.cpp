@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Client-Library (and the encryption/negotiation rows of Table 2-27): a
 // server that asks for an encrypted password calls the encryption callback
 // during connect (the library's default encryption when none is installed);

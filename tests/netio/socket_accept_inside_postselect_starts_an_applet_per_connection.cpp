@@ -1,10 +1,12 @@
-// Open Files behaviour 27/40: a listening socket is a waitable; the listener
-// applet accepts inside postselect and starts one applet per connection; each
-// connection applet is woken only for the readiness bits it enabled, and a
-// socket stays ready while unread data remains (level-triggered: the session
-// reads one byte per wake). Three plain-thread clients each send a message
-// and read the echo; the test counts accepts, wakes and bytes exactly, then
-// proves every applet and the engine shut down cleanly.
+// A listening socket is a waitable; the listener applet accepts inside
+// postselect and starts one applet per connection; each connection applet is
+// woken only for the readiness bits it enabled, and a socket stays ready
+// while unread data remains (level-triggered: the session reads one byte per
+// wake). Three plain-thread clients each send a message and read the echo;
+// the test counts accepts, wakes and bytes exactly, then proves every applet
+// and the engine shut down cleanly.
+// Model: Open Files of_core documentation (ofc_socket_enable,
+// ofc_socket_accept; the stream test app, test_stream).
 // ctest-timeout: 60
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/netio/socket.hpp>

@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "Client message": in sync and deferred mode the
 // client-message callback runs on the thread that provoked the error (the
 // caller for a bad call; the poller for a lost connection found by poll);

@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "Completion": deferred mode calls the completion callback
 // from the thread that polls; async mode from the connection's I/O worker;
 // sync mode does not call it (the call's return value is the completion).

@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Client-Library (and the directory row of Table 2-27): a lookup resolves on
 // the resolver thread, never blocking a caller or an I/O worker; the
 // directory callback is called once per address while it answers continue,

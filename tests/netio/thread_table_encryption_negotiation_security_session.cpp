@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "Encryption, negotiation, or security session": in sync
 // and deferred mode these callbacks run on the thread that called connect
 // (in deferred mode: inside that thread's poll), in async mode on the

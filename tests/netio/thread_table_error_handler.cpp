@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "CS-Library error handler": context-level errors (poll
 // from inside a callback, exit with work pending) reach the context's error
 // handler on the thread that provoked them. (A bad signal number throws

@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "Server message": sync and deferred mode call the
 // server-message callback from the thread processing results (the caller;
 // the poller), async mode from the connection's I/O worker.

@@ -1,3 +1,5 @@
+// Source: Open Client Client-Library/C Reference Manual (version 15.0),
+// Table 2-27 "Callback types and the thread they are invoked from".
 // Table 2-27, row "Signal": a signal callback is installed on the context;
 // the signal reaches the runtime through a signalfd and the callback runs
 // as ordinary code on an I/O worker thread, never in a signal handler (it

@@ -33,7 +33,7 @@ bool await_waiter_count(const runtime::waitable& what, std::size_t count,
 
 } // namespace
 
-TEST_CASE("behaviour 18: a new auto-reset event is not set and reports its kind and name") {
+TEST_CASE("a new auto-reset event is not set and reports its kind and name") {
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   CHECK(doorbell.mode() == runtime::reset_mode::automatic);
   CHECK(doorbell.kind() == runtime::waitable_kind::auto_event);
@@ -45,7 +45,7 @@ TEST_CASE("behaviour 18: a new auto-reset event is not set and reports its kind 
   CHECK_FALSE(doorbell.try_wait());
 }
 
-TEST_CASE("behaviour 18: test does not consume an auto-reset event, try_wait does") {
+TEST_CASE("test does not consume an auto-reset event, try_wait does") {
   runtime::event doorbell;
   doorbell.set();
   CHECK(doorbell.test());
@@ -55,7 +55,7 @@ TEST_CASE("behaviour 18: test does not consume an auto-reset event, try_wait doe
   CHECK_FALSE(doorbell.try_wait());
 }
 
-TEST_CASE("behaviour 18: two sets before a wait give one wait, not two (an event is not a counter)") {
+TEST_CASE("two sets before a wait give one wait, not two (an event is not a counter)") {
   runtime::event doorbell;
   doorbell.set();
   doorbell.set();
@@ -65,7 +65,7 @@ TEST_CASE("behaviour 18: two sets before a wait give one wait, not two (an event
   CHECK_FALSE(doorbell.wait_for(0ms));
 }
 
-TEST_CASE("behaviour 31: wait on an auto-reset event returns once per set and leaves it reset") {
+TEST_CASE("wait on an auto-reset event returns once per set and leaves it reset") {
   runtime::event doorbell;
   for (int round = 0; round < 3; ++round) {
     doorbell.set();
@@ -74,7 +74,7 @@ TEST_CASE("behaviour 31: wait on an auto-reset event returns once per set and le
   }
 }
 
-TEST_CASE("behaviour 18: reset clears an auto-reset event that nobody consumed") {
+TEST_CASE("reset clears an auto-reset event that nobody consumed") {
   runtime::event doorbell;
   doorbell.set();
   doorbell.reset();
@@ -90,7 +90,7 @@ TEST_CASE("wait_for on an auto-reset event that is never set times out after the
   CHECK_FALSE(doorbell.wait_until(runtime::clock::now() - 1ms));
 }
 
-TEST_CASE("behaviour 20: a set from another thread wakes a blocked wait promptly") {
+TEST_CASE("a set from another thread wakes a blocked wait promptly") {
   runtime::event doorbell;
   std::atomic<bool> returned_set{false};
   runtime::duration blocked_for{};
@@ -116,7 +116,7 @@ TEST_CASE("behaviour 20: a set from another thread wakes a blocked wait promptly
   CHECK(runtime::detail::access::state(doorbell)->waiter_count() == 0);
 }
 
-TEST_CASE("behaviour 31 (rec): an auto-reset event releases exactly one blocked waiter per set") {
+TEST_CASE("an auto-reset event releases exactly one blocked waiter per set") {
   constexpr std::size_t waiter_threads = 4;
   runtime::event doorbell{runtime::reset_mode::automatic, "shared doorbell"};
   actorloop_test::latch_counter released;

@@ -80,7 +80,7 @@ runtime::engine_options small_engine() {
 
 } // namespace
 
-TEST_CASE("behaviour 1: engine(argc, argv) creates the schedulers named by --actorloop.schedulers") {
+TEST_CASE("engine(argc, argv) creates the schedulers named by --actorloop.schedulers") {
   command_line arguments{{"--actorloop.schedulers=io:threads=1;work:threads=2:throughput=4",
                           "--actorloop.default-threads=1"}};
   runtime::engine engine{arguments.argc(), arguments.argv()};

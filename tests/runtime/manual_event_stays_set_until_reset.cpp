@@ -32,7 +32,7 @@ bool await_waiter_count(const runtime::waitable& what, std::size_t count,
 
 } // namespace
 
-TEST_CASE("behaviour 19: a manual-reset event stays set across waits until reset") {
+TEST_CASE("a manual-reset event stays set across waits until reset") {
   runtime::event gate{runtime::reset_mode::manual, "gate"};
   CHECK(gate.mode() == runtime::reset_mode::manual);
   CHECK(gate.kind() == runtime::waitable_kind::manual_event);
@@ -54,7 +54,7 @@ TEST_CASE("behaviour 19: a manual-reset event stays set across waits until reset
   CHECK(runtime::clock::now() - start >= 20ms);
 }
 
-TEST_CASE("behaviour 31: a set manual-reset event can be set again without effect and reset once") {
+TEST_CASE("a set manual-reset event can be set again without effect and reset once") {
   runtime::event gate{runtime::reset_mode::manual};
   gate.set();
   gate.set();
@@ -65,7 +65,7 @@ TEST_CASE("behaviour 31: a set manual-reset event can be set again without effec
   CHECK_FALSE(gate.test());
 }
 
-TEST_CASE("behaviour 19/31: one set of a manual-reset event releases every blocked waiter") {
+TEST_CASE("one set of a manual-reset event releases every blocked waiter") {
   constexpr std::size_t waiter_threads = 4;
   runtime::event gate{runtime::reset_mode::manual, "gate"};
   actorloop_test::latch_counter released;

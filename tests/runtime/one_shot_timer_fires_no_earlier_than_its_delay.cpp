@@ -31,7 +31,7 @@ bool await_waiter_count(const runtime::waitable& what, std::size_t count,
 
 } // namespace
 
-TEST_CASE("behaviour 23: a timer that was never set counts as expired") {
+TEST_CASE("a timer that was never set counts as expired") {
   runtime::timer never_set{"never set"};
   CHECK(never_set.kind() == runtime::waitable_kind::timer);
   CHECK(never_set.name() == "never set");
@@ -45,7 +45,7 @@ TEST_CASE("behaviour 23: a timer that was never set counts as expired") {
   CHECK(never_set.expired());
 }
 
-TEST_CASE("behaviour 22: after set(d) a wait returns no earlier than d") {
+TEST_CASE("after set(d) a wait returns no earlier than d") {
   runtime::timer alarm;
   auto before_set = runtime::clock::now();
   alarm.set(30ms);
@@ -61,7 +61,7 @@ TEST_CASE("behaviour 22: after set(d) a wait returns no earlier than d") {
   CHECK(alarm.expired());
 }
 
-TEST_CASE("behaviour 22: a timer has microsecond resolution (a 300 us timer fires after >= 300 us)") {
+TEST_CASE("a timer has microsecond resolution (a 300 us timer fires after >= 300 us)") {
   runtime::timer alarm;
   auto start = runtime::clock::now();
   alarm.set(300us);
@@ -126,7 +126,7 @@ TEST_CASE("cancel disarms a timer: a cancelled timer is never ready until set ag
   CHECK(alarm.wait_for(1s));
 }
 
-TEST_CASE("behaviour 23: an expired one-shot timer stays ready (level) until set again") {
+TEST_CASE("an expired one-shot timer stays ready (level) until set again") {
   runtime::timer alarm;
   alarm.set(1ms);
   REQUIRE(alarm.wait_for(5s));
@@ -151,7 +151,7 @@ TEST_CASE("setting an armed timer again moves its deadline") {
   CHECK(runtime::clock::now() - start < 2s);
 }
 
-TEST_CASE("behaviour 20: re-setting a timer from another thread wakes a wait blocked on the old deadline") {
+TEST_CASE("re-setting a timer from another thread wakes a wait blocked on the old deadline") {
   runtime::timer alarm;
   alarm.set(1h);
   std::atomic<bool> fired{false};

@@ -41,7 +41,7 @@ TEST_CASE("set_periodic with a non-positive period throws invalid_argument") {
   CHECK(ticker.expired());
 }
 
-TEST_CASE("behaviour 22: a periodic timer's first tick comes one period after set_periodic") {
+TEST_CASE("a periodic timer's first tick comes one period after set_periodic") {
   runtime::timer ticker;
   auto before = runtime::clock::now();
   ticker.set_periodic(20ms);

@@ -61,7 +61,7 @@ runtime::engine_options small_engine() {
 
 } // namespace
 
-TEST_CASE("behaviour 1: a scheduler pinned to CPU 0 runs every worker on exactly {0}") {
+TEST_CASE("a scheduler pinned to CPU 0 runs every worker on exactly {0}") {
   auto allowed = runtime::cpu_set::allowed();
   if (!allowed.contains(0)) {
     MESSAGE("CPU 0 is not available to this process; skipped");
@@ -73,7 +73,7 @@ TEST_CASE("behaviour 1: a scheduler pinned to CPU 0 runs every worker on exactly
   check_every_worker_has_mask(on_zero, runtime::cpu_set{0});
 }
 
-TEST_CASE("behaviour 1: with two CPUs, schedulers pinned to {0} and {1} each keep their own mask") {
+TEST_CASE("with two CPUs, schedulers pinned to {0} and {1} each keep their own mask") {
   auto allowed = runtime::cpu_set::allowed();
   if (!allowed.contains(0) || !allowed.contains(1)) {
     MESSAGE("this machine gives the process fewer than CPUs 0 and 1; skipped");

@@ -1,6 +1,8 @@
-// runtime::thread (behaviour 32): the exit event is set when the body
-// returns, stop is only a request, a wake target is woken by the request,
-// and join is idempotent.
+// runtime::thread: the exit event is set when the body returns, stop is
+// only a request, a wake target is woken by the request, and join is
+// idempotent.
+// Model: Open Files of_core documentation (ofc_thread_create's notify
+// event, ofc_thread_delete's cooperative deletion, ofc_thread_wait).
 #include <actorloop/runtime/event.hpp>
 #include <actorloop/runtime/thread.hpp>
 #include <actorloop/runtime/wait_set.hpp>
@@ -33,7 +35,7 @@ std::error_code error_code_of(const std::function<void()>& call) {
 
 } // namespace
 
-TEST_CASE("behaviour 32: the exit event is set when the body returns, not before") {
+TEST_CASE("the exit event is set when the body returns, not before") {
   runtime::event release{runtime::reset_mode::manual};
   runtime::event exited{runtime::reset_mode::manual, "exited"};
   runtime::event body_started{runtime::reset_mode::manual};
@@ -58,7 +60,7 @@ TEST_CASE("behaviour 32: the exit event is set when the body returns, not before
   CHECK_FALSE(worker.joinable());
 }
 
-TEST_CASE("behaviour 32: an auto-reset exit event is set once when the body returns") {
+TEST_CASE("an auto-reset exit event is set once when the body returns") {
   runtime::event exited;
   {
     runtime::thread worker{"quick", [](std::stop_token) {}, exited};
@@ -68,7 +70,7 @@ TEST_CASE("behaviour 32: an auto-reset exit event is set once when the body retu
   CHECK_FALSE(exited.test()); // consumed by our wait, never set again
 }
 
-TEST_CASE("behaviour 32: request_stop is cooperative: the body sees it and returns when it chooses") {
+TEST_CASE("request_stop is cooperative: the body sees it and returns when it chooses") {
   runtime::event body_started{runtime::reset_mode::manual};
   runtime::event stop_seen{runtime::reset_mode::manual};
   runtime::event finish{runtime::reset_mode::manual};
@@ -101,7 +103,7 @@ TEST_CASE("behaviour 32: request_stop is cooperative: the body sees it and retur
   CHECK(token_said_stop.load());
 }
 
-TEST_CASE("behaviour 32: set_wake_target lets request_stop wake a body blocked in wait_set::wait") {
+TEST_CASE("set_wake_target lets request_stop wake a body blocked in wait_set::wait") {
   runtime::wait_set body_waits;
   runtime::event never_set;
   body_waits.add(never_set, 1);
@@ -132,7 +134,7 @@ TEST_CASE("behaviour 32: set_wake_target lets request_stop wake a body blocked i
   CHECK(blocked_for < 2s);
 }
 
-TEST_CASE("behaviour 32: a stop requested before set_wake_target still wakes the target") {
+TEST_CASE("a stop requested before set_wake_target still wakes the target") {
   runtime::wait_set body_waits;
   runtime::event exited{runtime::reset_mode::manual};
   runtime::event stop_requested{runtime::reset_mode::manual};
@@ -153,7 +155,7 @@ TEST_CASE("behaviour 32: a stop requested before set_wake_target still wakes the
   CHECK(was_woken.load());
 }
 
-TEST_CASE("behaviour 32: join is idempotent") {
+TEST_CASE("join is idempotent") {
   runtime::event exited{runtime::reset_mode::manual};
   runtime::thread worker{"joins", [](std::stop_token) {}, exited};
   worker.join();

@@ -16,7 +16,7 @@
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
 
-TEST_CASE("behaviour 25: a new wait queue is empty, unbounded and not ready") {
+TEST_CASE("a new wait queue is empty, unbounded and not ready") {
   runtime::wait_queue<int> queue{runtime::wait_queue<int>::unbounded, "inbox"};
   CHECK(queue.kind() == runtime::waitable_kind::wait_queue);
   CHECK(queue.name() == "inbox");
@@ -27,7 +27,7 @@ TEST_CASE("behaviour 25: a new wait queue is empty, unbounded and not ready") {
   CHECK_FALSE(queue.try_pop().has_value());
 }
 
-TEST_CASE("behaviour 25: a wait queue stays ready while non-empty and emptying it clears readiness") {
+TEST_CASE("a wait queue stays ready while non-empty and emptying it clears readiness") {
   runtime::wait_queue<std::string> queue;
   REQUIRE_FALSE(queue.try_push("one"));
   REQUIRE_FALSE(queue.try_push("two"));
@@ -50,7 +50,7 @@ TEST_CASE("behaviour 25: a wait queue stays ready while non-empty and emptying i
   CHECK(queue.empty());
 }
 
-TEST_CASE("behaviour 25: items from one producer thread arrive in FIFO order") {
+TEST_CASE("items from one producer thread arrive in FIFO order") {
   constexpr int item_count = 2000;
   runtime::wait_queue<int> queue;
   std::thread producer{[&] {
@@ -73,7 +73,7 @@ TEST_CASE("behaviour 25: items from one producer thread arrive in FIFO order") {
   CHECK_FALSE(queue.ready());
 }
 
-TEST_CASE("behaviour 25: items from two producer threads all arrive exactly once, each producer in order") {
+TEST_CASE("items from two producer threads all arrive exactly once, each producer in order") {
   constexpr int producers = 2;
   constexpr int items_per_producer = 2000;
   runtime::wait_queue<int> queue;
@@ -111,7 +111,7 @@ TEST_CASE("behaviour 25: items from two producer threads all arrive exactly once
   CHECK_FALSE(queue.try_pop().has_value());
 }
 
-TEST_CASE("behaviour 26: pop returns at once from a non-empty queue and pop_for times out on an empty one") {
+TEST_CASE("pop returns at once from a non-empty queue and pop_for times out on an empty one") {
   runtime::wait_queue<int> queue;
   queue.push(7);
   CHECK(queue.pop() == 7);
@@ -121,7 +121,7 @@ TEST_CASE("behaviour 26: pop returns at once from a non-empty queue and pop_for 
   CHECK(runtime::clock::now() - start >= 20ms);
 }
 
-TEST_CASE("behaviour 25: a push from another thread wakes a blocked pop") {
+TEST_CASE("a push from another thread wakes a blocked pop") {
   runtime::wait_queue<int> queue;
   runtime::wait_queue<int> started;
   std::optional<int> popped;

@@ -13,7 +13,7 @@
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
 
-TEST_CASE("behaviour 24: of a 5 ms and a 500 ms timer, the 5 ms one is returned first, quickly") {
+TEST_CASE("of a 5 ms and a 500 ms timer, the 5 ms one is returned first, quickly") {
   runtime::wait_set set;
   runtime::timer slow{"500ms"};
   runtime::timer fast{"5ms"};
@@ -42,7 +42,7 @@ TEST_CASE("behaviour 24: of a 5 ms and a 500 ms timer, the 5 ms one is returned 
   CHECK(second_after < 3s);
 }
 
-TEST_CASE("behaviour 24: a timer deadline bounds a wait that has no timeout of its own") {
+TEST_CASE("a timer deadline bounds a wait that has no timeout of its own") {
   runtime::wait_set set;
   runtime::timer alarm;
   auto start = runtime::clock::now();
@@ -55,7 +55,7 @@ TEST_CASE("behaviour 24: a timer deadline bounds a wait that has no timeout of i
   CHECK(elapsed < 2s);
 }
 
-TEST_CASE("behaviour 24: the wait's own timeout wins over a later timer") {
+TEST_CASE("the wait's own timeout wins over a later timer") {
   runtime::wait_set set;
   runtime::timer far;
   far.set(1h);
@@ -68,7 +68,7 @@ TEST_CASE("behaviour 24: the wait's own timeout wins over a later timer") {
   CHECK(elapsed < 2s);
 }
 
-TEST_CASE("behaviour 22: a timer re-set to fire sooner while a wait is blocked fires on the new deadline") {
+TEST_CASE("a timer re-set to fire sooner while a wait is blocked fires on the new deadline") {
   runtime::wait_set set;
   runtime::timer alarm;
   alarm.set(1h);
@@ -90,7 +90,7 @@ TEST_CASE("behaviour 22: a timer re-set to fire sooner while a wait is blocked f
   CHECK(blocked_for < 2s);
 }
 
-TEST_CASE("behaviour 22: a periodic member fires once per period") {
+TEST_CASE("a periodic member fires once per period") {
   runtime::wait_set set;
   runtime::timer ticker;
   auto start = runtime::clock::now();

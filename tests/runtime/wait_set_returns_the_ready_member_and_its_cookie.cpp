@@ -31,7 +31,7 @@ std::error_code error_code_of(const std::function<void()>& call) {
 
 } // namespace
 
-TEST_CASE("behaviour 30: wait returns the ready member and the cookie it was added with") {
+TEST_CASE("wait returns the ready member and the cookie it was added with") {
   runtime::wait_set set;
   runtime::event doorbell{runtime::reset_mode::automatic, "doorbell"};
   set.add(doorbell, 42);
@@ -48,7 +48,7 @@ TEST_CASE("behaviour 30: wait returns the ready member and the cookie it was add
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 30: a cookie can carry a pointer") {
+TEST_CASE("a cookie can carry a pointer") {
   runtime::wait_set set;
   runtime::event doorbell;
   int owner = 0;
@@ -59,7 +59,7 @@ TEST_CASE("behaviour 30: a cookie can carry a pointer") {
   CHECK(reinterpret_cast<int*>(result.cookie) == &owner);
 }
 
-TEST_CASE("behaviour 5/24/33: several ready members come back one per call, in insertion order") {
+TEST_CASE("several ready members come back one per call, in insertion order") {
   runtime::wait_set set;
   runtime::event first;
   runtime::event second;
@@ -88,7 +88,7 @@ TEST_CASE("behaviour 5/24/33: several ready members come back one per call, in i
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 24: timers that expired together are delivered one per call") {
+TEST_CASE("timers that expired together are delivered one per call") {
   runtime::wait_set set;
   runtime::timer early;
   runtime::timer late;
@@ -108,7 +108,7 @@ TEST_CASE("behaviour 24: timers that expired together are delivered one per call
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 19: a set manual-reset member is returned on every wait until reset") {
+TEST_CASE("a set manual-reset member is returned on every wait until reset") {
   runtime::wait_set set;
   runtime::event gate{runtime::reset_mode::manual};
   set.add(gate, 7);
@@ -122,7 +122,7 @@ TEST_CASE("behaviour 19: a set manual-reset member is returned on every wait unt
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 20: an event set before it is added is delivered after the add") {
+TEST_CASE("an event set before it is added is delivered after the add") {
   runtime::wait_set set;
   runtime::event doorbell;
   doorbell.set();
@@ -133,7 +133,7 @@ TEST_CASE("behaviour 20: an event set before it is added is delivered after the 
   CHECK(result.fired == doorbell);
 }
 
-TEST_CASE("behaviour 23: a never-set timer fires as soon as it is added") {
+TEST_CASE("a never-set timer fires as soon as it is added") {
   runtime::wait_set set;
   runtime::timer never_set;
   set.add(never_set, 3);
@@ -144,7 +144,7 @@ TEST_CASE("behaviour 23: a never-set timer fires as soon as it is added") {
   CHECK(runtime::clock::now() - start < 2s);
 }
 
-TEST_CASE("behaviour 25: a wait queue member is returned while non-empty") {
+TEST_CASE("a wait queue member is returned while non-empty") {
   runtime::wait_set set;
   runtime::wait_queue<int> queue;
   set.add(queue, 9);
@@ -159,7 +159,7 @@ TEST_CASE("behaviour 25: a wait queue member is returned while non-empty") {
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 21 (rec): adding the same waitable twice throws already_waiting") {
+TEST_CASE("adding the same waitable twice throws already_waiting") {
   runtime::wait_set set;
   runtime::event doorbell;
   set.add(doorbell, 1);
@@ -237,7 +237,7 @@ TEST_CASE("clear() removes every member") {
   CHECK(second.test());
 }
 
-TEST_CASE("behaviour 29: a waitable closed while in a wait set is never returned") {
+TEST_CASE("a waitable closed while in a wait set is never returned") {
   runtime::wait_set set;
   runtime::event closing;
   runtime::event other;

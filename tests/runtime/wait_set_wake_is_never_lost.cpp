@@ -12,7 +12,7 @@
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
 
-TEST_CASE("behaviour 30: wake() from another thread makes a blocked wait return woken") {
+TEST_CASE("wake() from another thread makes a blocked wait return woken") {
   runtime::wait_set set;
   runtime::event never_set;
   set.add(never_set, 1);
@@ -37,7 +37,7 @@ TEST_CASE("behaviour 30: wake() from another thread makes a blocked wait return 
   CHECK(blocked_for < 2s);
 }
 
-TEST_CASE("behaviour 30: a wake that arrives before the wait is not lost, and counts once") {
+TEST_CASE("a wake that arrives before the wait is not lost, and counts once") {
   runtime::wait_set set;
   set.wake();
   auto start = runtime::clock::now();
@@ -48,14 +48,14 @@ TEST_CASE("behaviour 30: a wake that arrives before the wait is not lost, and co
   CHECK(set.wait_for(20ms).status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 30: a pending wake is reported by try_wait too") {
+TEST_CASE("a pending wake is reported by try_wait too") {
   runtime::wait_set set;
   set.wake();
   CHECK(set.try_wait().status == runtime::wait_status::woken);
   CHECK(set.try_wait().status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 30: wait_for with nothing ready times out with status timed_out") {
+TEST_CASE("wait_for with nothing ready times out with status timed_out") {
   runtime::wait_set set;
   runtime::event never_set;
   set.add(never_set, 1);
@@ -72,7 +72,7 @@ TEST_CASE("behaviour 30: wait_for with nothing ready times out with status timed
   CHECK(empty.wait_until(runtime::clock::now() + 10ms).status == runtime::wait_status::timed_out);
 }
 
-TEST_CASE("behaviour 20: an event set from another thread wakes a blocked wait promptly") {
+TEST_CASE("an event set from another thread wakes a blocked wait promptly") {
   runtime::wait_set set;
   runtime::event doorbell;
   set.add(doorbell, 11);
@@ -97,7 +97,7 @@ TEST_CASE("behaviour 20: an event set from another thread wakes a blocked wait p
   CHECK_FALSE(doorbell.test());
 }
 
-TEST_CASE("behaviour 20: a member added by another thread while a wait is blocked is seen") {
+TEST_CASE("a member added by another thread while a wait is blocked is seen") {
   runtime::wait_set set;
   runtime::event about_to_wait{runtime::reset_mode::manual};
   runtime::wait_result result;
@@ -114,7 +114,7 @@ TEST_CASE("behaviour 20: a member added by another thread while a wait is blocke
   CHECK(result.cookie == 4u);
 }
 
-TEST_CASE("behaviour 30: wakes and fired members are both delivered, one per wait") {
+TEST_CASE("wakes and fired members are both delivered, one per wait") {
   runtime::wait_set set;
   runtime::event doorbell;
   set.add(doorbell, 1);

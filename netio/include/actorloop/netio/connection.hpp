@@ -13,8 +13,8 @@
 ///    worker, concurrently with the application's own threads.
 ///
 /// Which thread runs each callback kind (Open Client Client-Library/C
-/// Programmer's Guide, Table 2-27 "Callback types and the thread they are
-/// invoked from"):
+/// Reference Manual, version 15.0, Table 2-27 "Callback types and the thread
+/// they are invoked from"):
 /// | callback          | sync                     | deferred                  | async               |
 /// |-------------------|--------------------------|---------------------------|---------------------|
 /// | completion        | (not called)             | the `poll` caller         | the I/O worker      |
