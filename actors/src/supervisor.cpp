@@ -11,6 +11,7 @@
 #include "applet_record.hpp"
 #include "supervisor_shared.hpp"
 
+#include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/timer.hpp>
 
 #include <algorithm>
@@ -576,7 +577,8 @@ struct supervisor_applet::core {
     }
     // The applet's own record carries the reason its waiters will see.
     auto self = context->self();
-    static_cast<detail::applet_record&>(*self.shared_state()).request_kill(std::move(reason));
+    static_cast<detail::applet_record&>(*runtime::detail::access::state(self))
+      .request_kill(std::move(reason));
   }
 
   // -- requests and deferred decisions -----------------------------------------------
