@@ -2,30 +2,43 @@
 //
 //  supervised_restart        time from a child's failure (just before it
 //                            throws) to its replacement's first preselect,
-//                            median over K failures in a crash loop: a child
-//                            sets its own event, fails in the postselect
-//                            for it, and its replacement does the same.
+//                            median over K failures (2,000; 500 with --quick)
+//                            in crash loops of 10 under fresh supervisors: a
+//                            child sets its own event, fails in the
+//                            postselect for it, and its replacement does the
+//                            same. One value per run: that run's median.
 //  supervised_restart_storm  10,000 children of one simple_one_for_one
 //                            supervisor fail at once; time until the last
 //                            replacement has run its first preselect.
 //
 // Peers (both "alternative"):
-//  - Erlang/OTP: an escript (written and run here, `-mode(compile)`, one
+//  - Erlang/OTP: an escript (written to a temporary directory and run here
+//    as a child process for the whole benchmark, `-mode(compile)`, one
 //    scheduler thread `+S 1:1`, logger off) with a one_for_one (storm:
 //    simple_one_for_one) supervisor restarting a gen_server that sends itself
 //    a message and stops abnormally in handle_info; times from
-//    erlang:monotonic_time. Needs Debian's erlang-base (`escript`).
+//    erlang:monotonic_time. It answers one command per run on its stdin
+//    (`latency K L`, `storm N` then `go`), so its runs alternate with ours
+//    and CAF's. Needs Debian's erlang-base (`escript`).
 //  - raw CAF 0.17: an actor that spawns monitored children and respawns on
 //    the down message; the child sends itself a message and quits with an
 //    error in its handler (CAF's failure; a throw would also print a line per
-//    failure); CAF scheduler with one thread.
+//    failure); one CAF system with scheduler.max-threads=1 for all runs.
 // Ours: supervisor and children on one scheduler with one thread.
+// Runs alternate: ours, Erlang, CAF, ours, ... (after one short warm-up run
+// of each side). Every side runs with 1 ns timer slack: the escript is forked
+// from the main thread after parse_arguments set it, and a process's threads
+// inherit it across fork and exec.
 //
-// Self-contained (no bench_support.hpp) so it can be aligned with that
-// header's result format when merged. Result lines:
-//   <name>: ours=<v> <unit> peer(<peer>)=<v> <unit> ratio=<r> peer_kind=alternative
-//           runs=N ours_min=.. ours_max=.. peer_min=.. peer_max=..
-// (one line each); ratio > 1 means ours is ahead. Commentary starts with "# ".
+// cpu_s: ours and CAF, bench::cpu_meter (this process's CPU time minus the
+// idle other system's threads); Erlang, the CPU time of every thread of the
+// escript's process (/proc/<pid>/task/*/schedstat, nanoseconds on CPU). The
+// span is the whole run for supervised_restart (supervisor start and
+// shutdown included, the same on every side) and the timed span for the
+// storm (the storm's start to the last replacement's start, read from
+// outside the timed code).
+
+#include "bench_support.hpp"
 
 #include <actorloop/actors/supervisor.hpp>
 #include <actorloop/runtime/engine.hpp>
@@ -33,80 +46,34 @@
 
 #include <caf/all.hpp>
 
-#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 namespace runtime = actorloop::runtime;
 namespace actors = actorloop::actors;
 using namespace std::chrono_literals;
-using bench_clock = std::chrono::steady_clock;
+using bench::bench_clock;
 
 namespace {
 
-// -- output and helpers ----------------------------------------------------------------
-
 [[noreturn]] void fail(const std::string& text) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "ERROR: %s\n", text.c_str());
-  std::fflush(stderr);
-  std::_Exit(1); // a wedged runtime must not hang the exit
-}
-
-void comment(const std::string& text) {
-  std::string line = "# " + text + "\n";
-  std::fputs(line.c_str(), stdout);
-  std::fflush(stdout);
-}
-
-double median(std::vector<double> values) {
-  if (values.empty())
-    fail("median of no values");
-  std::sort(values.begin(), values.end());
-  auto middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
-std::string format(double value) {
-  char buffer[64];
-  if (value >= 1000)
-    std::snprintf(buffer, sizeof buffer, "%.0f", value);
-  else if (value >= 10)
-    std::snprintf(buffer, sizeof buffer, "%.1f", value);
-  else
-    std::snprintf(buffer, sizeof buffer, "%.3f", value);
-  return buffer;
-}
-
-/// Times: lower is better, so ratio = peer / ours.
-void report(std::string_view name, const std::vector<double>& ours, std::string_view unit,
-            std::string_view peer_name, const std::vector<double>& peer) {
-  auto ours_median = median(ours);
-  auto peer_median = median(peer);
-  if (!(ours_median > 0) || !(peer_median > 0))
-    fail(std::string{name} + ": a non-positive measurement");
-  std::string line{name};
-  line += ": ours=" + format(ours_median) + " " + std::string{unit} + " peer(" +
-          std::string{peer_name} + ")=" + format(peer_median) + " " + std::string{unit} +
-          " ratio=" + format(peer_median / ours_median) + " peer_kind=alternative runs=" +
-          std::to_string(std::min(ours.size(), peer.size())) +
-          " ours_min=" + format(*std::min_element(ours.begin(), ours.end())) +
-          " ours_max=" + format(*std::max_element(ours.begin(), ours.end())) +
-          " peer_min=" + format(*std::min_element(peer.begin(), peer.end())) +
-          " peer_max=" + format(*std::max_element(peer.begin(), peer.end())) + "\n";
-  std::fputs(line.c_str(), stdout);
-  std::fflush(stdout);
+  bench::fail("%s", text.c_str());
 }
 
 double to_us(std::int64_t nanoseconds) {
@@ -118,12 +85,6 @@ std::int64_t now_ns() {
            bench_clock::now().time_since_epoch())
     .count();
 }
-
-struct sizes {
-  int repetitions = 5;
-  int failures = 2000;     // per latency run
-  int storm_children = 10'000;
-};
 
 // -- ours: the crash loop -----------------------------------------------------------------
 
@@ -202,7 +163,7 @@ double ours_latency_us(runtime::engine& engine, int failures) {
   std::vector<double> values;
   for (int done = 0; done < failures; done += failures_per_loop)
     ours_crash_loop(engine, failures_per_loop, values);
-  return median(values);
+  return bench::median(values);
 }
 
 // -- ours: the storm ------------------------------------------------------------------------
@@ -247,7 +208,9 @@ private:
   bool first_ = true;
 };
 
-double ours_storm_ms(runtime::engine& engine, int children) {
+/// One storm; `cpu_s` gets the CPU seconds of the timed span.
+double ours_storm_ms(runtime::engine& engine, int children, bench::cpu_meter meter,
+                     double& cpu_s) {
   storm_shared shared;
   shared.children = children;
   actors::supervisor_spec spec;
@@ -272,10 +235,12 @@ double ours_storm_ms(runtime::engine& engine, int children) {
   if (!shared.all_armed.wait_for(120s))
     fail("supervised_restart_storm: the children did not arm");
   shared.epoch = 1;
+  meter.start();
   auto start = now_ns();
   shared.storm.set();
   if (!shared.all_back.wait_for(120s))
     fail("supervised_restart_storm: not every child came back");
+  cpu_s = meter.stop();
   auto elapsed = shared.last_start.load() - start;
   supervisor.shutdown();
   if (!supervisor.wait_for(60s))
@@ -325,14 +290,7 @@ caf::behavior caf_loop_supervisor(caf::event_based_actor* self, caf_loop* loop) 
   return {[](crash_atom) {}};
 }
 
-caf::actor_system_config& one_thread_config(caf::actor_system_config& config) {
-  config.set("scheduler.max-threads", static_cast<int64_t>(1));
-  return config;
-}
-
-double caf_latency_us(int failures) {
-  caf::actor_system_config config;
-  caf::actor_system system{one_thread_config(config)};
+double caf_latency_us(caf::actor_system& system, int failures) {
   std::vector<double> values;
   for (int done = 0; done < failures; done += failures_per_loop) {
     caf_loop loop;
@@ -348,7 +306,7 @@ double caf_latency_us(int failures) {
     for (auto sample : loop.samples)
       values.push_back(to_us(sample));
   }
-  return median(values);
+  return bench::median(values);
 }
 
 struct caf_storm {
@@ -387,18 +345,20 @@ caf::behavior caf_storm_supervisor(caf::event_based_actor* self, caf_storm* stor
   }};
 }
 
-double caf_storm_ms(int children) {
-  caf::actor_system_config config;
-  caf::actor_system system{one_thread_config(config)};
+/// One storm; `cpu_s` gets the CPU seconds of the timed span.
+double caf_storm_ms(caf::actor_system& system, int children, bench::cpu_meter meter,
+                    double& cpu_s) {
   caf_storm storm;
   storm.children = children;
   auto ready = storm.ready.get_future();
   auto finished = storm.done.get_future();
   auto supervisor = system.spawn(caf_storm_supervisor, &storm);
   ready.wait();
+  meter.start();
   caf::anon_send(supervisor, storm_atom::value);
   if (finished.wait_for(120s) != std::future_status::ready)
     fail("supervised_restart_storm (CAF): not every child came back");
+  cpu_s = meter.stop();
   auto elapsed = storm.last_start - storm.start;
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
@@ -411,22 +371,51 @@ constexpr std::string_view erlang_script = R"ERL(#!/usr/bin/env escript
 %%! +S 1:1
 %% Written and run by actorloop's bench_supervise: OTP supervisors restarting
 %% a gen_server. One module holds both behaviours' callbacks; init/1 tells
-%% them apart by its argument.
+%% them apart by its argument. Commands, one a line on stdin, each answered
+%% on stdout:
+%%   latency K L   K failures in crash loops of L  -> "latency_ns <median>"
+%%   storm N       N children armed                -> "armed"
+%%   go            (after storm) the storm          -> "storm_ns <ns>", then,
+%%                 once the supervisor is gone, "clean"
+%%   quit          (or end of input) halts
 -mode(compile).
 -export([init/1, handle_info/2, handle_call/3, handle_cast/2]).
 
-main([Failures, PerLoop, Children, Repetitions]) ->
+main([]) ->
     logger:set_primary_config(level, none),
-    K = list_to_integer(Failures),
-    L = list_to_integer(PerLoop),
-    N = list_to_integer(Children),
-    R = list_to_integer(Repetitions),
     persistent_term:put(collector, self()),
     ets:new(epoch, [named_table, public, set, {read_concurrency, true}]),
     ets:new(loop, [named_table, public, set]),
-    lists:foreach(fun(_) -> io:format("latency_ns ~p~n", [median(loops(K, L, []))]) end, lists:seq(1, R)),
-    lists:foreach(fun(_) -> io:format("storm_ns ~p~n", [storm(N)]) end, lists:seq(1, R)),
-    halt(0).
+    io:format("ready~n"),
+    serve().
+
+serve() ->
+    case io:get_line("") of
+        eof -> halt(0);
+        {error, _} -> halt(1);
+        Line ->
+            case string:lexemes(string:trim(Line), " ") of
+                ["latency", K, L] ->
+                    Samples = loops(list_to_integer(K), list_to_integer(L), []),
+                    io:format("latency_ns ~p~n", [median(Samples)]),
+                    serve();
+                ["storm", N] ->
+                    storm(list_to_integer(N)),
+                    serve();
+                ["quit"] -> halt(0);
+                Other ->
+                    io:format(standard_error, "unknown command ~p~n", [Other]),
+                    halt(1)
+            end
+    end.
+
+%% Kills a supervisor (and so its children) and waits until it is gone, so
+%% no teardown runs into the next measurement.
+stop_sup(Sup) ->
+    unlink(Sup),
+    Ref = erlang:monitor(process, Sup),
+    exit(Sup, kill),
+    receive {'DOWN', Ref, process, Sup, _} -> ok end.
 
 loops(K, _, Acc) when K =< 0 -> Acc;
 loops(K, L, Acc) -> loops(K - L, L, latency(L) ++ Acc).
@@ -444,8 +433,7 @@ latency(K) ->
         restart => permanent, shutdown => 5000, type => worker}),
     receive {started, _} -> ok end,
     Samples = collect(K, []),
-    unlink(Sup),
-    exit(Sup, kill),
+    stop_sup(Sup),
     flush_started(),
     Samples.
 
@@ -467,12 +455,14 @@ storm(N) ->
     Pids = [begin {ok, P} = supervisor:start_child(Sup, [{worker, storm}, []]), P end
             || _ <- lists:seq(1, N)],
     ets:insert(epoch, {e, 1}),
+    io:format("armed~n"),
+    "go" = string:trim(io:get_line("")),
     T0 = erlang:monotonic_time(nanosecond),
     [P ! crash || P <- Pids],
     Last = wait_started(N, T0),
-    unlink(Sup),
-    exit(Sup, kill),
-    Last - T0.
+    io:format("storm_ns ~p~n", [Last - T0]),
+    stop_sup(Sup),
+    io:format("clean~n").
 
 wait_started(0, Last) -> Last;
 wait_started(N, Last) ->
@@ -508,79 +498,165 @@ handle_call(_, _, State) -> {reply, ok, State}.
 handle_cast(_, State) -> {noreply, State}.
 )ERL";
 
-struct erlang_results {
-  std::vector<double> latency_us;
-  std::vector<double> storm_ms;
-};
+/// The escript running as a child process for the whole benchmark, driven
+/// one command a line over a pipe to its stdin; its answers come back on a
+/// pipe from its stdout (its stderr is ours, so its errors show up).
+class erlang_peer {
+public:
+  erlang_peer() {
+    char directory[] = "/tmp/actorloop-bench-supervise-XXXXXX";
+    if (::mkdtemp(directory) == nullptr)
+      fail(std::string{"mkdtemp failed: "} + std::strerror(errno));
+    directory_ = directory;
+    script_ = directory_ + "/supervise_bench.escript";
+    {
+      std::ofstream out{script_};
+      out << erlang_script;
+      if (!out)
+        fail("cannot write " + script_);
+    }
+    int to_child[2];
+    int from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
+      fail(std::string{"pipe2 failed: "} + std::strerror(errno));
+    // Forked from the main thread, which carries the 1 ns timer slack that
+    // the child and every thread it starts inherit.
+    pid_ = ::fork();
+    if (pid_ < 0)
+      fail(std::string{"fork failed: "} + std::strerror(errno));
+    if (pid_ == 0) {
+      // In the temporary directory, so a crash dump would land there too.
+      if (::chdir(directory) != 0 || ::dup2(to_child[0], 0) < 0 || ::dup2(from_child[1], 1) < 0)
+        ::_exit(126);
+      ::execlp("escript", "escript", script_.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    to_child_ = to_child[1];
+    from_child_ = ::fdopen(from_child[0], "r");
+    if (from_child_ == nullptr)
+      fail("fdopen failed");
+    expect("ready");
+  }
+  ~erlang_peer() {
+    if (to_child_ >= 0) {
+      send("quit");
+      ::close(to_child_);
+    }
+    if (from_child_ != nullptr)
+      std::fclose(from_child_);
+    int status = 0;
+    if (pid_ > 0)
+      ::waitpid(pid_, &status, 0);
+    std::remove(script_.c_str());
+    std::remove((directory_ + "/erl_crash.dump").c_str());
+    ::rmdir(directory_.c_str());
+  }
+  erlang_peer(const erlang_peer&) = delete;
+  erlang_peer& operator=(const erlang_peer&) = delete;
 
-erlang_results run_erlang(const sizes& size) {
-  char directory[] = "/tmp/actorloop-bench-supervise-XXXXXX";
-  if (mkdtemp(directory) == nullptr)
-    fail("mkdtemp failed");
-  std::string path = std::string{directory} + "/supervise_bench.escript";
-  {
-    std::ofstream out{path};
-    out << erlang_script;
-    if (!out)
-      fail("cannot write " + path);
+  void send(const std::string& command) {
+    auto line = command + "\n";
+    if (::write(to_child_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      fail("the Erlang peer does not take commands any more (" + command +
+           "): " + std::strerror(errno));
   }
-  // In the temporary directory, so a crash dump would land there too.
-  std::string command = "cd " + std::string{directory} + " && escript " + path + " " +
-                        std::to_string(size.failures) + " " + std::to_string(failures_per_loop) + " " +
-                        std::to_string(size.storm_children) + " " +
-                        std::to_string(size.repetitions) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    fail("cannot run escript (is Debian's erlang-base installed?)");
-  erlang_results results;
-  std::string output;
-  char line[512];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    output += line;
+  /// The next line the escript prints (without the newline).
+  std::string receive() {
+    char buffer[512];
+    if (std::fgets(buffer, sizeof buffer, from_child_) == nullptr)
+      fail("the Erlang peer (escript, Debian's erlang-base) ended early; its errors are above");
+    std::string line{buffer};
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+      line.pop_back();
+    return line;
+  }
+  void expect(std::string_view wanted) {
+    auto line = receive();
+    if (line != wanted)
+      fail("the Erlang peer said '" + line + "' instead of '" + std::string{wanted} + "'");
+  }
+  /// The number after `prefix` in the next line.
+  long long receive_value(std::string_view prefix) {
+    auto line = receive();
     long long value = 0;
-    if (std::sscanf(line, "latency_ns %lld", &value) == 1)
-      results.latency_us.push_back(static_cast<double>(value) / 1000.0);
-    else if (std::sscanf(line, "storm_ns %lld", &value) == 1)
-      results.storm_ms.push_back(static_cast<double>(value) / 1e6);
+    if (line.rfind(prefix, 0) != 0 ||
+        std::sscanf(line.c_str() + prefix.size(), " %lld", &value) != 1)
+      fail("the Erlang peer said '" + line + "' instead of '" + std::string{prefix} + " N'");
+    return value;
   }
-  int status = pclose(pipe);
-  std::remove(path.c_str());
-  std::remove((std::string{directory} + "/erl_crash.dump").c_str());
-  rmdir(directory);
-  if (status != 0 || results.latency_us.size() != static_cast<std::size_t>(size.repetitions) ||
-      results.storm_ms.size() != static_cast<std::size_t>(size.repetitions))
-    fail("the Erlang peer failed (status " + std::to_string(status) + "):\n" + output);
-  return results;
-}
+
+  /// CPU seconds all threads of the escript's process have used so far.
+  [[nodiscard]] double cpu_seconds() const {
+    double total = 0;
+    auto dir = "/proc/" + std::to_string(pid_) + "/task";
+    DIR* tasks = ::opendir(dir.c_str());
+    if (tasks == nullptr)
+      fail("cannot read " + dir);
+    while (dirent* entry = ::readdir(tasks)) {
+      if (entry->d_name[0] == '.')
+        continue;
+      std::FILE* file = std::fopen((dir + "/" + entry->d_name + "/schedstat").c_str(), "r");
+      if (file == nullptr)
+        continue; // the thread has just ended
+      unsigned long long on_cpu_ns = 0;
+      if (std::fscanf(file, "%llu", &on_cpu_ns) == 1)
+        total += static_cast<double>(on_cpu_ns) / 1e9;
+      std::fclose(file);
+    }
+    ::closedir(tasks);
+    return total;
+  }
+  /// The escript's timer slack in ns (from /proc), or -1 if unreadable.
+  [[nodiscard]] long long timer_slack_ns() const {
+    std::ifstream in{"/proc/" + std::to_string(pid_) + "/timerslack_ns"};
+    long long value = -1;
+    in >> value;
+    return in ? value : -1;
+  }
+
+  /// One supervised_restart run: the median restart in us; `cpu_s` gets the
+  /// escript's CPU seconds over the run.
+  double latency_us(int failures, double& cpu_s) {
+    double before = cpu_seconds();
+    send("latency " + std::to_string(failures) + " " + std::to_string(failures_per_loop));
+    auto median_ns = receive_value("latency_ns");
+    cpu_s = cpu_seconds() - before;
+    return static_cast<double>(median_ns) / 1000.0;
+  }
+  /// One storm run: ms until the last replacement started; `cpu_s` gets the
+  /// escript's CPU seconds from "go" to the answer.
+  double storm_ms(int children, double& cpu_s) {
+    send("storm " + std::to_string(children));
+    expect("armed");
+    double before = cpu_seconds();
+    send("go");
+    auto elapsed_ns = receive_value("storm_ns");
+    cpu_s = cpu_seconds() - before;
+    expect("clean");
+    return static_cast<double>(elapsed_ns) / 1e6;
+  }
+
+private:
+  std::string directory_;
+  std::string script_;
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  std::FILE* from_child_ = nullptr;
+};
 
 } // namespace
 
 int main(int argc, char** argv) {
-  sizes size;
-  for (int index = 1; index < argc; ++index) {
-    std::string_view argument{argv[index]};
-    if (argument == "--quick") {
-      size.repetitions = 3;
-      size.failures = 500;
-    } else if (argument == "--smoke") {
-      size.repetitions = 1;
-      size.failures = 50;
-      size.storm_children = 1000;
-    } else if (argument == "--repeat" && index + 1 < argc) {
-      size.repetitions = std::atoi(argv[++index]);
-      if (size.repetitions < 1)
-        fail("--repeat needs a positive number");
-    } else {
-      std::fprintf(stderr, "usage: %s [--quick | --smoke] [--repeat N]\n", argv[0]);
-      return 2;
-    }
-  }
-  comment("supervised_restart: " + std::to_string(size.failures) +
-          " failures per run; storm: " + std::to_string(size.storm_children) +
-          " children; everything on one thread per side");
-
-  std::vector<double> ours_latency, ours_storm, caf_latency, caf_storm_values;
-  {
+  auto settings = bench::parse_arguments(argc, argv);
+  const int failures = settings.smoke ? 50 : settings.quick ? 500 : 2000;
+  const int storm_children = settings.smoke ? 1000 : 10'000;
+  // A dead escript must show as an error from write, not kill us silently.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    erlang_peer erlang; // first: forked before any other thread exists
+    bench::thread_watch watch_ours;
     runtime::engine_options options;
     options.default_threads = 1;
     runtime::engine engine{options};
@@ -588,23 +664,65 @@ int main(int argc, char** argv) {
     bench_scheduler.name = "bench";
     bench_scheduler.threads = 1;
     engine.create_scheduler(bench_scheduler);
-    (void)ours_latency_us(engine, size.failures / 10 + 1); // warm-up
-    for (int run = 0; run < size.repetitions; ++run) {
-      ours_latency.push_back(ours_latency_us(engine, size.failures));
-      caf_latency.push_back(caf_latency_us(size.failures));
-    }
-    for (int run = 0; run < size.repetitions; ++run) {
-      ours_storm.push_back(ours_storm_ms(engine, size.storm_children));
-      caf_storm_values.push_back(caf_storm_ms(size.storm_children));
-    }
-  }
-  auto erlang = run_erlang(size);
+    auto our_threads = watch_ours.take();
+    bench::caf_peer_system caf_peer{1};
 
-  const std::string erlang_peer = "Erlang/OTP supervisor + gen_server";
-  const std::string caf_peer = "raw CAF monitor+respawn";
-  report("supervised_restart", ours_latency, "us", erlang_peer, erlang.latency_us);
-  report("supervised_restart", ours_latency, "us", caf_peer, caf_latency);
-  report("supervised_restart_storm", ours_storm, "ms", erlang_peer, erlang.storm_ms);
-  report("supervised_restart_storm", ours_storm, "ms", caf_peer, caf_storm_values);
+    bench::comment("supervised_restart: %d failures per run in crash loops of %d; storm: %d "
+                   "children; ours on a one-thread scheduler, Erlang +S 1:1, CAF "
+                   "max-threads=1; Erlang's timer slack %lld ns",
+                   failures, failures_per_loop, storm_children, erlang.timer_slack_ns());
+
+    // Warm-up of every side (code loading, allocator, first supervisor).
+    double ignored = 0;
+    (void)ours_latency_us(engine, failures_per_loop * 5);
+    (void)erlang.latency_us(failures_per_loop * 5, ignored);
+    (void)caf_latency_us(caf_peer.get(), failures_per_loop * 5);
+
+    bench::side ours_latency;
+    bench::side erlang_latency;
+    bench::side caf_latency;
+    for (int run = 0; run < settings.repetitions; ++run) {
+      bench::cpu_meter ours_meter{caf_peer.threads()};
+      ours_meter.start();
+      double value = ours_latency_us(engine, failures);
+      ours_latency.add(value, ours_meter.stop());
+      double cpu_s = 0;
+      value = erlang.latency_us(failures, cpu_s);
+      erlang_latency.add(value, cpu_s);
+      bench::cpu_meter caf_meter{our_threads};
+      caf_meter.start();
+      value = caf_latency_us(caf_peer.get(), failures);
+      caf_latency.add(value, caf_meter.stop());
+    }
+
+    bench::side ours_storm;
+    bench::side erlang_storm;
+    bench::side caf_storms;
+    for (int run = 0; run < settings.repetitions; ++run) {
+      double cpu_s = 0;
+      double value =
+        ours_storm_ms(engine, storm_children, bench::cpu_meter{caf_peer.threads()}, cpu_s);
+      ours_storm.add(value, cpu_s);
+      value = erlang.storm_ms(storm_children, cpu_s);
+      erlang_storm.add(value, cpu_s);
+      value = caf_storm_ms(caf_peer.get(), storm_children, bench::cpu_meter{our_threads}, cpu_s);
+      caf_storms.add(value, cpu_s);
+    }
+
+    const std::string erlang_name = "Erlang/OTP supervisor + gen_server, +S 1:1";
+    const std::string caf_name = "raw CAF monitor+respawn, max-threads=1";
+    constexpr auto lower = bench::better::lower;
+    constexpr auto alternative = bench::peer_kind::alternative;
+    bench::report("supervised_restart", "us", lower, ours_latency, erlang_name, alternative,
+                  erlang_latency);
+    bench::report("supervised_restart", "us", lower, ours_latency, caf_name, alternative,
+                  caf_latency);
+    bench::report("supervised_restart_storm", "ms", lower, ours_storm, erlang_name, alternative,
+                  erlang_storm);
+    bench::report("supervised_restart_storm", "ms", lower, ours_storm, caf_name, alternative,
+                  caf_storms);
+  } catch (const std::exception& failure) {
+    fail(std::string{"supervise: "} + failure.what());
+  }
   return 0;
 }

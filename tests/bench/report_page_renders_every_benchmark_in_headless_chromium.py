@@ -33,6 +33,8 @@ EXPECTED = {
     "applet_spawn": {"alternative"},
     "fanout_spawn_100k": {"alternative"},
     "fanout_spawn_100k_1worker": {"alternative"},
+    "supervised_restart": {"alternative"},
+    "supervised_restart_storm": {"alternative"},
     "timers_100k_rate": {"alternative"},
     "timers_100k_p50_lateness": {"alternative"},
     "timers_100k_p99_lateness": {"alternative"},
