@@ -1,6 +1,7 @@
 #include <actorloop/actors/applet.hpp>
 
 #include "applet_record.hpp"
+#include "callbacks_applet.hpp"
 #include "messages.hpp"
 
 #include <actorloop/runtime/detail/access.hpp>
@@ -47,34 +48,6 @@ std::string describe(const waitable& what) {
   return std::string{runtime::to_string(what.kind())} + " '" + what.name() + "' (id " +
          std::to_string(what.id()) + ")";
 }
-
-/// Adapts the callables form to the class form.
-class callbacks_applet final : public applet {
-public:
-  explicit callbacks_applet(applet_callbacks callbacks) : callbacks_(std::move(callbacks)) {}
-
-  void init(applet_context& context) override {
-    if (callbacks_.init)
-      callbacks_.init(context);
-  }
-  void preselect(applet_context& context) override {
-    if (callbacks_.preselect)
-      callbacks_.preselect(context);
-  }
-  waitable postselect(applet_context& context, const waitable& fired) override {
-    return callbacks_.postselect ? callbacks_.postselect(context, fired) : waitable{};
-  }
-  void destroy(applet_context& context) override {
-    if (callbacks_.destroy)
-      callbacks_.destroy(context);
-  }
-  std::string dump(const applet_context& context) const override {
-    return callbacks_.dump ? callbacks_.dump(context) : applet::dump(context);
-  }
-
-private:
-  applet_callbacks callbacks_;
-};
 
 } // namespace
 
@@ -605,13 +578,13 @@ applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_n
                            applet_callbacks callbacks) {
   auto name = callbacks.name;
   return spawn_applet(engine, scheduler_name,
-                      std::make_unique<callbacks_applet>(std::move(callbacks)), std::move(name));
+                      std::make_unique<detail::callbacks_applet>(std::move(callbacks)), std::move(name));
 }
 
 applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& home,
                            applet_callbacks callbacks) {
   auto name = callbacks.name;
-  return spawn_applet(engine, home, std::make_unique<callbacks_applet>(std::move(callbacks)),
+  return spawn_applet(engine, home, std::make_unique<detail::callbacks_applet>(std::move(callbacks)),
                       std::move(name));
 }
 

@@ -9,6 +9,7 @@
 #include <actorloop/actors/supervisor.hpp>
 
 #include "applet_record.hpp"
+#include "callbacks_applet.hpp"
 #include "supervisor_shared.hpp"
 
 #include <actorloop/runtime/detail/access.hpp>
@@ -77,34 +78,6 @@ std::string milliseconds_text(runtime::duration span) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(span).count()) +
          " ms";
 }
-
-/// The callables form of a child, made into an applet on the supervisor's
-/// thread (spawn_applet's own adapter is private to applet.cpp).
-class callbacks_body final : public applet {
-public:
-  explicit callbacks_body(applet_callbacks callbacks) : callbacks_(std::move(callbacks)) {}
-  void init(applet_context& context) override {
-    if (callbacks_.init)
-      callbacks_.init(context);
-  }
-  void preselect(applet_context& context) override {
-    if (callbacks_.preselect)
-      callbacks_.preselect(context);
-  }
-  waitable postselect(applet_context& context, const waitable& fired) override {
-    return callbacks_.postselect ? callbacks_.postselect(context, fired) : waitable{};
-  }
-  void destroy(applet_context& context) override {
-    if (callbacks_.destroy)
-      callbacks_.destroy(context);
-  }
-  std::string dump(const applet_context& context) const override {
-    return callbacks_.dump ? callbacks_.dump(context) : applet::dump(context);
-  }
-
-private:
-  applet_callbacks callbacks_;
-};
 
 } // namespace
 
@@ -227,7 +200,7 @@ struct supervisor_applet::core {
       if (child->spec.make)
         body = child->spec.make();
       else
-        body = std::make_unique<callbacks_body>(child->spec.callbacks());
+        body = std::make_unique<detail::callbacks_applet>(child->spec.callbacks());
       if (!body)
         throw std::runtime_error("the factory returned no applet");
       auto* nested = dynamic_cast<supervisor_applet*>(body.get());
