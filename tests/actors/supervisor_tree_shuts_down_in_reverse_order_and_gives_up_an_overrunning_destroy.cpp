@@ -13,6 +13,7 @@ TEST_CASE("a tree shuts down in reverse order, giving up a child whose destroy o
   event_log log;
   worker_controls controls;
   gate release_slow;
+  gate slow_initialised; // a child killed before its init never runs it
   std::atomic<bool> slow_released_in_time{true};
   runtime::engine engine{small_engine_options()};
   make_scheduler(engine, "sup");
@@ -40,8 +41,11 @@ TEST_CASE("a tree shuts down in reverse order, giving up a child whose destroy o
   slow.callbacks = [&] {
     actors::applet_callbacks callbacks;
     callbacks.init = [&](actors::applet_context& context) {
-      std::lock_guard guard{times_mutex};
-      slow_handle = context.self();
+      {
+        std::lock_guard guard{times_mutex};
+        slow_handle = context.self();
+      }
+      slow_initialised.open();
     };
     callbacks.destroy = [&](actors::applet_context&) {
       if (!release_slow.wait_for(10s))
@@ -66,6 +70,7 @@ TEST_CASE("a tree shuts down in reverse order, giving up a child whose destroy o
   CHECK(log.entries() == std::vector<std::string>{"start a", "start mid", "start c", "mid: start m1",
                                                   "mid: start slow", "mid: start m2"});
 
+  REQUIRE(slow_initialised.wait_for(5s));
   root.shutdown();
   REQUIRE(root.wait_for(10s));
   CHECK(root.exit_reason().is_normal());
