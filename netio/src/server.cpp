@@ -95,10 +95,7 @@ void message_server::state::stop(runtime::duration drain_limit) {
 
 server_statistics message_server::state::statistics() {
   server_statistics result;
-  {
-    std::lock_guard guard{mutex};
-    result.sessions_open = sessions.size();
-  }
+  result.sessions_open = sessions_open.load();
   result.sessions_accepted = accepted.load();
   result.requests = requests.load();
   result.completions = completions.load();
@@ -139,6 +136,13 @@ void message_server::stop(runtime::duration drain_limit) {
 
 server_statistics message_server::statistics() const {
   return state_->statistics();
+}
+
+bool message_server::wait_for_statistics(
+    const std::function<bool(const server_statistics&)>& holds, runtime::duration timeout) const {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  return state_->statistics_changed.wait([&] { return holds(state_->statistics()); }, deadline);
 }
 
 void message_server::publish(const std::string& channel, const std::string& payload,

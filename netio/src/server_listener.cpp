@@ -152,6 +152,7 @@ void message_server::state::adopt(int fd, std::string peer, detail::io_worker& w
     created = std::make_shared<detail::session>(shared_from_this(), worker, next_session_id++,
                                                  std::move(peer));
     sessions.insert(created);
+    sessions_open.fetch_add(1);
   }
   accepted.fetch_add(1, std::memory_order_relaxed);
   if (!worker.run_or_post([created, fd] { created->start(fd); })) {
@@ -165,6 +166,7 @@ void message_server::state::forget(detail::session* gone) {
   for (auto each = sessions.begin(); each != sessions.end(); ++each)
     if (each->get() == gone) {
       sessions.erase(each);
+      sessions_open.fetch_sub(1);
       break;
     }
   if (sessions.empty())

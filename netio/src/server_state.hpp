@@ -6,6 +6,7 @@
 #include <actorloop/netio/server.hpp>
 
 #include "io_worker.hpp"
+#include "server_statistics.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -71,19 +72,24 @@ public:
   bool stopping = false;
   std::uint64_t next_session_id = 1;
 
-  std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> completions{0};
-  std::atomic<std::uint64_t> delivered{0};
-  std::atomic<std::uint64_t> protocol_errors{0};
-  std::atomic<std::uint64_t> warnings{0};
-  std::atomic<std::uint64_t> slow_disconnects{0};
-  std::atomic<std::uint64_t> in_flight{0};
-  std::atomic<std::uint64_t> dropped_at_descriptor_limit{0};
-  std::atomic<std::uint64_t> login_timeouts{0};
-  std::atomic<std::uint64_t> handshake_timeouts{0};
-  std::atomic<std::uint64_t> idle_timeouts{0};
-  std::atomic<std::uint64_t> output_overflows{0};
+  /// Wakes `message_server::wait_for_statistics` when a figure changes.
+  detail::statistics_signal statistics_changed;
+  /// `sessions.size()`, kept as a figure so that reading the statistics
+  /// never takes `mutex` (a waiter holds the signal's lock while it reads).
+  detail::statistics_counter sessions_open{statistics_changed};
+  detail::statistics_counter accepted{statistics_changed};
+  detail::statistics_counter requests{statistics_changed};
+  detail::statistics_counter completions{statistics_changed};
+  detail::statistics_counter delivered{statistics_changed};
+  detail::statistics_counter protocol_errors{statistics_changed};
+  detail::statistics_counter warnings{statistics_changed};
+  detail::statistics_counter slow_disconnects{statistics_changed};
+  detail::statistics_counter in_flight{statistics_changed};
+  detail::statistics_counter dropped_at_descriptor_limit{statistics_changed};
+  detail::statistics_counter login_timeouts{statistics_changed};
+  detail::statistics_counter handshake_timeouts{statistics_changed};
+  detail::statistics_counter idle_timeouts{statistics_changed};
+  detail::statistics_counter output_overflows{statistics_changed};
 };
 
 namespace detail {

@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 
 using namespace netio_test;
-using server_test::eventually;
 
 namespace {
 
@@ -110,9 +109,8 @@ TEST_CASE("at EMFILE the server drops what it cannot keep, says so, and recovers
         ::close(served.back());
         served.pop_back();
       }
-      closes_seen = eventually([&] {
-        return fixture.server->statistics().sessions_open == at_limit.sessions_open - 4;
-      });
+      closes_seen = fixture.server->wait_for_statistics(
+          [&](const netio::server_statistics& now) { return now.sessions_open == at_limit.sessions_open - 4; }, 20s);
       after_recovery = try_login(fixture.address(), hello, recovered_fd);
     }
   }
@@ -130,5 +128,5 @@ TEST_CASE("at EMFILE the server drops what it cannot keep, says so, and recovers
     served.push_back(recovered_fd);
   for (int fd : served)
     ::close(fd);
-  CHECK(eventually([&] { return fixture.server->statistics().sessions_open == 0; }));
+  CHECK(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.sessions_open == 0; }, 20s));
 }

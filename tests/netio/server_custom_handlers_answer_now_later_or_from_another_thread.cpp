@@ -11,7 +11,6 @@
 #include <actorloop/netio/error.hpp>
 
 using namespace netio_test;
-using server_test::eventually;
 using server_test::raw_client;
 using server_test::read_outcome;
 
@@ -160,7 +159,7 @@ TEST_CASE("handlers answer at once, later, from another thread, or fail clearly"
   CHECK(seen.canceled.value() == 1);
   for (auto& each : helpers)
     each.join();
-  REQUIRE(eventually([&] { return fixture.server->statistics().sessions_open == 0; }));
+  REQUIRE(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.sessions_open == 0; }, 20s));
   auto stats = fixture.server->statistics();
   CHECK(stats.requests == 6);
   CHECK(stats.completions == 5); // HOLD's session was gone before it could complete

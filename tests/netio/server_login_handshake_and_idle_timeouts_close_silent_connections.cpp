@@ -133,7 +133,7 @@ TEST_CASE("an unfinished TLS handshake is closed after the handshake timeout") {
   raw_client silent{fixture.address()};
   netio::message nothing;
   CHECK(silent.read_message(nothing) == read_outcome::closed);
-  CHECK(server_test::eventually([&] { return fixture.server->statistics().handshake_timeouts == 1; }));
+  CHECK(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.handshake_timeouts == 1; }, 20s));
 }
 
 TEST_CASE("an idle session is closed after the idle timeout, a busy one is not") {

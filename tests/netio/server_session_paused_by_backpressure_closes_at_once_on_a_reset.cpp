@@ -8,7 +8,6 @@
 #include "server_test_support.hpp"
 
 using namespace netio_test;
-using server_test::eventually;
 using server_test::raw_client;
 
 TEST_CASE("a paused session closes promptly when its client resets the connection") {
@@ -20,10 +19,10 @@ TEST_CASE("a paused session closes promptly when its client resets the connectio
   client.request(1, {"SLEEP", "50000"});
   client.request(2, {"ECHO", "waits behind the sleep"});
   // Both requests arrived: the session now runs the SLEEP and has paused reading.
-  REQUIRE(eventually([&] { return fixture.server->statistics().requests == 2; }));
+  REQUIRE(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.requests == 2; }, 20s));
   auto events_before = netio::io_worker_statistics(fixture.engine).at(0).readiness_events;
   client.reset();
-  REQUIRE(eventually([&] { return fixture.server->statistics().sessions_open == 0; }, 10s));
+  REQUIRE(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.sessions_open == 0; }, 10s));
   auto events_after = netio::io_worker_statistics(fixture.engine).at(0).readiness_events;
   CAPTURE(events_after - events_before);
   // A spinning worker sees tens of thousands per second; a close needs one or two.

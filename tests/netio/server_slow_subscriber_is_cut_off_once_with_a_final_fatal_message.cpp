@@ -8,7 +8,6 @@
 #include "server_test_support.hpp"
 
 using namespace netio_test;
-using server_test::eventually;
 using server_test::raw_client;
 using server_test::read_outcome;
 
@@ -91,9 +90,9 @@ TEST_CASE("a subscriber that never reads is disconnected when the closing flush 
   raw_client subscriber{fixture.address(), 4096};
   subscriber.login();
   subscriber.request(1, {"SUBSCRIBE", "never-read"});
-  REQUIRE(eventually([&] { return fixture.server->statistics().completions == 1; }));
+  REQUIRE(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.completions == 1; }, 20s));
   (void)publish_until_nobody_gets_it(publisher, "never-read");
   // Only the publisher's session remains.
-  CHECK(eventually([&] { return fixture.server->statistics().sessions_open == 1; }));
+  CHECK(fixture.server->wait_for_statistics([&](const netio::server_statistics& now) { return now.sessions_open == 1; }, 20s));
   CHECK(fixture.server->statistics().slow_subscribers_disconnected == 1);
 }

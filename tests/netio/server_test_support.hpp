@@ -21,20 +21,6 @@ namespace server_test {
 namespace netio = actorloop::netio;
 using namespace std::chrono_literals;
 
-/// Polls `condition` until it holds or `limit` passes (the server offers no
-/// callback for these counters; polling with a deadline is not a sleep that
-/// decides an outcome).
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds limit = 20s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 /// What `raw_client::read_message` found.
 enum class read_outcome { message, closed, timed_out, failed };
 

@@ -158,6 +158,15 @@ public:
   void stop(runtime::duration drain_limit = std::chrono::seconds(5));
 
   [[nodiscard]] server_statistics statistics() const;
+  /// Blocks the calling thread until `holds(statistics())` is true or
+  /// `timeout` passes, and returns whether it held. It wakes on every change
+  /// of a figure (no polling). `holds` runs on the calling thread, with an
+  /// internal lock held: it must only read the statistics it is given. Call
+  /// it from a plain thread, never from an I/O worker or a scheduler thread
+  /// (it would stall the sessions whose progress it waits for).
+  [[nodiscard]] bool wait_for_statistics(
+      const std::function<bool(const server_statistics&)>& holds,
+      runtime::duration timeout) const;
 
   /// Publishes to every subscriber of `channel` (publisher id 0). `delivered`
   /// runs on an I/O worker once every copy is queued, with the number of
