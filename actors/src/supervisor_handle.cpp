@@ -17,20 +17,17 @@ detail::supervisor_shared& shared_of(const std::shared_ptr<detail::supervisor_sh
   return *shared;
 }
 
-} // namespace
-
-std::future<child_result> supervisor_handle::start_child(std::optional<child_spec> spec) {
-  auto& shared = shared_of(shared_);
-  detail::supervisor_request request;
-  request.what = detail::supervisor_request::kind::start;
-  request.spec = std::move(spec);
+/// Queues `request` for the supervisor's thread and wakes it, or answers it
+/// at once with `supervisor_ended` once the supervisor began to stop.
+std::future<child_result> submit(detail::supervisor_shared& shared,
+                                 detail::supervisor_request request, const char* call) {
   auto result = request.answer.get_future();
   {
     std::lock_guard guard{shared.mutex};
     if (!shared.accepting) {
       request.answer.set_value(detail::refusal(
         supervisor_errc::supervisor_ended,
-        "supervisor '" + shared.stats.name + "': start_child after it began to stop"));
+        "supervisor '" + shared.stats.name + "': " + call + " after it began to stop"));
       return result;
     }
     shared.requests.push_back(std::move(request));
@@ -39,24 +36,22 @@ std::future<child_result> supervisor_handle::start_child(std::optional<child_spe
   return result;
 }
 
+} // namespace
+
+std::future<child_result> supervisor_handle::start_child(std::optional<child_spec> spec) {
+  auto& shared = shared_of(shared_);
+  detail::supervisor_request request;
+  request.what = detail::supervisor_request::kind::start;
+  request.spec = std::move(spec);
+  return submit(shared, std::move(request), "start_child");
+}
+
 std::future<child_result> supervisor_handle::stop_child(const applet_handle& current) {
   auto& shared = shared_of(shared_);
   detail::supervisor_request request;
   request.what = detail::supervisor_request::kind::stop;
   request.target = current.applet_id();
-  auto result = request.answer.get_future();
-  {
-    std::lock_guard guard{shared.mutex};
-    if (!shared.accepting) {
-      request.answer.set_value(detail::refusal(
-        supervisor_errc::supervisor_ended,
-        "supervisor '" + shared.stats.name + "': stop_child after it began to stop"));
-      return result;
-    }
-    shared.requests.push_back(std::move(request));
-  }
-  shared.wake.set();
-  return result;
+  return submit(shared, std::move(request), "stop_child");
 }
 
 void supervisor_handle::shutdown() {
