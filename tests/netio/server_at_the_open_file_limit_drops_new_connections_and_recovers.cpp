@@ -2,13 +2,17 @@
 // clients hanging: it takes each connection it cannot keep off the backlog
 // and closes it at once (the client sees the close), counts it in its
 // statistics, and serves new clients again as soon as descriptors free up.
-// The test lowers RLIMIT_NOFILE of its own process (server and clients
-// share it) and restores it afterwards; it checks nothing while the limit
-// is low (even the sanitizers' runtime needs descriptors to report).
+// The test lowers RLIMIT_NOFILE of its own process and restores it
+// afterwards; it checks nothing while the limit is low (even the
+// sanitizers' runtime needs descriptors to report). Server and clients
+// share the process, so the clients' sockets are all opened before the
+// limit drops and moved above it: only the server competes for the
+// descriptors under the limit, and no client ever fails for want of one.
 // ctest-timeout: 60
 #include "server_test_support.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 
 using namespace netio_test;
@@ -43,9 +47,47 @@ private:
 
 enum class login_outcome { served, dropped, unanswered, no_descriptor, failed };
 
+/// Client sockets opened in advance, numbered at or above `floor`, so
+/// they take none of the descriptors below a limit lower than `floor`.
+class client_sockets {
+public:
+  client_sockets(int floor, std::size_t count) {
+    rlimit current{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &current) == 0);
+    REQUIRE(current.rlim_cur > static_cast<rlim_t>(floor) + count);
+    for (std::size_t index = 0; index < count; ++index) {
+      int low = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(low >= 0);
+      int high = ::fcntl(low, F_DUPFD_CLOEXEC, floor);
+      ::close(low);
+      REQUIRE(high >= floor);
+      spare_.push_back(high);
+    }
+  }
+  ~client_sockets() {
+    for (int fd : spare_)
+      ::close(fd);
+  }
+  client_sockets(const client_sockets&) = delete;
+  client_sockets& operator=(const client_sockets&) = delete;
+
+  /// The next unused socket, or -1 when all are used.
+  int take() {
+    if (spare_.empty())
+      return -1;
+    int fd = spare_.back();
+    spare_.pop_back();
+    return fd;
+  }
+
+private:
+  std::vector<int> spare_;
+};
+
 /// Connects a raw client and logs in; `fd` keeps the socket if served.
-login_outcome try_login(const netio::endpoint& where, const std::vector<std::byte>& hello, int& fd) {
-  fd = ::socket(AF_INET, SOCK_STREAM, 0);
+login_outcome try_login(client_sockets& sockets, const netio::endpoint& where, const std::vector<std::byte>& hello,
+                        int& fd) {
+  fd = sockets.take();
   if (fd < 0)
     return login_outcome::no_descriptor;
   timeval limit{5, 0};
@@ -86,11 +128,12 @@ TEST_CASE("at EMFILE the server drops what it cannot keep, says so, and recovers
   login_outcome after_recovery = login_outcome::failed;
   int recovered_fd = -1;
   auto limit_value = static_cast<rlim_t>(open_descriptors() + 24);
+  client_sockets sockets{static_cast<int>(limit_value) + 64, 128};
   {
     descriptor_limit limit{limit_value};
     for (int attempt = 0; attempt < 200 && dropped < 3 && unexpected.empty(); ++attempt) {
       int fd = -1;
-      auto outcome = try_login(fixture.address(), hello, fd);
+      auto outcome = try_login(sockets, fixture.address(), hello, fd);
       if (outcome == login_outcome::served) {
         served.push_back(fd);
       } else if (outcome == login_outcome::dropped) {
@@ -111,7 +154,7 @@ TEST_CASE("at EMFILE the server drops what it cannot keep, says so, and recovers
       }
       closes_seen = fixture.server->wait_for_statistics(
           [&](const netio::server_statistics& now) { return now.sessions_open == at_limit.sessions_open - 4; }, 20s);
-      after_recovery = try_login(fixture.address(), hello, recovered_fd);
+      after_recovery = try_login(sockets, fixture.address(), hello, recovered_fd);
     }
   }
   // The limit is restored: check.
