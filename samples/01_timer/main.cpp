@@ -149,34 +149,21 @@ int run(int argc, char** argv) {
   }
   say("main: the applet handle is ready: ", handle.exit_reason().message());
 
-  bool passed = true;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
-  expect(report.expirations == expected_expirations,
+  sample::checklist checks;
+  checks.expect(report.expirations == expected_expirations,
          "expected " + std::to_string(expected_expirations) + " expirations, saw " +
              std::to_string(report.expirations));
-  expect(report.early_expirations == 0,
+  checks.expect(report.early_expirations == 0,
          std::to_string(report.early_expirations) + " expirations came before the period");
-  expect(report.destroy_calls == 1,
+  checks.expect(report.destroy_calls == 1,
          "destroy ran " + std::to_string(report.destroy_calls) + " times");
-  expect(handle.state() == actors::applet_state::destroyed, "the applet is not destroyed");
-  expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  checks.expect(handle.state() == actors::applet_state::destroyed, "the applet is not destroyed");
+  checks.expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

@@ -134,38 +134,25 @@ int run(int argc, char** argv) {
   }
   say("main: the applet handle is ready: ", handle.exit_reason().message());
 
-  bool passed = true;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
-  expect(test.deliveries == expected_deliveries,
+  sample::checklist checks;
+  checks.expect(test.deliveries == expected_deliveries,
          "expected " + std::to_string(expected_deliveries) + " event deliveries, saw " +
              std::to_string(test.deliveries));
-  expect(test.timer_ticks == expected_deliveries,
+  checks.expect(test.timer_ticks == expected_deliveries,
          "expected " + std::to_string(expected_deliveries) + " timer ticks, saw " +
              std::to_string(test.timer_ticks));
-  expect(test.event_sets == 2 * test.timer_ticks, "event sets do not match the ticks");
-  expect(test.still_set_after_delivery == 0,
+  checks.expect(test.event_sets == 2 * test.timer_ticks, "event sets do not match the ticks");
+  checks.expect(test.still_set_after_delivery == 0,
          "the event was still set after " + std::to_string(test.still_set_after_delivery) +
              " deliveries (auto-reset did not consume it)");
-  expect(test.destroy_calls == 1, "destroy ran " + std::to_string(test.destroy_calls) + " times");
-  expect(handle.state() == actors::applet_state::destroyed, "the applet is not destroyed");
-  expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  checks.expect(test.destroy_calls == 1, "destroy ran " + std::to_string(test.destroy_calls) + " times");
+  checks.expect(handle.state() == actors::applet_state::destroyed, "the applet is not destroyed");
+  checks.expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

@@ -235,41 +235,28 @@ int run(int argc, char** argv) {
   producer.join();
   say("main: the applet handle is ready: ", handle.exit_reason().message());
 
-  bool passed = true;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
+  sample::checklist checks;
   auto saw = [](int expected, int actual) {
     return "expected " + std::to_string(expected) + ", saw " + std::to_string(actual);
   };
-  expect(report.timer_ticks == rounds + 1, "timer ticks: " + saw(rounds + 1, report.timer_ticks));
-  expect(report.applet_messages == rounds,
+  checks.expect(report.timer_ticks == rounds + 1, "timer ticks: " + saw(rounds + 1, report.timer_ticks));
+  checks.expect(report.applet_messages == rounds,
          "messages from the applet: " + saw(rounds, report.applet_messages));
-  expect(report.producer_messages == producer_messages,
+  checks.expect(report.producer_messages == producer_messages,
          "messages from the producer: " + saw(producer_messages, report.producer_messages));
-  expect(report.out_of_order == 0, std::to_string(report.out_of_order) + " messages out of order");
-  expect(report.chained_drains == rounds,
+  checks.expect(report.out_of_order == 0, std::to_string(report.out_of_order) + " messages out of order");
+  checks.expect(report.chained_drains == rounds,
          "chained drains in the tick's own turn: " + saw(rounds, report.chained_drains));
-  expect(report.left_in_queue == 0, "messages left in the queue");
-  expect(queue.empty(), "the queue is not empty");
-  expect(producer_done.test(), "the producer's exit event is not set");
-  expect(report.destroy_calls == 1, "destroy calls: " + saw(1, report.destroy_calls));
-  expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  checks.expect(report.left_in_queue == 0, "messages left in the queue");
+  checks.expect(queue.empty(), "the queue is not empty");
+  checks.expect(producer_done.test(), "the producer's exit event is not set");
+  checks.expect(report.destroy_calls == 1, "destroy calls: " + saw(1, report.destroy_calls));
+  checks.expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

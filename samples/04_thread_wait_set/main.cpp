@@ -181,40 +181,28 @@ int run(int argc, char** argv) {
   worker.join();
   say("main: worker joined");
 
-  bool passed = applet_finished;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
+  sample::checklist checks;
+  checks.expect(applet_finished, "the applet did not finish in time");
   auto saw = [](int expected, int actual) {
     return "expected " + std::to_string(expected) + ", saw " + std::to_string(actual);
   };
-  expect(applet_did.ticks == applet_ticks, "applet ticks: " + saw(applet_ticks, applet_did.ticks));
-  expect(applet_did.destroy_calls == 1,
+  checks.expect(applet_did.ticks == applet_ticks, "applet ticks: " + saw(applet_ticks, applet_did.ticks));
+  checks.expect(applet_did.destroy_calls == 1,
          "applet destroy calls: " + saw(1, applet_did.destroy_calls));
-  expect(worker_seen.pokes == applet_did.pokes_sent,
+  checks.expect(worker_seen.pokes == applet_did.pokes_sent,
          "pokes seen by the worker: " + saw(applet_did.pokes_sent, worker_seen.pokes));
-  expect(worker_seen.heartbeats > 0, "the worker saw no heartbeat");
-  expect(worker_seen.stop_wakes == 1, "stop wakes: " + saw(1, worker_seen.stop_wakes));
-  expect(worker_seen.wakes_without_stop == 0,
+  checks.expect(worker_seen.heartbeats > 0, "the worker saw no heartbeat");
+  checks.expect(worker_seen.stop_wakes == 1, "stop wakes: " + saw(1, worker_seen.stop_wakes));
+  checks.expect(worker_seen.wakes_without_stop == 0,
          "wakes without a stop request: " + saw(0, worker_seen.wakes_without_stop));
-  expect(worker_seen.timeouts == 0, "the worker's wait timed out");
-  expect(worker_exit.test(), "the worker's exit event is not set");
+  checks.expect(worker_seen.timeouts == 0, "the worker's wait timed out");
+  checks.expect(worker_exit.test(), "the worker's exit event is not set");
   say("main: worker saw ", worker_seen.heartbeats, " heartbeats and ", worker_seen.pokes, " pokes");
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

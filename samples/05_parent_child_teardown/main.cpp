@@ -243,13 +243,7 @@ int run(int argc, char** argv) {
   }
   say("main: the parent is gone: ", parent.exit_reason().message());
 
-  bool passed = true;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
+  sample::checklist checks;
   // The order proves one-at-a-time teardown: each child died before the next was killed.
   std::vector<std::string> expected_order;
   for (std::size_t index = 0; index < settings.children; ++index) {
@@ -258,41 +252,34 @@ int run(int argc, char** argv) {
     expected_order.push_back("saw " + std::to_string(index) + " gone");
   }
   auto order = log.entries();
-  expect(order == expected_order, "the teardown did not happen one child at a time");
+  checks.expect(order == expected_order, "the teardown did not happen one child at a time");
   if (order != expected_order)
     for (auto& entry : order)
       say("  logged: ", entry);
-  expect(children.size() == settings.children,
+  checks.expect(children.size() == settings.children,
          "spawned " + std::to_string(children.size()) + " children");
   for (std::size_t index = 0; index < children.size(); ++index) {
     auto& report = child_reports[index];
     say("main: child ", index, " ticked ", report.ticks, " times");
-    expect(report.destroy_calls == 1, "child " + std::to_string(index) + " destroy ran " +
+    checks.expect(report.destroy_calls == 1, "child " + std::to_string(index) + " destroy ran " +
                                         std::to_string(report.destroy_calls) + " times");
-    expect(report.ticks > 0, "child " + std::to_string(index) + " never ticked");
-    expect(children[index].state() == actors::applet_state::destroyed,
+    checks.expect(report.ticks > 0, "child " + std::to_string(index) + " never ticked");
+    checks.expect(children[index].state() == actors::applet_state::destroyed,
            "child " + std::to_string(index) + " is not destroyed");
-    expect(children[index].exit_reason().is_normal(),
+    checks.expect(children[index].exit_reason().is_normal(),
            "child " + std::to_string(index) + ": " + children[index].exit_reason().message());
   }
-  expect(parent_destroy_calls == 1,
+  checks.expect(parent_destroy_calls == 1,
          "the parent's destroy ran " + std::to_string(parent_destroy_calls) + " times");
-  expect(parent.exit_reason().is_normal(), "parent: " + parent.exit_reason().message());
+  checks.expect(parent.exit_reason().is_normal(), "parent: " + parent.exit_reason().message());
   auto live = actors::list_applets(engine);
-  expect(live.empty(), std::to_string(live.size()) + " applets are still registered");
-  expect(engine.get_scheduler(scheduler_name).empty(), "the scheduler still has applets");
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  checks.expect(live.empty(), std::to_string(live.size()) + " applets are still registered");
+  checks.expect(engine.get_scheduler(scheduler_name).empty(), "the scheduler still has applets");
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

@@ -435,56 +435,43 @@ int run(int argc, char** argv) {
   say("registry at exit:");
   say(actors::describe(engine));
 
-  bool passed = true;
-  auto expect = [&](bool condition, const std::string& what) {
-    if (!condition) {
-      say("FAIL: ", what);
-      passed = false;
-    }
-  };
+  sample::checklist checks;
   auto saw = [](std::uint64_t expected, std::uint64_t actual) {
     return "expected " + std::to_string(expected) + ", saw " + std::to_string(actual);
   };
-  expect(shared.round_trips == chosen.rounds,
+  checks.expect(shared.round_trips == chosen.rounds,
          "round trips: " + saw(chosen.rounds, shared.round_trips));
-  expect(shared.replies == chosen.rounds, "pong replies: " + saw(chosen.rounds, shared.replies));
-  expect(shared.pushed == chosen.messages,
+  checks.expect(shared.replies == chosen.rounds, "pong replies: " + saw(chosen.rounds, shared.replies));
+  checks.expect(shared.pushed == chosen.messages,
          "messages pushed: " + saw(chosen.messages, shared.pushed));
-  expect(shared.received == chosen.messages,
+  checks.expect(shared.received == chosen.messages,
          "messages received: " + saw(chosen.messages, shared.received));
-  expect(shared.out_of_order == 0, std::to_string(shared.out_of_order) + " messages out of order");
+  checks.expect(shared.out_of_order == 0, std::to_string(shared.out_of_order) + " messages out of order");
   for (auto* report : {&shared.ping_report, &shared.pong_report, &shared.producer_report,
                        &shared.consumer_report}) {
-    expect(report->placement.violations() == 0,
+    checks.expect(report->placement.violations() == 0,
            report->name + " placement: " + report->placement.summary());
-    expect(report->destroy_calls == 1,
+    checks.expect(report->destroy_calls == 1,
            report->name + " destroy calls: " + saw(1, report->destroy_calls));
   }
   for (auto& handle : handles)
-    expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
+    checks.expect(handle.exit_reason().is_normal(), "abnormal exit: " + handle.exit_reason().message());
   // The schedulers count exactly the postselects of their own applets.
   auto ping_stats = ping.stats();
   auto pong_stats = pong.stats();
   auto ping_expected = shared.ping_report.postselects + shared.producer_report.postselects;
   auto pong_expected = shared.pong_report.postselects + shared.consumer_report.postselects;
-  expect(ping_stats.events_dispatched == ping_expected,
+  checks.expect(ping_stats.events_dispatched == ping_expected,
          "events dispatched on 'ping': " + saw(ping_expected, ping_stats.events_dispatched));
-  expect(pong_stats.events_dispatched == pong_expected,
+  checks.expect(pong_stats.events_dispatched == pong_expected,
          "events dispatched on 'pong': " + saw(pong_expected, pong_stats.events_dispatched));
-  expect(ping_stats.applets == 0 && pong_stats.applets == 0, "applets left on the schedulers");
-  expect(actors::list_applets(engine).empty(), "applets left in the registry");
-  say(passed ? "PASS" : "FAILED");
-  return passed ? 0 : 1;
+  checks.expect(ping_stats.applets == 0 && pong_stats.applets == 0, "applets left on the schedulers");
+  checks.expect(actors::list_applets(engine).empty(), "applets left in the registry");
+  return checks.verdict();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    say("error: ", failure.what());
-    print_usage();
-    return 2;
-  }
+  return sample::guarded_main([&] { return run(argc, argv); }, print_usage);
 }

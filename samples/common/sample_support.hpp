@@ -1,10 +1,11 @@
 // Small helpers the samples share: one-line printing that never interleaves
-// across threads, and command-line options removed from argv before the
-// engine (CAF) parses the rest.
+// across threads, command-line options removed from argv before the engine
+// (CAF) parses the rest, the PASS/FAILED verdict and the guarded main.
 #pragma once
 
 #include <charconv>
 #include <cstdio>
+#include <exception>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -70,6 +71,41 @@ inline std::optional<long> take_number_option(int& argc, char** argv, std::strin
   if (failure != std::errc{} || end != text->data() + text->size() || value < 1)
     throw std::invalid_argument(std::string{name} + " needs a positive number, not '" + *text + "'");
   return value;
+}
+
+/// A sample's self-checks: each failed one is printed with what went wrong,
+/// and the verdict is the process's exit status.
+class checklist {
+public:
+  /// Records `condition`; when false, prints "FAIL: " and `what`.
+  void expect(bool condition, const std::string& what) {
+    if (!condition) {
+      say("FAIL: ", what);
+      passed_ = false;
+    }
+  }
+
+  /// Prints PASS or FAILED and returns 0 or 1 for main.
+  [[nodiscard]] int verdict() const {
+    say(passed_ ? "PASS" : "FAILED");
+    return passed_ ? 0 : 1;
+  }
+
+private:
+  bool passed_ = true;
+};
+
+/// Runs a sample's body; an exception (bad options, a failed start) is
+/// printed with the usage and gives exit status 2.
+template <class Body, class Usage>
+int guarded_main(Body&& body, Usage&& usage) {
+  try {
+    return body();
+  } catch (const std::exception& failure) {
+    say("error: ", failure.what());
+    usage();
+    return 2;
+  }
 }
 
 } // namespace sample
