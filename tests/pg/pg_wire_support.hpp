@@ -51,7 +51,7 @@ private:
 
 /// Decodes `bytes` completely; fails the test if anything is left over or
 /// an error comes.
-inline std::vector<pg::backend_message> decode_all(std::string_view bytes) {
+inline std::vector<pg::backend_message> decode_all(const std::string& bytes) {
   pg::backend_decoder decoder;
   decoder.feed(bytes);
   std::vector<pg::backend_message> out;
@@ -67,7 +67,7 @@ inline std::vector<pg::backend_message> decode_all(std::string_view bytes) {
 }
 
 /// Decodes `bytes` and returns the error it must end in.
-inline pg::decode_result decode_error(std::string_view bytes, pg::decoder_limits limits = {}) {
+inline pg::decode_result decode_error(const std::string& bytes, pg::decoder_limits limits = {}) {
   pg::backend_decoder decoder{limits};
   decoder.feed(bytes);
   for (;;) {
@@ -84,3 +84,13 @@ inline std::string as_string(const std::vector<std::byte>& bytes) {
 }
 
 } // namespace pg_test
+
+// doctest shows an error code as "category:value (message)".
+template <>
+struct doctest::StringMaker<std::error_code> {
+  static doctest::String convert(const std::error_code& code) {
+    auto text = std::string(code.category().name()) + ":" + std::to_string(code.value()) + " (" +
+                code.message() + ")";
+    return doctest::String(text.c_str());
+  }
+};
