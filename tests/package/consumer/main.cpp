@@ -3,6 +3,8 @@
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/netio/connection.hpp>
 #include <actorloop/netio/server.hpp>
+#include <actorloop/pg/backend.hpp>
+#include <actorloop/pg/frontend.hpp>
 #include <actorloop/runtime/engine.hpp>
 #include <iostream>
 int main() {
@@ -23,5 +25,14 @@ int main() {
   std::cout << "consumer: message server on " << server.local_endpoint().to_string()
             << (served ? " answered" : " FAILED") << "\n";
   server.stop();
-  return handle.exit_reason().is_normal() && served ? 0 : 1;
+  // pg: a Sync encodes to 5 bytes, and a ReadyForQuery decodes.
+  std::vector<std::byte> sync;
+  actorloop::pg::frontend::sync(sync);
+  actorloop::pg::backend_decoder decoder;
+  decoder.feed(std::string_view{"Z\0\0\0\5I", 6});
+  auto ready = decoder.next();
+  bool pg_works = sync.size() == 5 && ready.message &&
+                  std::holds_alternative<actorloop::pg::ready_for_query>(*ready.message);
+  std::cout << "consumer: pg wire layer " << (pg_works ? "works" : "FAILED") << "\n";
+  return handle.exit_reason().is_normal() && served && pg_works ? 0 : 1;
 }

@@ -1,0 +1,115 @@
+// Framing of backend messages: the type byte and length word are checked
+// against libpq's limits as soon as the 5-byte header is there, before any
+// body byte is awaited or stored, so a hostile length costs nothing.
+#include "backend_parse.hpp"
+
+#include <actorloop/pg/backend.hpp>
+#include <actorloop/pg/error.hpp>
+
+#include <cstring>
+
+namespace actorloop::pg {
+
+namespace {
+
+decode_result failure(errc code, std::string detail) {
+  decode_result out;
+  out.error = code;
+  out.detail = std::move(detail);
+  return out;
+}
+
+} // namespace
+
+decode_result decode_backend_message(std::span<const std::byte> input, std::size_t& consumed,
+                                     const decoder_limits& limits) {
+  consumed = 0;
+  if (input.empty())
+    return {};
+  const char type = static_cast<char>(input[0]);
+  if (detail::backend_message_name(type) == nullptr)
+    return failure(errc::unknown_message_type,
+                   detail::describe_type(type) + " is not a backend message type");
+  if (input.size() < 5)
+    return {};
+  std::uint32_t length = 0;
+  for (std::size_t i = 1; i < 5; ++i)
+    length = (length << 8) | std::to_integer<std::uint8_t>(input[i]);
+
+  const auto what = detail::describe_type(type);
+  if (length < decoder_limits::min_length)
+    return failure(errc::lost_synchronization,
+                   what + " claims length " + std::to_string(length) +
+                     ", below the minimum of 4 (lost synchronization with the server)");
+  if (type == 'R' &&
+      (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
+    return failure(errc::bad_authentication_request,
+                   what + " claims length " + std::to_string(length) +
+                     "; an authentication request must be 8 to 2000 bytes");
+  if (!is_long_message_type(type) && length > decoder_limits::max_short_length)
+    return failure(errc::lost_synchronization,
+                   what + " claims length " + std::to_string(length) +
+                     ", above the 30000 allowed for this type (lost synchronization with the server)");
+  if (is_long_message_type(type) && length > limits.max_long_length)
+    return failure(errc::message_too_large,
+                   what + " claims length " + std::to_string(length) + ", above the limit of " +
+                     std::to_string(limits.max_long_length));
+
+  const std::size_t total = std::size_t{1} + length;
+  if (input.size() < total)
+    return {};
+  std::error_code code;
+  std::string problem;
+  auto message = detail::parse_backend_body(type, input.subspan(5, length - 4), code, problem);
+  if (!message)
+    return failure(static_cast<errc>(code.value()), std::move(problem));
+  consumed = total;
+  decode_result out;
+  out.message = std::move(message);
+  return out;
+}
+
+backend_decoder::backend_decoder(decoder_limits limits) : limits_(limits) {
+  if (limits_.max_long_length < decoder_limits::max_short_length)
+    throw error(errc::invalid_argument,
+                "decoder_limits::max_long_length " + std::to_string(limits_.max_long_length) +
+                  " is below the 30000 bytes every message type may use");
+}
+
+void backend_decoder::feed(std::span<const std::byte> bytes) {
+  // Drop what was decoded before growing: the buffer then holds at most one
+  // partial message plus the newest read.
+  if (start_ != 0 && start_ == buffer_.size()) {
+    buffer_.clear();
+    start_ = 0;
+  } else if (start_ != 0 && start_ >= buffer_.size() / 2) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(start_));
+    start_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+void backend_decoder::feed(std::string_view bytes) {
+  feed(std::span<const std::byte>{reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+}
+
+decode_result backend_decoder::next() {
+  if (error_)
+    return failure(static_cast<errc>(error_.value()), error_detail_);
+  std::size_t consumed = 0;
+  auto out = decode_backend_message(std::span<const std::byte>{buffer_}.subspan(start_), consumed,
+                                    limits_);
+  if (out.error) {
+    error_ = out.error;
+    error_detail_ = out.detail;
+    return out;
+  }
+  start_ += consumed;
+  if (start_ == buffer_.size()) {
+    buffer_.clear();
+    start_ = 0;
+  }
+  return out;
+}
+
+} // namespace actorloop::pg

@@ -1,0 +1,344 @@
+// Body parsers for every backend message type. Each one reads exactly the
+// fields the protocol defines and insists the body ends where the length
+// word said (libpq: "message contents do not agree with length").
+#include "backend_parse.hpp"
+#include "wire_reader.hpp"
+
+#include <actorloop/pg/error.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace actorloop::pg::detail {
+
+namespace {
+
+std::string numbered(std::string_view what, std::size_t index) {
+  return std::string(what) + " " + std::to_string(index + 1);
+}
+
+// Counts come from the peer: reserve no more than the remaining body could
+// possibly hold, so a claim of 65535 in a short message allocates nothing big.
+std::size_t plausible(std::size_t count, std::size_t remaining, std::size_t min_each) {
+  return std::min(count, remaining / std::max<std::size_t>(min_each, 1));
+}
+
+authentication_request parse_authentication(wire_reader& in, std::error_code& code) {
+  authentication_request out;
+  auto value = in.i32("authentication code");
+  if (in.failed())
+    return out;
+  out.kind = static_cast<auth_kind>(value);
+  switch (out.kind) {
+    case auth_kind::ok:
+    case auth_kind::kerberos_v5:
+    case auth_kind::cleartext_password:
+    case auth_kind::gss:
+    case auth_kind::sspi:
+      break;
+    case auth_kind::md5_password:
+      out.salt = in.bytes(4, "MD5 salt");
+      break;
+    case auth_kind::sasl:
+      for (;;) {
+        auto mechanism = in.cstring(numbered("SASL mechanism", out.mechanisms.size()));
+        if (in.failed() || mechanism.empty())
+          break;
+        out.mechanisms.push_back(std::move(mechanism));
+      }
+      if (!in.failed() && out.mechanisms.empty())
+        in.fail("AuthenticationSASL lists no mechanism");
+      break;
+    case auth_kind::gss_continue:
+    case auth_kind::sasl_continue:
+    case auth_kind::sasl_final:
+      out.data = in.rest();
+      break;
+    default:
+      code = errc::unsupported_authentication;
+      in.fail("authentication method " + std::to_string(value) +
+              " is not defined by the protocol");
+      break;
+  }
+  return out;
+}
+
+backend_key_data parse_key_data(wire_reader& in) {
+  backend_key_data out;
+  out.process_id = in.i32("process id");
+  if (in.failed())
+    return out;
+  auto size = in.remaining();
+  if (size < 4 || size > 256) {
+    in.fail("secret key of " + std::to_string(size) + " bytes; it must be 4 to 256 bytes");
+    return out;
+  }
+  out.secret_key = in.rest();
+  return out;
+}
+
+ready_for_query parse_ready(wire_reader& in) {
+  ready_for_query out;
+  auto status = static_cast<char>(in.u8("transaction status"));
+  if (in.failed())
+    return out;
+  if (status != 'I' && status != 'T' && status != 'E') {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(status)));
+    in.fail(std::string("transaction status ") + hex + " is none of 'I', 'T', 'E'");
+    return out;
+  }
+  out.status = static_cast<transaction_status>(status);
+  return out;
+}
+
+row_description parse_row_description(wire_reader& in) {
+  row_description out;
+  std::size_t count = static_cast<std::uint16_t>(in.i16("field count"));
+  // A field is at least 19 bytes (an empty name's NUL and 18 bytes of numbers).
+  out.fields.reserve(plausible(count, in.remaining(), 19));
+  for (std::size_t i = 0; i < count && !in.failed(); ++i) {
+    field_description field;
+    auto what = numbered("field", i);
+    field.name = in.cstring(what + " name");
+    field.table_oid = in.u32(what + " table OID");
+    field.column_number = in.i16(what + " column number");
+    field.type_oid = in.u32(what + " type OID");
+    field.type_size = in.i16(what + " type size");
+    field.type_modifier = in.i32(what + " type modifier");
+    field.format = in.i16(what + " format");
+    if (!in.failed() && field.format != 0 && field.format != 1)
+      in.fail(what + " format code " + std::to_string(field.format) + " is neither 0 (text) nor 1 (binary)");
+    out.fields.push_back(std::move(field));
+  }
+  return out;
+}
+
+data_row parse_data_row(wire_reader& in) {
+  data_row out;
+  std::size_t count = static_cast<std::uint16_t>(in.i16("value count"));
+  for (std::size_t i = 0; i < count && !in.failed(); ++i) {
+    auto what = numbered("value", i);
+    auto length = in.i32(what + " length");
+    if (in.failed())
+      break;
+    if (length == -1) {
+      out.push_back(std::nullopt);
+      continue;
+    }
+    if (length < 0) {
+      in.fail(what + " length " + std::to_string(length) + " is negative but not -1 (NULL)");
+      break;
+    }
+    auto bytes = in.bytes_view(static_cast<std::size_t>(length), what);
+    if (!in.failed())
+      out.push_back(bytes);
+  }
+  return out;
+}
+
+server_message parse_server_message(wire_reader& in, bool is_error) {
+  server_message out;
+  out.is_error = is_error;
+  bool has_severity = false, has_sqlstate = false, has_message = false;
+  for (;;) {
+    auto code = static_cast<char>(in.u8("field code"));
+    if (in.failed() || code == '\0')
+      break;
+    std::string value = in.cstring(std::string("field '") + code + "'");
+    if (in.failed())
+      break;
+    has_severity = has_severity || code == 'S';
+    has_sqlstate = has_sqlstate || code == 'C';
+    has_message = has_message || code == 'M';
+    switch (code) {
+      case 'S': out.severity = std::move(value); break;
+      case 'V': out.severity_nonlocalized = std::move(value); break;
+      case 'C': out.sqlstate = std::move(value); break;
+      case 'M': out.message = std::move(value); break;
+      case 'D': out.detail = std::move(value); break;
+      case 'H': out.hint = std::move(value); break;
+      case 'P': out.position = std::move(value); break;
+      case 'p': out.internal_position = std::move(value); break;
+      case 'q': out.internal_query = std::move(value); break;
+      case 'W': out.where = std::move(value); break;
+      case 's': out.schema = std::move(value); break;
+      case 't': out.table = std::move(value); break;
+      case 'c': out.column = std::move(value); break;
+      case 'd': out.data_type = std::move(value); break;
+      case 'n': out.constraint = std::move(value); break;
+      case 'F': out.file = std::move(value); break;
+      case 'L': out.line = std::move(value); break;
+      case 'R': out.routine = std::move(value); break;
+      default: break; // the protocol says: ignore unknown field codes
+    }
+  }
+  if (in.failed())
+    return out;
+  // The protocol promises these three in every error and notice.
+  if (!has_severity)
+    in.fail("the severity field 'S' is missing");
+  else if (!has_sqlstate)
+    in.fail("the SQLSTATE field 'C' is missing");
+  else if (!has_message)
+    in.fail("the message field 'M' is missing");
+  return out;
+}
+
+copy_response parse_copy_response(wire_reader& in, char type) {
+  copy_response out;
+  out.kind = static_cast<copy_response::direction>(type);
+  out.format = static_cast<std::int8_t>(in.u8("overall format"));
+  if (!in.failed() && out.format != 0 && out.format != 1)
+    in.fail("overall format " + std::to_string(out.format) + " is neither 0 (text) nor 1 (binary)");
+  std::size_t count = static_cast<std::uint16_t>(in.i16("column count"));
+  out.column_formats.reserve(plausible(count, in.remaining(), 2));
+  for (std::size_t i = 0; i < count && !in.failed(); ++i) {
+    auto format = in.i16(numbered("column", i) + " format");
+    if (!in.failed() && format != 0 && format != 1)
+      in.fail(numbered("column", i) + " format " + std::to_string(format) +
+              " is neither 0 (text) nor 1 (binary)");
+    out.column_formats.push_back(format);
+  }
+  return out;
+}
+
+parameter_description parse_parameter_description(wire_reader& in) {
+  parameter_description out;
+  std::size_t count = static_cast<std::uint16_t>(in.i16("parameter count"));
+  out.types.reserve(plausible(count, in.remaining(), 4));
+  for (std::size_t i = 0; i < count && !in.failed(); ++i)
+    out.types.push_back(in.u32(numbered("parameter", i) + " type OID"));
+  return out;
+}
+
+negotiate_protocol_version parse_negotiate(wire_reader& in) {
+  negotiate_protocol_version out;
+  out.newest_minor = in.i32("newest minor version");
+  auto count = in.i32("unrecognized option count");
+  if (in.failed())
+    return out;
+  if (count < 0) {
+    in.fail("unrecognized option count " + std::to_string(count) + " is negative");
+    return out;
+  }
+  for (std::int32_t i = 0; i < count && !in.failed(); ++i) {
+    auto name = in.cstring(numbered("option", static_cast<std::size_t>(i)));
+    if (!in.failed())
+      out.unrecognized_options.push_back(std::move(name));
+  }
+  return out;
+}
+
+function_call_response parse_function_call_response(wire_reader& in) {
+  function_call_response out;
+  auto length = in.i32("result length");
+  if (in.failed())
+    return out;
+  if (length < -1)
+    in.fail("result length " + std::to_string(length) + " is negative but not -1 (NULL)");
+  else if (length >= 0)
+    out.result = in.bytes(static_cast<std::size_t>(length), "result");
+  return out;
+}
+
+} // namespace
+
+const char* backend_message_name(char type) noexcept {
+  switch (type) {
+    case 'R': return "Authentication";
+    case 'K': return "BackendKeyData";
+    case 'S': return "ParameterStatus";
+    case 'Z': return "ReadyForQuery";
+    case 'T': return "RowDescription";
+    case 'D': return "DataRow";
+    case 'C': return "CommandComplete";
+    case 'E': return "ErrorResponse";
+    case 'N': return "NoticeResponse";
+    case 'A': return "NotificationResponse";
+    case 'G': return "CopyInResponse";
+    case 'H': return "CopyOutResponse";
+    case 'W': return "CopyBothResponse";
+    case 'd': return "CopyData";
+    case 'c': return "CopyDone";
+    case 't': return "ParameterDescription";
+    case 'v': return "NegotiateProtocolVersion";
+    case 'V': return "FunctionCallResponse";
+    case '1': return "ParseComplete";
+    case '2': return "BindComplete";
+    case '3': return "CloseComplete";
+    case 'n': return "NoData";
+    case 's': return "PortalSuspended";
+    case 'I': return "EmptyQueryResponse";
+    default: return nullptr;
+  }
+}
+
+std::string describe_type(char type) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(type)));
+  if (const char* name = backend_message_name(type))
+    return std::string(name) + " ('" + type + "')";
+  return std::string("type byte ") + hex;
+}
+
+std::optional<backend_message> parse_backend_body(char type, std::span<const std::byte> body,
+                                                  std::error_code& code, std::string& problem) {
+  wire_reader in{body};
+  std::error_code specific;
+  backend_message out;
+  switch (type) {
+    case 'R': out = parse_authentication(in, specific); break;
+    case 'K': out = parse_key_data(in); break;
+    case 'S': {
+      parameter_status status;
+      status.name = in.cstring("parameter name");
+      status.value = in.cstring("parameter value");
+      out = std::move(status);
+      break;
+    }
+    case 'Z': out = parse_ready(in); break;
+    case 'T': out = parse_row_description(in); break;
+    case 'D': out = parse_data_row(in); break;
+    case 'C': out = command_complete{in.cstring("command tag")}; break;
+    case 'E': out = parse_server_message(in, true); break;
+    case 'N': out = parse_server_message(in, false); break;
+    case 'A': {
+      notification_response note;
+      note.process_id = in.i32("process id");
+      note.channel = in.cstring("channel");
+      note.payload = in.cstring("payload");
+      out = std::move(note);
+      break;
+    }
+    case 'G':
+    case 'H':
+    case 'W': out = parse_copy_response(in, type); break;
+    case 'd': out = copy_data{in.rest()}; break;
+    case 'c': out = copy_done{}; break;
+    case 't': out = parse_parameter_description(in); break;
+    case 'v': out = parse_negotiate(in); break;
+    case 'V': out = parse_function_call_response(in); break;
+    case '1': out = parse_complete{}; break;
+    case '2': out = bind_complete{}; break;
+    case '3': out = close_complete{}; break;
+    case 'n': out = no_data{}; break;
+    case 's': out = portal_suspended{}; break;
+    case 'I': out = empty_query_response{}; break;
+    default:
+      code = errc::unknown_message_type;
+      problem = describe_type(type) + " is not a backend message type";
+      return std::nullopt;
+  }
+  if (!in.failed() && !in.at_end())
+    in.fail(std::to_string(in.remaining()) +
+            " bytes left over after the body (message contents do not agree with length)");
+  if (in.failed()) {
+    code = specific ? specific : make_error_code(errc::malformed_message);
+    problem = describe_type(type) + ": " + in.problem();
+    return std::nullopt;
+  }
+  return out;
+}
+
+} // namespace actorloop::pg::detail
