@@ -108,6 +108,7 @@ struct registration final : runtime::detail::waiter,
   // allocates nothing); linked only while locally_queued.
   registration* previous_ready = nullptr;
   registration* next_ready = nullptr;
+  std::size_t table_slot = 0; // its position in the core's registration_table
 };
 
 /// An applet's registrations by waitable id. Most applets wait on a handful
@@ -128,7 +129,8 @@ public:
   [[nodiscard]] iterator find(std::uint64_t id) noexcept {
     if (!index_.empty()) {
       auto found = index_.find(id);
-      return found == index_.end() ? end() : begin() + static_cast<std::ptrdiff_t>(found->second);
+      return found == index_.end() ? end()
+                                   : begin() + static_cast<std::ptrdiff_t>(found->second->table_slot);
     }
     for (auto position = begin(); position != end(); ++position)
       if (position->first == id)
@@ -139,13 +141,23 @@ public:
   void emplace(std::uint64_t id, std::shared_ptr<registration> entry) {
     if (entries_.empty())
       entries_.reserve(4);
+    entry->table_slot = entries_.size();
+    auto* raw = entry.get();
     entries_.emplace_back(id, std::move(entry));
-    if (!index_.empty()) {
-      index_.emplace(id, entries_.size() - 1);
-    } else if (entries_.size() > indexed_from) {
-      index_.reserve(entries_.size() * 2);
-      for (std::size_t slot = 0; slot < entries_.size(); ++slot)
-        index_.emplace(entries_[slot].first, slot);
+    try {
+      if (!index_.empty()) {
+        index_.emplace(id, raw);
+      } else if (entries_.size() > indexed_from) {
+        index_.reserve(entries_.size() * 2);
+        for (auto& [each_id, each] : entries_)
+          index_.emplace(each_id, each.get());
+      }
+    } catch (...) {
+      // Out of memory: leave the table as it was (a partial index is dropped).
+      entries_.pop_back();
+      if (entries_.size() <= indexed_from)
+        index_.clear();
+      throw;
     }
   }
 
@@ -157,8 +169,7 @@ public:
       index_.erase(position->first);
     if (slot + 1 != entries_.size()) {
       *position = std::move(entries_.back());
-      if (!index_.empty())
-        index_[position->first] = slot;
+      position->second->table_slot = slot; // the index maps to the entry, not the slot
     }
     entries_.pop_back();
     if (entries_.empty())
@@ -174,7 +185,7 @@ public:
 private:
   static constexpr std::size_t indexed_from = 16;
   std::vector<value_type> entries_;
-  std::unordered_map<std::uint64_t, std::size_t> index_; // empty while small
+  std::unordered_map<std::uint64_t, registration*> index_; // empty while small
 };
 
 /// Everything of one applet that only its thread touches. It lives inside
