@@ -12,8 +12,9 @@
 #include <caf/behavior.hpp>
 #include <caf/message.hpp>
 
-#include <deque>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace actorloop::actors {
 
@@ -53,13 +54,28 @@ std::string describe(const waitable& what) {
 
 // -- the applet core: everything that runs on the applet's thread -------------
 
+/// The actors module's view of the applet core (private in applet_context).
+struct detail::applet_access {
+  using core = applet_context::core;
+};
+
+namespace {
+
+using applet_core = detail::applet_access::core;
+
+/// The core whose turn (callback gate held) runs on this thread, if any.
+thread_local applet_core* core_in_turn = nullptr;
+
+} // namespace
+
 /// One registered waitable of one applet. Its `on_ready` runs on whatever
 /// thread made the waitable ready and turns that into a mailbox message.
 struct registration final : runtime::detail::waiter,
                             runtime::detail::deadline_target,
                             std::enable_shared_from_this<registration> {
-  registration(waitable what, caf::strong_actor_ptr actor, runtime::detail::scheduler_group& group)
-    : what(std::move(what)), actor(std::move(actor)), group(group) {}
+  registration(waitable what, caf::strong_actor_ptr actor, runtime::detail::scheduler_group& group,
+               applet_core& owner)
+    : what(std::move(what)), actor(std::move(actor)), group(group), owner(owner) {}
 
   void on_ready() noexcept override { notify(); }
   void on_deadline(runtime::time_point deadline) noexcept override {
@@ -67,7 +83,8 @@ struct registration final : runtime::detail::waiter,
   }
   void on_deadline_reached() noexcept override { notify(); }
 
-  void notify() noexcept {
+  void notify() noexcept;
+  void send_ready_message() noexcept {
     // One message in flight per registration is enough: the applet re-tests
     // readiness when it handles it.
     if (message_pending.exchange(true, std::memory_order_acq_rel))
@@ -82,22 +99,113 @@ struct registration final : runtime::detail::waiter,
   const waitable what;
   const caf::strong_actor_ptr actor;
   runtime::detail::scheduler_group& group;
+  applet_core& owner; // lives in the applet's actor, which `actor` keeps
   std::atomic<bool> message_pending{false};
   // Touched only on the applet's thread:
   bool stale = false;      // cleared by clear_wait, not re-added yet
   bool locally_queued = false;
+  // The core's FIFO of possibly ready registrations (intrusive: queuing
+  // allocates nothing); linked only while locally_queued.
+  registration* previous_ready = nullptr;
+  registration* next_ready = nullptr;
+  std::size_t table_slot = 0; // its position in the core's registration_table
 };
 
+/// An applet's registrations by waitable id. Most applets wait on a handful
+/// of waitables: a vector searched linearly costs one allocation and no
+/// hashing; past `indexed_from` entries (an applet with a thousand timers) a
+/// hash index is added. Erasing moves the last entry into the hole, so the
+/// order is unspecified, as a hash map's is. Applet thread only.
+class registration_table {
+public:
+  using value_type = std::pair<std::uint64_t, std::shared_ptr<registration>>;
+  using iterator = std::vector<value_type>::iterator;
+
+  [[nodiscard]] iterator begin() noexcept { return entries_.begin(); }
+  [[nodiscard]] iterator end() noexcept { return entries_.end(); }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+
+  [[nodiscard]] iterator find(std::uint64_t id) noexcept {
+    if (!index_.empty()) {
+      auto found = index_.find(id);
+      return found == index_.end() ? end()
+                                   : begin() + static_cast<std::ptrdiff_t>(found->second->table_slot);
+    }
+    for (auto position = begin(); position != end(); ++position)
+      if (position->first == id)
+        return position;
+    return end();
+  }
+
+  void emplace(std::uint64_t id, std::shared_ptr<registration> entry) {
+    if (entries_.empty())
+      entries_.reserve(4);
+    entry->table_slot = entries_.size();
+    auto* raw = entry.get();
+    entries_.emplace_back(id, std::move(entry));
+    try {
+      if (!index_.empty()) {
+        index_.emplace(id, raw);
+      } else if (entries_.size() > indexed_from) {
+        index_.reserve(entries_.size() * 2);
+        for (auto& [each_id, each] : entries_)
+          index_.emplace(each_id, each.get());
+      }
+    } catch (...) {
+      // Out of memory: leave the table as it was (a partial index is dropped).
+      entries_.pop_back();
+      if (entries_.size() <= indexed_from)
+        index_.clear();
+      throw;
+    }
+  }
+
+  /// Erases the entry at `position`; returns the position of the entry
+  /// that moved into it (or end()).
+  iterator erase(iterator position) noexcept {
+    auto slot = static_cast<std::size_t>(position - begin());
+    if (!index_.empty())
+      index_.erase(position->first);
+    if (slot + 1 != entries_.size()) {
+      *position = std::move(entries_.back());
+      position->second->table_slot = slot; // the index maps to the entry, not the slot
+    }
+    entries_.pop_back();
+    if (entries_.empty())
+      index_.clear();
+    return begin() + static_cast<std::ptrdiff_t>(slot);
+  }
+
+  void erase(std::uint64_t id) noexcept {
+    if (auto position = find(id); position != end())
+      erase(position);
+  }
+
+private:
+  static constexpr std::size_t indexed_from = 16;
+  std::vector<value_type> entries_;
+  std::unordered_map<std::uint64_t, registration*> index_; // empty while small
+};
+
+/// Everything of one applet that only its thread touches. It lives inside
+/// the applet's CAF actor (one allocation for both).
 struct applet_context::core {
   core(std::unique_ptr<applet> body, std::shared_ptr<detail::applet_record> record)
     : body(std::move(body)), record(std::move(record)) {}
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
 
   std::unique_ptr<applet> body;
   std::shared_ptr<detail::applet_record> record;
   runtime::detail::grouped_actor* self = nullptr;
 
-  std::unordered_map<std::uint64_t, std::shared_ptr<registration>> registrations;
-  std::deque<std::shared_ptr<registration>> ready; // FIFO of possibly ready registrations
+  using registration_map = registration_table;
+  registration_table registrations;
+  // FIFO of possibly ready registrations, linked through the registrations
+  // themselves; every entry is also in `registrations`, which owns it.
+  registration* ready_head = nullptr;
+  registration* ready_tail = nullptr;
   bool cleared = false;
   bool continue_pending = false;
   bool destroy_started = false;
@@ -119,6 +227,7 @@ struct applet_context::core {
       return false;
     }
     in_gate = true;
+    core_in_turn = this;
     return true;
   }
 
@@ -126,6 +235,7 @@ struct applet_context::core {
     if (!in_gate)
       return;
     in_gate = false;
+    core_in_turn = nullptr;
     record->leave_callback();
   }
 
@@ -139,6 +249,10 @@ struct applet_context::core {
       ~close_on_exit() { owner.close_gate(); }
     } closer{*this};
     body_of_turn();
+    // A callback may have woken one of this applet's own registrations
+    // (queued locally, see registration::notify) in a turn that does not
+    // dispatch, such as dump.
+    schedule_continue();
   }
 
   // -- callbacks, each contained ------------------------------------------------
@@ -196,8 +310,7 @@ struct applet_context::core {
     cleared = false;
     for (auto position = registrations.begin(); position != registrations.end();) {
       if (position->second->stale) {
-        runtime::detail::access::state(position->second->what)->detach(*position->second);
-        position = registrations.erase(position);
+        position = erase_registration(position);
       } else {
         ++position;
       }
@@ -220,26 +333,52 @@ struct applet_context::core {
       return; // Removed since; the message is stale.
     auto& entry = found->second;
     entry->message_pending.store(false, std::memory_order_release);
-    queue_locally(entry);
+    queue_locally(*entry);
     run_turn();
   }
 
-  void queue_locally(const std::shared_ptr<registration>& entry) {
-    if (entry->locally_queued)
+  void queue_locally(registration& entry) noexcept {
+    if (entry.locally_queued)
       return;
-    entry->locally_queued = true;
-    ready.push_back(entry);
+    entry.locally_queued = true;
+    entry.next_ready = nullptr;
+    entry.previous_ready = ready_tail;
+    (ready_tail ? ready_tail->next_ready : ready_head) = &entry;
+    ready_tail = &entry;
+  }
+
+  void unqueue(registration& entry) noexcept {
+    if (!entry.locally_queued)
+      return;
+    entry.locally_queued = false;
+    (entry.previous_ready ? entry.previous_ready->next_ready : ready_head) = entry.next_ready;
+    (entry.next_ready ? entry.next_ready->previous_ready : ready_tail) = entry.previous_ready;
+    entry.previous_ready = entry.next_ready = nullptr;
+  }
+
+  [[nodiscard]] bool ready_empty() const noexcept { return ready_head == nullptr; }
+
+  /// Drops a registration: out of the ready FIFO, detached, erased.
+  registration_map::iterator erase_registration(registration_map::iterator position) noexcept {
+    unqueue(*position->second);
+    runtime::detail::access::state(position->second->what)->detach(*position->second);
+    return registrations.erase(position);
+  }
+
+  /// Makes sure a turn follows while ready registrations are queued.
+  void schedule_continue() {
+    if (!ready_empty() && !continue_pending && !destroy_started) {
+      continue_pending = true;
+      self->send(self, detail::continue_atom::value, std::uint64_t{0});
+    }
   }
 
   /// Dispatches at most one ready waitable, then yields if more are queued.
   void run_turn() {
-    while (!ready.empty() && !killed()) {
-      auto entry = std::move(ready.front());
-      ready.pop_front();
-      entry->locally_queued = false;
-      auto found = registrations.find(entry->what.id());
-      if (found == registrations.end() || found->second != entry)
-        continue; // Unregistered while queued.
+    while (!ready_empty() && !killed()) {
+      // A strong reference: postselect may remove this registration.
+      auto entry = ready_head->shared_from_this();
+      unqueue(*entry);
       auto& state = *runtime::detail::access::state(entry->what);
       if (!state.try_consume(entry.get())) {
         if (state.is_closed())
@@ -253,15 +392,12 @@ struct applet_context::core {
       auto again = registrations.find(entry->what.id());
       if (again != registrations.end() &&
           runtime::detail::access::state(again->second->what)->ready_for(again->second.get()))
-        queue_locally(again->second);
+        queue_locally(*again->second);
       break;
     }
     if (stop_if_killed())
       return;
-    if (!ready.empty() && !continue_pending) {
-      continue_pending = true;
-      self->send(self, detail::continue_atom::value, std::uint64_t{0});
-    }
+    schedule_continue();
   }
 
   void dispatch(const waitable& fired) {
@@ -311,9 +447,10 @@ struct applet_context::core {
                                            " is already registered (remove_wait or clear_wait first)");
     }
     auto entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
-                                                self->group());
+                                                self->group(), *this);
     registrations.emplace(what.id(), entry);
     if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
+      unqueue(*entry); // attach may have found it ready before failing
       registrations.erase(what.id());
       throw error(failure, "applet '" + record->name() + "': add_wait: " + describe(what));
     }
@@ -324,8 +461,7 @@ struct applet_context::core {
     auto found = registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
-    runtime::detail::access::state(found->second->what)->detach(*found->second);
-    registrations.erase(found);
+    erase_registration(found);
     record->waits.store(registrations.size(), std::memory_order_relaxed);
     return true;
   }
@@ -345,10 +481,8 @@ struct applet_context::core {
     // A killer waits for callbacks, not for destroy.
     close_gate();
     record->state.store(applet_state::destroying);
-    for (auto& [id, entry] : registrations)
-      runtime::detail::access::state(entry->what)->detach(*entry);
-    registrations.clear();
-    ready.clear();
+    while (!registrations.empty())
+      erase_registration(registrations.begin());
     record->waits.store(0);
     applet_context context{*this};
     try {
@@ -357,8 +491,8 @@ struct applet_context::core {
       // The applet is going anyway; the first reason stands.
     }
     body.reset(); // The user's object dies on the scheduler thread too.
-    record->answer_dumps({});
-    record->registry->remove(record->id());
+    if (auto* registry = record->registry)
+      registry->remove(*record);
     // Leave the scheduler before the handle becomes ready, so that whoever
     // wakes on the handle sees the applet gone from every count.
     runtime::detail::detach_member(self->group(), *record);
@@ -412,38 +546,44 @@ struct applet_context::core {
   }
 };
 
-/// The actors module's view of the applet core (private in applet_context).
-struct detail::applet_access {
-  using core = applet_context::core;
-};
+void registration::notify() noexcept {
+  // Woken from inside its own applet's turn (a callback set the event it
+  // waits on): queue it for this turn's dispatch loop directly, without a
+  // mailbox message (two allocations and a CAF resume).
+  if (core_in_turn == &owner) {
+    owner.queue_locally(*this);
+    return;
+  }
+  send_ready_message();
+}
 
 namespace {
 
-using applet_core = detail::applet_access::core;
-
-/// The CAF actor that carries one applet.
+/// The CAF actor that carries one applet, its core inside (one allocation).
 class applet_actor final : public runtime::detail::grouped_actor {
 public:
-  applet_actor(caf::actor_config& config, std::shared_ptr<applet_core> core)
-    : grouped_actor(config, runtime::detail::access::group(core->record->home)), core_(std::move(core)) {
-    core_->self = this;
+  applet_actor(caf::actor_config& config, std::unique_ptr<applet>& body,
+               std::shared_ptr<detail::applet_record>& record)
+    : grouped_actor(config, runtime::detail::access::group(record->home)),
+      core_(std::move(body), std::move(record)) {
+    core_.self = this;
   }
 
   caf::behavior make_behavior() override {
-    handle([&] { core_->start(); });
-    if (core_->destroy_started)
+    handle([&] { core_.start(); });
+    if (core_.destroy_started)
       return {};
     // One handler for every message kind: a single match case is cheaper to
     // build per applet and to match per message than one case per kind.
     return {
       [this](caf::atom_value kind, std::uint64_t argument) {
-        handle([&] { core_->on_message(kind, argument); });
+        handle([&] { core_.on_message(kind, argument); });
       },
     };
   }
 
 private:
-  std::shared_ptr<applet_core> core_;
+  applet_core core_;
 };
 
 } // namespace
@@ -560,10 +700,13 @@ applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& ho
     throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
   record->registry = &detail::registry_of(engine);
   record->registry->add(record);
-  auto core = std::make_shared<detail::applet_access::core>(std::move(body), record);
-  auto actor = engine.actor_system().spawn<applet_actor>(core);
-  record->bind(caf::actor_cast<caf::actor_control_block*>(actor));
-  return applet_handle{record};
+  applet_handle handle{record};
+  auto* bound = record.get();
+  // CAF forwards spawn arguments as lvalues; the actor moves body and record
+  // out of these (the handle keeps the record alive meanwhile).
+  auto actor = engine.actor_system().spawn<applet_actor>(body, record);
+  bound->bind(caf::actor_cast<caf::actor_control_block*>(actor));
+  return handle;
 }
 
 applet_handle spawn_applet(runtime::engine& engine, std::string_view scheduler_name,

@@ -26,7 +26,11 @@ applet_record::applet_record(std::string name, runtime::scheduler home, runtime:
   : waitable_state(runtime::waitable_kind::applet_exit, std::move(name)), home(std::move(home)),
     owner(owner) {}
 
-applet_record::~applet_record() = default;
+applet_record::~applet_record() {
+  // An applet that never reached its destroy (its spawn failed half-way).
+  if (registry)
+    registry->remove(*this);
+}
 
 void applet_record::bind(caf::actor_control_block* actor) {
   std::lock_guard guard{mutex_};
@@ -131,6 +135,11 @@ void applet_record::finish(exit_reason reason) {
   std::lock_guard guard{mutex_};
   reason_ = std::move(reason);
   destroyed_ = true;
+  // Dumps asked for up to now get "" (later ones answer themselves), in the
+  // same lock: a request cannot slip in between and wait for ever.
+  for (auto& [id, promise] : dumps_)
+    promise.set_value({});
+  dumps_.clear();
   state.store(applet_state::destroyed);
   actor_ = nullptr;
   signal_locked();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 
 namespace actorloop::actors::detail {
@@ -39,7 +40,8 @@ public:
   /// it. A kill from another thread waits while a callback is inside.
   [[nodiscard]] bool enter_callback() noexcept;
   void leave_callback() noexcept;
-  /// Marks the applet destroyed and wakes every waiter.
+  /// Marks the applet destroyed, answers pending dump requests with "" and
+  /// wakes every waiter.
   void finish(exit_reason reason);
   [[nodiscard]] exit_reason reason() const;
   /// The reason a pending kill asked for.
@@ -91,16 +93,32 @@ private:
   caf::strong_actor_ptr actor_;
   std::map<std::uint64_t, std::promise<std::string>> dumps_;
   std::uint64_t next_dump_ = 1;
+
+  // The registry's intrusive list (guarded by the registry's mutex): no
+  // allocation per applet, creation order kept by appending.
+  friend class applet_registry;
+  std::weak_ptr<applet_record> self_;
+  applet_record* previous_registered_ = nullptr;
+  applet_record* next_registered_ = nullptr;
+  bool registered_ = false;
 };
 
-/// The engine's applet registry (an engine extension).
+/// The engine's applet registry (an engine extension): the live applets in
+/// creation order, as an intrusive list through their records. Any thread.
 class applet_registry final : public runtime::detail::engine_extension {
 public:
-  void add(const std::shared_ptr<applet_record>& record);
-  void remove(std::uint64_t id) noexcept;
+  ~applet_registry() override;
 
-  std::mutex mutex;
-  std::map<std::uint64_t, std::weak_ptr<applet_record>> applets; // ids grow: creation order
+  void add(const std::shared_ptr<applet_record>& record);
+  /// Unlinks the record; a no-op if it is not (or no longer) listed.
+  void remove(applet_record& record) noexcept;
+  /// The records still alive, oldest first.
+  [[nodiscard]] std::vector<std::shared_ptr<applet_record>> snapshot() const;
+
+private:
+  mutable std::mutex mutex_;
+  applet_record* head_ = nullptr;
+  applet_record* tail_ = nullptr;
 };
 
 /// Finds (or creates) the registry of an engine.

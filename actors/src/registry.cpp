@@ -2,7 +2,6 @@
 
 #include "applet_record.hpp"
 
-#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -23,28 +22,62 @@ applet_registry& registry_of(runtime::engine& owner) {
     }));
 }
 
-void applet_registry::add(const std::shared_ptr<applet_record>& record) {
-  std::lock_guard guard{mutex};
-  applets.emplace_hint(applets.end(), record->id(), record);
+applet_registry::~applet_registry() {
+  // Every applet has been destroyed (the schedulers stopped first); a record
+  // still listed is one whose spawn failed half-way and that a handle keeps:
+  // it must not reach back into this registry later.
+  std::lock_guard guard{mutex_};
+  for (auto* record = head_; record;) {
+    auto* next = record->next_registered_;
+    record->registered_ = false;
+    record->registry = nullptr;
+    record->previous_registered_ = record->next_registered_ = nullptr;
+    record = next;
+  }
+  head_ = tail_ = nullptr;
 }
 
-void applet_registry::remove(std::uint64_t id) noexcept {
-  std::lock_guard guard{mutex};
-  applets.erase(id);
+void applet_registry::add(const std::shared_ptr<applet_record>& record) {
+  std::lock_guard guard{mutex_};
+  record->self_ = record;
+  record->registered_ = true;
+  record->previous_registered_ = tail_;
+  record->next_registered_ = nullptr;
+  (tail_ ? tail_->next_registered_ : head_) = record.get();
+  tail_ = record.get();
+}
+
+void applet_registry::remove(applet_record& record) noexcept {
+  std::lock_guard guard{mutex_};
+  if (!record.registered_)
+    return;
+  record.registered_ = false;
+  record.registry = nullptr; // the record's destructor has nothing to do then
+  (record.previous_registered_ ? record.previous_registered_->next_registered_ : head_) =
+    record.next_registered_;
+  (record.next_registered_ ? record.next_registered_->previous_registered_ : tail_) =
+    record.previous_registered_;
+  record.previous_registered_ = record.next_registered_ = nullptr;
+}
+
+std::vector<std::shared_ptr<applet_record>> applet_registry::snapshot() const {
+  std::vector<std::shared_ptr<applet_record>> result;
+  std::lock_guard guard{mutex_};
+  // A record whose last reference went is skipped; its destructor unlinks it
+  // (under this mutex) before its memory goes.
+  for (auto* record = head_; record; record = record->next_registered_)
+    if (auto alive = record->self_.lock())
+      result.push_back(std::move(alive));
+  return result;
 }
 
 } // namespace detail
 
 std::vector<applet_info> list_applets(runtime::engine& engine) {
-  auto& registry = detail::registry_of(engine);
   std::vector<applet_info> result;
-  std::lock_guard guard{registry.mutex};
-  for (auto& [id, weak] : registry.applets) {
-    auto record = weak.lock();
-    if (!record)
-      continue;
+  for (auto& record : detail::registry_of(engine).snapshot()) {
     applet_info info;
-    info.id = id;
+    info.id = record->id();
     info.name = record->name();
     info.scheduler = record->home.name();
     info.state = record->state.load();

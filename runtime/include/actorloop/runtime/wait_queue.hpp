@@ -13,10 +13,18 @@
 /// thread throws `errc::would_block_scheduler` instead of stalling the scheduler.
 ///
 /// Thread safety: distinct objects: safe. Shared objects: safe; any number of
-/// producers and consumers.
+/// producers and consumers, on any threads (applet callbacks included; only
+/// `push` on a full queue and the blocking `pop`/`pop_for` refuse scheduler
+/// threads).
+///
+/// Cost: an unbounded queue hands items to its consumers in batches: a
+/// `try_pop` that finds the consumer side empty takes everything queued in
+/// one step, and the next `try_pop` calls do not touch the producers' lock.
+/// Draining item by item is therefore about as cheap as `take_all`.
 
 #include <actorloop/runtime/waitable.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -30,6 +38,16 @@ namespace actorloop::runtime {
 
 namespace detail {
 
+/// The state of a wait_queue<T>. Producers append to `items_` under the
+/// waitable's mutex. An unbounded queue also has a consumer-side batch,
+/// `taken_`, under its own mutex: a consumer that finds it empty moves all
+/// of `items_` into it in one acquisition of the producers' mutex and then
+/// pops from it without touching that mutex, so producers and consumers
+/// contend once per batch instead of once per item (what a hand-written
+/// queue drained by swapping does). `taken_` always holds items older than
+/// every item in `items_`, so FIFO order is kept. Lock order: `taken_mutex_`
+/// before `mutex_`. Bounded queues keep one deque, so that room for a
+/// blocked `push` is counted exactly.
 template <class T>
 class wait_queue_state final : public waitable_state {
 public:
@@ -60,17 +78,60 @@ public:
   }
 
   std::optional<T> try_pop() {
+    if (!batched()) {
+      std::lock_guard guard{mutex_};
+      if (items_.empty())
+        return std::nullopt;
+      std::optional<T> result{std::move(items_.front())};
+      items_.pop_front();
+      if (items_.size() + 1 == capacity_)
+        not_full_.notify_one();
+      return result;
+    }
+    std::lock_guard taken_guard{taken_mutex_};
+    if (taken_.empty()) {
+      std::lock_guard guard{mutex_};
+      if (items_.empty())
+        return std::nullopt;
+      taken_.swap(items_);
+      taken_count_.store(taken_.size(), std::memory_order_relaxed);
+    }
+    std::optional<T> result{std::move(taken_.front())};
+    taken_.pop_front();
+    // Relaxed is enough: readiness is only read under mutex_, and a consumer
+    // that took the last item re-checks under mutex_ before it sleeps.
+    taken_count_.store(taken_.size(), std::memory_order_relaxed);
+    return result;
+  }
+
+  std::deque<T> take_all() {
+    std::deque<T> result;
+    std::unique_lock<std::mutex> taken_guard;
+    if (batched()) {
+      taken_guard = std::unique_lock{taken_mutex_};
+      result.swap(taken_);
+      taken_count_.store(0, std::memory_order_relaxed);
+    }
     std::lock_guard guard{mutex_};
-    if (items_.empty())
-      return std::nullopt;
-    std::optional<T> result{std::move(items_.front())};
-    items_.pop_front();
-    if (items_.size() + 1 == capacity_)
-      not_full_.notify_one();
+    if (result.empty()) {
+      result.swap(items_);
+    } else {
+      for (auto& item : items_)
+        result.push_back(std::move(item));
+      items_.clear();
+    }
+    if (!result.empty())
+      not_full_.notify_all();
     return result;
   }
 
   void clear() {
+    std::unique_lock<std::mutex> taken_guard;
+    if (batched()) {
+      taken_guard = std::unique_lock{taken_mutex_};
+      taken_.clear();
+      taken_count_.store(0, std::memory_order_relaxed);
+    }
     std::lock_guard guard{mutex_};
     items_.clear();
     not_full_.notify_all();
@@ -86,19 +147,31 @@ public:
   }
 
   std::size_t size() const {
+    std::unique_lock<std::mutex> taken_guard;
+    if (batched())
+      taken_guard = std::unique_lock{taken_mutex_};
     std::lock_guard guard{mutex_};
-    return items_.size();
+    return items_.size() + taken_.size();
   }
 
   std::size_t capacity() const noexcept { return capacity_; }
 
 protected:
-  bool ready_locked() const override { return !items_.empty(); }
+  bool ready_locked() const override {
+    return !items_.empty() || taken_count_.load(std::memory_order_relaxed) != 0;
+  }
 
 private:
+  [[nodiscard]] bool batched() const noexcept {
+    return capacity_ == std::numeric_limits<std::size_t>::max();
+  }
+
   void push_locked(T& value) {
     items_.push_back(std::move(value));
-    if (items_.size() == 1)
+    // Became non-empty: wake. Items still in the consumers' batch mean the
+    // queue was ready already (a consumer emptying that batch meanwhile
+    // re-checks under mutex_ and finds this item).
+    if (items_.size() == 1 && taken_count_.load(std::memory_order_relaxed) == 0)
       signal_locked();
   }
 
@@ -106,6 +179,10 @@ private:
   std::deque<T> items_;
   std::condition_variable not_full_;
   bool closed_ = false;
+  // Consumer side of an unbounded queue (see the class comment).
+  mutable std::mutex taken_mutex_;
+  std::deque<T> taken_;
+  std::atomic<std::size_t> taken_count_{0};
 };
 
 } // namespace detail
@@ -153,6 +230,14 @@ public:
     }
   }
 
+  /// Takes every item queued now, oldest first, in one call (one acquisition
+  /// of the queue's locks, however many items). Readiness clears
+  /// unless a producer pushes again; blocked `push` calls get room. Never
+  /// blocks. Any thread, like `try_pop`; with several consumers, each item
+  /// goes to exactly one of them. An applet may call it in its postselect
+  /// for the queue: the level-triggered re-check then finds the queue empty
+  /// and the applet is not dispatched again for these items.
+  [[nodiscard]] std::deque<T> take_all() { return typed().take_all(); }
   /// Drops every item; readiness clears (the original left its event set).
   void clear() { typed().clear(); }
   /// Closes the queue: pushes fail with `closed`, waiters drop it.

@@ -62,6 +62,57 @@ public:
   virtual void on_deadline(time_point deadline) noexcept;
 };
 
+/// The waiters of one waitable: a vector that keeps its first two entries
+/// inline, because nearly every waitable has one or two waiters and an
+/// allocation per registration was a measurable part of an applet's cost.
+/// Not thread-safe (guarded by the waitable's mutex).
+class waiter_list {
+public:
+  waiter_list() noexcept = default;
+  waiter_list(const waiter_list&) = delete;
+  waiter_list& operator=(const waiter_list&) = delete;
+  ~waiter_list() {
+    if (data_ != inline_)
+      delete[] data_;
+  }
+
+  [[nodiscard]] waiter** begin() noexcept { return data_; }
+  [[nodiscard]] waiter** end() noexcept { return data_ + size_; }
+  [[nodiscard]] waiter* const* begin() const noexcept { return data_; }
+  [[nodiscard]] waiter* const* end() const noexcept { return data_ + size_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] waiter* operator[](std::size_t index) const noexcept { return data_[index]; }
+
+  void push_back(waiter* who) {
+    if (size_ == capacity_) {
+      auto capacity = capacity_ * 2;
+      auto* grown = new waiter*[capacity];
+      for (std::size_t index = 0; index < size_; ++index)
+        grown[index] = data_[index];
+      if (data_ != inline_)
+        delete[] data_;
+      data_ = grown;
+      capacity_ = capacity;
+    }
+    data_[size_++] = who;
+  }
+
+  /// Removes the entry at `position`, keeping the order of the others.
+  void erase(waiter** position) noexcept {
+    for (auto* next = position + 1; next != end(); ++next)
+      next[-1] = *next;
+    --size_;
+  }
+
+private:
+  static constexpr std::size_t inline_capacity = 2;
+  waiter* inline_[inline_capacity] = {};
+  waiter** data_ = inline_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = inline_capacity;
+};
+
 /// The shared state behind every waitable. Subclasses define readiness.
 class waitable_state {
 public:
@@ -132,7 +183,7 @@ private:
   const std::uint64_t id_;
   const waitable_kind kind_;
   const std::string name_;
-  std::vector<waiter*> waiters_;
+  waiter_list waiters_;
   std::size_t next_to_wake_ = 0;
   // The waiter the current wake-one readiness is reserved for, or null.
   const waiter* chosen_ = nullptr;
