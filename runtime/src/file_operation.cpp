@@ -62,19 +62,26 @@ void file_op_state::fail(std::error_code failure) noexcept {
 }
 
 void file_op_state::finish(file_result outcome) noexcept {
-  // Dropped after unlocking: the last reference may destroy this state.
-  std::shared_ptr<file_op_state> self;
-  std::shared_ptr<file_backend> backend;
+  // First let go of the descriptor, so whoever sees the operation done also
+  // sees the descriptor closed if this was its last user (file::close).
   std::shared_ptr<file_descriptor> file;
   {
     std::lock_guard guard{mutex_};
-    if (done_)
+    if (finishing_)
       return;
+    finishing_ = true;
+    file.swap(file_);
+  }
+  file.reset();
+  // Dropped after unlocking: the last reference may destroy this state.
+  std::shared_ptr<file_op_state> self;
+  std::shared_ptr<file_backend> backend;
+  {
+    std::lock_guard guard{mutex_};
     done_ = true;
     result_ = outcome;
     self.swap(in_flight_self_);
     backend.swap(backend_);
-    file.swap(file_);
     signal_locked();
     done_changed_.notify_all();
   }

@@ -121,6 +121,7 @@ private:
   std::vector<iovec> many_;
   std::size_t requested_ = 0;
   // Guarded by mutex_ (the waitable's lock).
+  bool finishing_ = false;
   bool done_ = false;
   bool cancel_requested_ = false;
   file_result result_;

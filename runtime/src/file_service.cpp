@@ -124,8 +124,8 @@ void file_service::shutdown() noexcept {
 std::shared_ptr<file_backend> file_service::threads_locked(scheduler_group* group) {
   if (!threads_)
     threads_ = std::make_shared<file_threads>(pool_threads);
-  if (group)
-    group->file_slot().note_backend("threads");
+  auto* reported = group ? group : &access::group(default_);
+  reported->file_slot().note_backend("threads");
   return threads_;
 }
 
