@@ -10,8 +10,9 @@
 ///
 /// Backends (see docs/runtime.md, "File I/O"): io_uring, one ring per
 /// scheduler, reaped by that scheduler's own workers; or, where io_uring is
-/// unavailable or refused (ENOSYS, EPERM, `kernel.io_uring_disabled`), a small
-/// pool of blocking I/O threads with the same semantics. The engine option
+/// unavailable or refused (ENOSYS, EPERM, `kernel.io_uring_disabled`), a pool
+/// of four blocking I/O threads with the same semantics (cancel there takes
+/// back operations still queued; a running one completes with its result). The engine option
 /// `--actorloop.file-io=auto|uring|threads` forces one; `scheduler_stats::file_io`
 /// names the one in use.
 ///
@@ -30,7 +31,10 @@
 /// it right after; for a regular file that wait is at most one read or write.
 /// The operation's internal state keeps the file descriptor open until the
 /// kernel's completion arrives, so closing or dropping the `file` meanwhile
-/// never lets the kernel touch a reused descriptor.
+/// never lets the kernel touch a reused descriptor. On a pipe or FIFO the
+/// offset is ignored (as io_uring does); a read there may wait indefinitely
+/// for data, so with the thread pool cancel it and let it complete rather
+/// than drop its last handle.
 ///
 /// Which thread completes: with io_uring, a worker of the scheduler whose
 /// thread started the operation (an applet's own scheduler) reaps the
