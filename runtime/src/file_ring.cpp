@@ -275,11 +275,14 @@ void file_ring::wake_keeper() noexcept {
 
 void file_ring::after_job() noexcept {
   flush();
-  if (in_flight_.load(std::memory_order_acquire) == 0 || io_uring_cq_ready(&ring_) == 0)
+  if (in_flight_.load(std::memory_order_acquire) == 0)
     return;
+  // The completion queue's head belongs to whoever holds cq_mutex_, so even
+  // the peek happens under it.
   if (!cq_mutex_.try_lock())
     return; // Someone else is reaping.
-  reap_locked();
+  if (io_uring_cq_ready(&ring_) != 0)
+    reap_locked();
   release_cq();
 }
 
