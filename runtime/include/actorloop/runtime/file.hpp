@@ -12,9 +12,9 @@
 /// scheduler, reaped by that scheduler's own workers; or, where io_uring is
 /// unavailable or refused (ENOSYS, EPERM, `kernel.io_uring_disabled`), a pool
 /// of four blocking I/O threads with the same semantics (cancel there takes
-/// back operations still queued; a running one completes with its result). The engine option
-/// `--actorloop.file-io=auto|uring|threads` forces one; `scheduler_stats::file_io`
-/// names the one in use.
+/// back operations still queued; a running one completes with its result).
+/// The engine option `--actorloop.file-io=auto|uring|threads` forces one;
+/// `scheduler_stats::file_io` names the one in use.
 ///
 /// Results: a completed operation gives the byte count or a
 /// `std::error_code` (the kernel's errno in `std::generic_category()`). End of
@@ -33,8 +33,9 @@
 /// kernel's completion arrives, so closing or dropping the `file` meanwhile
 /// never lets the kernel touch a reused descriptor. On a pipe or FIFO the
 /// offset is ignored (as io_uring does); a read there may wait indefinitely
-/// for data, so with the thread pool cancel it and let it complete rather
-/// than drop its last handle.
+/// for data, and with the thread pool a read already running cannot be
+/// cancelled, so dropping its last handle waits for that data: keep the
+/// handle until it completes.
 ///
 /// Which thread completes: with io_uring, a worker of the scheduler whose
 /// thread started the operation (an applet's own scheduler) reaps the
