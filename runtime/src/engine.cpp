@@ -4,6 +4,7 @@
 
 #include "engine_config.hpp"
 #include "coordinator.hpp"
+#include "file_service.hpp"
 #include "thread_context.hpp"
 
 #include <caf/actor_system.hpp>
@@ -24,7 +25,8 @@ engine_config::engine_config() {
     .add(default_threads, "default-threads",
          "workers of the \"default\" scheduler (0: one per CPU)")
     .add(io, "io",
-         "netio I/O workers, e.g. \"workers=2:cpus=0-1:priority=nice/-5\"");
+         "netio I/O workers, e.g. \"workers=2:cpus=0-1:priority=nice/-5\"")
+    .add(file_io, "file-io", "file I/O backend: auto (io_uring if allowed), uring, threads");
   load<coordinator>();
 }
 
@@ -96,6 +98,7 @@ engine::engine(int argc, char** argv) : impl_(std::make_unique<impl>()) {
 void engine::start(engine_options options) {
   // Parse before starting anything, so a typo fails fast.
   auto configured = scheduler_options::parse_list(impl_->config.schedulers);
+  (void)detail::parse_file_io(impl_->config.file_io);
   impl_->system = std::make_unique<caf::actor_system>(impl_->config);
   impl_->coordinator = dynamic_cast<detail::coordinator*>(&impl_->system->scheduler());
   if (!impl_->coordinator)
@@ -187,6 +190,7 @@ std::string engine::options_help() {
          "NAME[:threads=N][:cpus=LIST][:priority=P][:spin=DURATION][:throughput=N]\n"
          "        LIST: 0,2-3   P: nice/N, batch/N, idle, fifo/N, rr/N   DURATION: 20us, 1ms\n"
          "  --actorloop.default-threads=N           workers of the \"default\" scheduler\n"
+         "  --actorloop.file-io=auto|uring|threads  file I/O backend (auto: io_uring if allowed)\n"
          "  plus CAF's own options (see --help)\n";
 }
 
@@ -282,6 +286,10 @@ engine& owner_of(scheduler_group& group) noexcept {
 
 std::string io_configuration(engine& owner) {
   return detail::access::internals(owner).config.io;
+}
+
+std::string file_io_configuration(engine& owner) {
+  return detail::access::internals(owner).config.file_io;
 }
 
 engine_extension& extension(engine& owner, const void* key,

@@ -21,6 +21,8 @@ public:
   size_t default_threads = 0;
   /// --actorloop.io: the netio module's I/O workers (parsed there).
   std::string io;
+  /// --actorloop.file-io: the file I/O backend (auto, uring, threads).
+  std::string file_io;
   /// The engine this configuration belongs to (set before CAF starts).
   engine* owner = nullptr;
 };

@@ -84,12 +84,25 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
 void scheduler_group::wake(worker* sleeper) noexcept {
   if (!sleeper)
     return;
+  if (sleeper->parked_in_ring_.load(std::memory_order_acquire)) {
+    sleeper->group_.files_.get()->wake_keeper();
+    return;
+  }
   if (sleeper->group_.poller_) {
     sleeper->group_.poller_->wake();
     return;
   }
   sleeper->wake_word_.fetch_add(1, std::memory_order_release);
   futex_wake(sleeper->wake_word_);
+}
+
+void scheduler_group::wake_for_files() noexcept {
+  worker* sleeper = nullptr;
+  {
+    std::lock_guard guard{mutex_};
+    sleeper = unpark_one_locked();
+  }
+  wake(sleeper);
 }
 
 void scheduler_group::add_deadline(time_point deadline, std::weak_ptr<deadline_target> target) {
@@ -174,6 +187,7 @@ void scheduler_group::stop_workers() {
   }
   for (auto& each : workers_)
     each->join();
+  files_.shutdown(); // no worker reaps any more: drain the ring
   std::deque<caf::resumable*> leftovers;
   {
     std::lock_guard guard{mutex_};
@@ -214,6 +228,9 @@ scheduler_stats scheduler_group::stats() const {
                static_cast<std::int64_t>(options_.threads);
   result.busy_time = std::chrono::nanoseconds(std::max<std::int64_t>(0, total - idle));
   result.applets = member_count();
+  result.file_io = files_.backend();
+  if (auto* ring = files_.get())
+    result.file_operations_in_flight = ring->in_flight();
   return result;
 }
 

@@ -2,6 +2,7 @@
 // A scheduler's worker group: its workers, one shared run queue, one timer
 // heap, parking, and the applets (members) that live on it.
 
+#include "file_ring.hpp"
 #include "worker.hpp"
 
 #include <actorloop/runtime/detail/group_access.hpp>
@@ -62,6 +63,12 @@ public:
   void add_deadline(time_point deadline, std::weak_ptr<deadline_target> target);
   void count_dispatch() noexcept { events_dispatched_.fetch_add(1, std::memory_order_relaxed); }
 
+  /// File I/O: the group's io_uring ring (see file_ring.hpp).
+  [[nodiscard]] file_ring_slot& file_slot() noexcept { return files_; }
+  [[nodiscard]] bool polled() const noexcept { return poller_ != nullptr; }
+  /// Wakes one parked worker so it becomes the ring keeper.
+  void wake_for_files() noexcept;
+
 private:
   friend class worker;
   // Set for I/O schedulers: the worker parks in it instead of on its futex.
@@ -103,6 +110,8 @@ private:
   std::size_t member_count_ = 0;
   bool stopping_ = false;
   bool workers_stopped_ = false;
+
+  file_ring_slot files_; // drained in stop_workers once the workers joined
 
   std::atomic<std::uint64_t> events_dispatched_{0};
   std::atomic<std::uint64_t> turns_{0};

@@ -20,6 +20,7 @@ const char* to_string(waitable_kind kind) noexcept {
     case waitable_kind::wait_queue: return "wait_queue";
     case waitable_kind::applet_exit: return "applet_exit";
     case waitable_kind::socket: return "socket";
+    case waitable_kind::file_operation: return "file_operation";
   }
   return "unknown";
 }

@@ -216,6 +216,12 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           // Park on our futex word. A waker takes us off `parked_` under the
           // mutex and bumps the word after unlocking, so reading the word
           // before unlocking closes the lost-wake window.
+          // With file operations in flight, one parked worker waits in the
+          // io_uring ring instead (see file_ring.hpp).
+          auto* ring = group.files_.get();
+          std::uint64_t ring_seen = 0;
+          bool in_ring = ring && ring->before_park(ring_seen);
+          parked_in_ring_.store(in_ring, std::memory_order_release);
           parked_ = true;
           group.parked_.push_back(this);
           auto seen = wake_word_.load(std::memory_order_acquire);
@@ -226,6 +232,8 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           guard.unlock();
           if (group.poller_)
             group.poller_->wait(timed ? &deadline : nullptr);
+          else if (in_ring)
+            ring->keep(timed ? &deadline : nullptr, ring_seen, parked_in_ring_);
           else
             futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
           guard.lock();
@@ -234,6 +242,14 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           if (parked_) {
             parked_ = false;
             std::erase(group.parked_, this);
+          }
+          // Leaving the ring with operations in flight: hand it to a sibling.
+          if (in_ring && ring->in_flight() != 0) {
+            if (auto* successor = group.unpark_one_locked()) {
+              guard.unlock();
+              scheduler_group::wake(successor);
+              guard.lock();
+            }
           }
           spun = false;
         }
@@ -269,6 +285,9 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         break;
     }
     job = nullptr;
+    // Submit the file operations this job started; reap finished ones.
+    if (auto* ring = group.files_.get())
+      ring->after_job();
   }
 }
 

@@ -71,6 +71,8 @@ private:
   // Jobs run since the I/O poller (if any) last looked at its sockets.
   unsigned jobs_since_poll_ = 0;
   bool parked_ = false; // guarded by the group mutex
+  // Parked as the group's io_uring keeper: wakers post a NOP, not a futex wake.
+  std::atomic<bool> parked_in_ring_{false};
 };
 
 } // namespace actorloop::runtime::detail

@@ -121,6 +121,11 @@ struct scheduler_stats {
   duration uptime{0};
   /// Live applets.
   std::size_t applets = 0;
+  /// The backend of this scheduler's file operations: "uring" or "threads"
+  /// ("" before its first one; see file.hpp).
+  std::string file_io;
+  /// File operations in this scheduler's io_uring ring right now.
+  std::size_t file_operations_in_flight = 0;
 };
 
 /// A handle to a scheduler owned by an `engine`.

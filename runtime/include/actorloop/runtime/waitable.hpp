@@ -40,6 +40,7 @@ enum class waitable_kind {
   wait_queue,   ///< Ready while non-empty.
   applet_exit,  ///< Ready once the applet has been destroyed.
   socket,       ///< Ready while an enabled readiness bit holds (netio).
+  file_operation, ///< Ready once the overlapped file operation completed.
 };
 
 /// A printable name for a kind ("auto_event", ...).

@@ -98,6 +98,8 @@ public:
 
 /// The text of the engine's `actorloop.io` configuration key (netio parses it).
 [[nodiscard]] std::string io_configuration(engine& owner);
+/// The text of the engine's `actorloop.file-io` key (auto, uring, threads).
+[[nodiscard]] std::string file_io_configuration(engine& owner);
 
 /// Returns the extension stored under `key`, creating it with `make` first.
 engine_extension& extension(engine& owner, const void* key,

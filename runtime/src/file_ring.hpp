@@ -1,0 +1,128 @@
+#pragma once
+// The io_uring backend: one ring per scheduler, created on first use. The
+// scheduler's own workers reap it: while operations are in flight one idle
+// worker, the "ring keeper", parks in io_uring_wait_cqe (with the timer
+// deadline) instead of on its futex, and a waker that must wake it posts a
+// NOP to the ring. Busy workers peek for completions between jobs (no
+// syscall). SQEs queued by the scheduler's own workers are submitted once per
+// job and before parking, so one turn's operations go in one syscall.
+//
+// Locks, always taken in this order: cq_mutex_ (one consumer of the
+// completion queue at a time) -> the group's mutex (a completion wakes an
+// applet) -> sq_mutex_ (one producer of the submission queue at a time).
+
+#include "file_operation.hpp"
+
+#include <actorloop/runtime/clock.hpp>
+
+#include <liburing.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace actorloop::runtime::detail {
+
+class scheduler_group;
+
+class file_ring final : public file_backend {
+public:
+  /// Creates the ring of `group`; null with `failure` set if the kernel
+  /// refuses.
+  [[nodiscard]] static std::shared_ptr<file_ring> create(scheduler_group& group,
+                                                         std::string& failure);
+  file_ring(const file_ring&) = delete;
+  file_ring& operator=(const file_ring&) = delete;
+  ~file_ring() override;
+
+  void start(const std::shared_ptr<file_op_state>& op) noexcept override;
+  void cancel(file_op_state& op) noexcept override;
+  void wait_done(file_op_state& op) noexcept override;
+  [[nodiscard]] const char* name() const noexcept override { return "uring"; }
+
+  // -- hooks for the group's workers ------------------------------------------
+
+  /// Group mutex held, about to park: submits queued SQEs; true if the
+  /// caller is now the ring keeper (operations in flight, no keeper yet),
+  /// with `seen` the wake count to pass to `keep`.
+  [[nodiscard]] bool before_park(std::uint64_t& seen) noexcept;
+  /// The keeper's park: waits for a completion, a `wake_keeper` after
+  /// `seen`, or `deadline`; clears `parked_in_ring`, reaps, and gives up the
+  /// keeper role. No lock held.
+  void keep(const time_point* deadline, std::uint64_t seen,
+            std::atomic<bool>& parked_in_ring) noexcept;
+  /// Makes the keeper's current or next `keep` return. Any thread.
+  void wake_keeper() noexcept;
+  /// Between jobs: submits queued SQEs, reaps completions that are ready.
+  void after_job() noexcept;
+  /// Operations submitted and not yet reaped.
+  [[nodiscard]] std::size_t in_flight() const noexcept {
+    return in_flight_.load(std::memory_order_acquire);
+  }
+  /// The group stopped: refuse new operations, cancel and reap the rest.
+  void shutdown() noexcept;
+
+private:
+  file_ring(scheduler_group& group);
+  /// sq_mutex_ held: submits queued SQEs (retried later on EBUSY/EAGAIN).
+  void submit_locked() noexcept;
+  void flush() noexcept;
+  /// cq_mutex_ held: completes every ready CQE.
+  void reap_locked() noexcept;
+  /// Unlocks cq_mutex_ and tells threads in `wait_done` to look again.
+  void release_cq() noexcept;
+  /// Queues a cancel of `user_data` (or of everything) and submits it.
+  void submit_cancel(std::uint64_t user_data, bool all) noexcept;
+
+  io_uring ring_{};
+  std::weak_ptr<scheduler_group> group_;
+  scheduler_group* const group_address_;
+
+  std::mutex sq_mutex_;
+  bool stopped_ = false;     // guarded by sq_mutex_
+  // Set under sq_mutex_; read without it as a hint (a stale false only
+  // delays a submit to the next flush by the same thread).
+  std::atomic<bool> unsubmitted_{false};
+
+  std::mutex cq_mutex_;
+  std::mutex reap_mutex_;
+  std::condition_variable reaped_;
+  std::uint64_t reap_generation_ = 0; // guarded by reap_mutex_
+
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> keeper_{false};
+  std::atomic<std::uint64_t> wakes_{0};
+};
+
+/// The group's slot for its ring (a member of scheduler_group).
+class file_ring_slot {
+public:
+  file_ring_slot() = default;
+  file_ring_slot(const file_ring_slot&) = delete;
+  file_ring_slot& operator=(const file_ring_slot&) = delete;
+  ~file_ring_slot();
+
+  /// The group's ring, created on first use; null for an I/O (polled)
+  /// scheduler, a stopped one, or when the kernel refuses (`failure`).
+  [[nodiscard]] std::shared_ptr<file_ring> ring(scheduler_group& group, std::string& failure);
+  /// The ring if created (the workers' fast path); valid while the group lives.
+  [[nodiscard]] file_ring* get() const noexcept { return fast_.load(std::memory_order_acquire); }
+  /// Drains and closes the ring for good (the group's workers stopped).
+  void shutdown() noexcept;
+  /// The backend this scheduler's operations use ("" before the first).
+  void note_backend(const char* name) noexcept { backend_.store(name); }
+  [[nodiscard]] const char* backend() const noexcept { return backend_.load(); }
+
+private:
+  std::mutex mutex_;
+  std::shared_ptr<file_ring> ring_;
+  std::atomic<file_ring*> fast_{nullptr};
+  bool shut_ = false;
+  std::string failure_; // why the ring could not be created
+  std::atomic<const char*> backend_{""};
+};
+
+} // namespace actorloop::runtime::detail
