@@ -231,6 +231,10 @@ std::error_code channel::send_encoded(std::span<const std::byte> bytes, bool bey
     if (state_ != state::closed && sent < bytes.size()) {
       reset_drained_output();
       output_.insert(output_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(sent), bytes.end());
+    } else if (state_ == state::open && was_full_) {
+      // Drained at once: tell an owner that asked, as write_pending does.
+      was_full_ = false;
+      owner_.on_channel_writable();
     }
     update_interest();
     return {};
