@@ -94,6 +94,10 @@ public:
   /// enforces its own bound, such as a server session's replies).
   [[nodiscard]] std::error_code send_encoded(std::span<const std::byte> bytes,
                                              bool beyond_limit = false);
+  /// The same for bytes the caller gives up: they become the queue when
+  /// nothing else is queued (no copy).
+  [[nodiscard]] std::error_code send_encoded(std::vector<std::byte>&& bytes,
+                                             bool beyond_limit = false);
   [[nodiscard]] std::size_t output_bytes() const noexcept { return output_.size() - output_offset_; }
   [[nodiscard]] bool open() const noexcept { return state_ == state::open; }
   [[nodiscard]] bool closed() const noexcept { return state_ == state::closed; }
@@ -123,6 +127,10 @@ public:
 private:
   enum class state { connecting, handshaking, open, closed };
   void update_interest();
+  [[nodiscard]] bool can_write_through() const noexcept;
+  /// Sends from `bytes` as far as the socket takes them; the bytes sent.
+  std::size_t write_through(std::span<const std::byte> bytes);
+  void reset_drained_output() noexcept;
   void on_connected();
   void handshake();
   void read_available();

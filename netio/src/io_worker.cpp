@@ -163,6 +163,7 @@ std::error_code io_worker::modify(int fd, std::uint32_t events, io_handler& hand
   entry.data.ptr = &handler;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &entry) != 0)
     return socket_error(errno);
+  interest_changes_.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 
@@ -250,6 +251,7 @@ io_worker_stats io_worker::stats() const {
   result.sockets = socket_count_.load(std::memory_order_relaxed);
   result.readiness_events = readiness_events_.load(std::memory_order_relaxed);
   result.commands = commands_.load(std::memory_order_relaxed);
+  result.interest_changes = interest_changes_.load(std::memory_order_relaxed);
   result.thread = thread_id_.load();
   result.native_thread = native_thread_id_.load();
   result.scheduler = scheduler_ ? scheduler_->name() : name_;

@@ -106,6 +106,7 @@ private:
 
   std::atomic<std::uint64_t> readiness_events_{0};
   std::atomic<std::uint64_t> commands_{0};
+  std::atomic<std::uint64_t> interest_changes_{0};
   std::atomic<std::size_t> socket_count_{0};
 };
 

@@ -145,10 +145,10 @@ std::error_code stream::write(std::span<const std::byte> bytes) {
   }
   auto target = state_;
   std::vector<std::byte> copy{bytes.begin(), bytes.end()};
-  if (!state_->worker->post([target, copy = std::move(copy)] {
+  if (!state_->worker->post([target, copy = std::move(copy)]() mutable {
         if (!target->channel || target->channel->closed())
           return;
-        if (auto failure = target->channel->send_encoded(copy))
+        if (auto failure = target->channel->send_encoded(std::move(copy)))
           target->channel->close(failure, "write from another thread refused: output queue full");
       }))
     return errc::shutting_down;

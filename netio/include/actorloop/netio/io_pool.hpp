@@ -42,6 +42,10 @@ struct io_worker_stats {
   std::size_t sockets = 0;             ///< sockets registered now
   std::uint64_t readiness_events = 0;  ///< epoll events handled
   std::uint64_t commands = 0;          ///< mailbox commands run
+  /// Readiness-interest changes of registered sockets (epoll_ctl
+  /// EPOLL_CTL_MOD calls): a socket's interest changes only when reading
+  /// pauses or resumes or a write comes up short, not per message.
+  std::uint64_t interest_changes = 0;
   std::thread::id thread;              ///< the worker's thread
   /// The actorloop scheduler the worker runs as (`engine::get_scheduler`
   /// finds it by this name; today the same as `name`).
