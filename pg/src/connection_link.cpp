@@ -295,6 +295,11 @@ void link::read_input() {
         return;
       if (errno == EINTR)
         continue;
+      if (startup_error_) {
+        // The server refused the start-up and reset the connection.
+        fail(errc::server_error, "connect to " + where() + " failed: " + describe(*startup_error_));
+        return;
+      }
       fail(netio::detail::socket_error(errno),
            "reading from " + where() + " failed: " + std::strerror(errno));
       return;
