@@ -42,7 +42,7 @@ inline std::string run_command(const std::string& command, int& status) {
 class throwaway_server {
 public:
   throwaway_server() {
-    auto root = fs::path(__FILE__).parent_path().parent_path().parent_path();
+    auto root = fs::path(ACTORLOOP_SOURCE_DIR);
     std::string pattern = (fs::temp_directory_path() / "actorloop-pg-XXXXXX").string();
     REQUIRE(::mkdtemp(pattern.data()) != nullptr);
     dir_ = pattern;
