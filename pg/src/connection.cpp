@@ -14,7 +14,11 @@ namespace {
 /// Removes the core's record of a taken result (lock held), so the
 /// completion waitable follows what is left to take.
 void forget_core_result_locked(netio::connection::state& core, std::uint64_t id) {
-  std::erase_if(core.finished, [&](const netio::result& each) { return each.request_id == id; });
+  // The completion files pg's result a moment before the core's record: a
+  // record not filed yet is dropped where it waits, so it is never filed.
+  if (std::erase_if(core.finished,
+                    [&](const netio::result& each) { return each.request_id == id; }) == 0)
+    core.building.erase(id);
   core.update_waitables_locked();
   core.maybe_resume_locked();
 }
@@ -68,6 +72,8 @@ connection::~connection() {
     state_->self = nullptr;
   }
   core_.reset(); // waits until the worker let go
+  // Break pg state -> core state -> (link, forwarding callbacks) -> pg state.
+  state_->core.reset();
 }
 
 void connection::install(callbacks replacement) {
