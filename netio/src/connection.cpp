@@ -25,8 +25,13 @@ result take_finished_locked(connection::state& state, std::deque<result>::iterat
 }
 
 /// The framed protocol's transport of a connection made by this class.
+/// Null for a connection hosting another protocol (it has no framed link).
 std::shared_ptr<detail::link> framed_link(connection::state& state) {
-  return std::static_pointer_cast<detail::link>(state.link);
+  auto framed = std::dynamic_pointer_cast<detail::link>(state.link);
+  if (!framed)
+    state.report(client_message{severity::error, errc::invalid_argument,
+                                "this connection speaks another protocol; use its own operations"});
+  return framed;
 }
 
 } // namespace
@@ -41,6 +46,18 @@ connection::connection(context& owner, connection_options options) {
   state_->owner = &owner;
   state_->self = this;
   state_->link = std::make_shared<detail::link>(state_->worker, state_);
+  std::lock_guard guard{state_->owner_state->mutex};
+  state_->owner_state->connections.push_back(state_.get());
+}
+
+connection::connection(context& owner, connection_options options, const transport_factory& make) {
+  if (options.mode == io_mode::deferred)
+    throw error(errc::deferred_on_connection,
+                "connection: deferred I/O is a context setting; set it on the context");
+  state_ = std::make_shared<state>(detail::context_access::state_of(owner), std::move(options));
+  state_->owner = &owner;
+  state_->self = this;
+  state_->link = make(state_);
   std::lock_guard guard{state_->owner_state->mutex};
   state_->owner_state->connections.push_back(state_.get());
 }
@@ -163,6 +180,8 @@ ACTORLOOP_NETIO_CONNECTION_SETTER(set_security_session, security_session, securi
 
 started_operation connection::connect(const endpoint& server, connect_options options) {
   auto target = framed_link(*state_);
+  if (!target)
+    return {retcode::fail, 0};
   return detail::start_operation(*state_, function_id::connect, false,
                          [target, server, options](std::uint64_t id) {
                            target->start_connect(id, server, options);
@@ -176,6 +195,8 @@ started_operation connection::execute(request command) {
     return {retcode::fail, 0};
   }
   auto target = framed_link(*state_);
+  if (!target)
+    return {retcode::fail, 0};
   auto shared_command = std::make_shared<request>(std::move(command));
   return detail::start_operation(*state_, function_id::execute, true,
                          [target, shared_command](std::uint64_t id) {
@@ -190,6 +211,8 @@ started_operation connection::lookup(std::string host, std::uint16_t port) {
     return {retcode::fail, 0};
   }
   auto target = framed_link(*state_);
+  if (!target)
+    return {retcode::fail, 0};
   return detail::start_operation(*state_, function_id::lookup, false,
                          [target, host, port](std::uint64_t id) {
                            target->start_lookup(id, host, port);

@@ -190,6 +190,14 @@ std::error_code context_error(context::state& state, std::error_code code, std::
                                                 bool needs_connection,
                                                 const std::function<void(std::uint64_t)>& on_worker);
 
+/// The detail access point to a connection's core state (for the
+/// protocols hosted on the core).
+struct connection_access {
+  [[nodiscard]] static const std::shared_ptr<connection::state>& state_of(const connection& c) noexcept {
+    return c.state_;
+  }
+};
+
 /// The detail access point to a context's shared state.
 struct context_access {
   [[nodiscard]] static const std::shared_ptr<context::state>& state_of(const context& owner) noexcept {

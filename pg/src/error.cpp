@@ -23,6 +23,10 @@ public:
       case errc::crypto_failure: return "cryptographic primitive failed";
       case errc::bad_connection_option: return "bad connection option";
       case errc::insecure_password_file: return "insecure password file";
+      case errc::null_value: return "the value is NULL";
+      case errc::wrong_type: return "the column has another type";
+      case errc::connection_failed: return "connection failed";
+      case errc::server_error: return "the server reported an error";
     }
     return "unknown actorloop.pg error " + std::to_string(value);
   }

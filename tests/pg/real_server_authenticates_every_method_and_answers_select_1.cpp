@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path source_root = fs::path(__FILE__).parent_path().parent_path().parent_path();
+// From the build (__FILE__ may be relative when ccache's base directory is set).
+const fs::path source_root = fs::path(ACTORLOOP_SOURCE_DIR);
 
 std::string run(const std::string& command, int& status) {
   std::string output;

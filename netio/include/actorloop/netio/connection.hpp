@@ -73,6 +73,8 @@ class tls_context;
 
 namespace detail {
 struct context_access;
+struct connection_access;
+class connection_transport;
 } // namespace detail
 
 enum class io_mode { sync, deferred, async };
@@ -297,6 +299,16 @@ struct connection_options {
 class connection {
 public:
   explicit connection(context& owner, connection_options options = {});
+  class state;
+  /// Makes the worker-side transport of a connection that speaks another
+  /// protocol (used by the pg module; private to actorloop's modules).
+  using transport_factory =
+    std::function<std::shared_ptr<detail::connection_transport>(const std::shared_ptr<state>&)>;
+  /// A connection on the same core (I/O modes, busy rule, poll, wakeup,
+  /// delivery threads, cancel, waitables) whose protocol is `make`'s
+  /// transport; `connect`, `execute` and `lookup` of the framed protocol
+  /// fail on it with `errc::invalid_argument`.
+  connection(context& owner, connection_options options, const transport_factory& make);
   /// Closes the connection if still open (without waiting).
   ~connection();
   connection(const connection&) = delete;
@@ -377,9 +389,8 @@ public:
   /// A waitable ready while notifications wait to be delivered by `poll`.
   [[nodiscard]] runtime::waitable notification_event() const;
 
-  class state;
-
 private:
+  friend struct detail::connection_access;
   std::shared_ptr<state> state_;
 };
 

@@ -53,6 +53,10 @@ enum class errc {
   /// The password file is not a plain file, or is readable or writable by
   /// group or others (libpq ignores such a file, and so do we).
   insecure_password_file,
+  null_value,           ///< a typed read of a NULL cell
+  wrong_type,           ///< a typed read of a column of another type
+  connection_failed,    ///< connect or the connection failed (the message says why)
+  server_error,         ///< the server sent an ErrorResponse
 };
 
 /// The category of `errc`; its name is "actorloop.pg".

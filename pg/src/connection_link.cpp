@@ -1,0 +1,614 @@
+// The worker-side half of a pg::connection: socket, start-up and
+// authentication state machine, the simple query protocol, and the
+// conversion of backend messages into the core's connection events.
+#include "connection_link.hpp"
+
+#include "resolver.hpp"
+
+#include <actorloop/pg/error.hpp>
+#include <actorloop/pg/frontend.hpp>
+
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+namespace actorloop::pg::detail {
+
+namespace {
+
+using netio::client_message;
+using netio::detail::connection_event;
+
+std::string to_text(ssl_mode mode) {
+  switch (mode) {
+    case ssl_mode::disable: return "disable";
+    case ssl_mode::allow: return "allow";
+    case ssl_mode::prefer: return "prefer";
+    case ssl_mode::require: return "require";
+    case ssl_mode::verify_ca: return "verify-ca";
+    case ssl_mode::verify_full: return "verify-full";
+  }
+  return "?";
+}
+
+std::string describe(const server_message& message) {
+  return message.severity + " " + message.sqlstate + ": " + message.message;
+}
+
+/// A fresh SCRAM client nonce: 18 random bytes, base64 (as libpq does).
+std::string client_nonce() {
+  unsigned char raw[18];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    throw error(errc::crypto_failure, "RAND_bytes failed for the SCRAM nonce");
+  static constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string text;
+  for (std::size_t i = 0; i < sizeof raw; i += 3) {
+    unsigned value = (raw[i] << 16u) | (raw[i + 1] << 8u) | raw[i + 2];
+    text += alphabet[(value >> 18u) & 63u];
+    text += alphabet[(value >> 12u) & 63u];
+    text += alphabet[(value >> 6u) & 63u];
+    text += alphabet[value & 63u];
+  }
+  return text;
+}
+
+} // namespace
+
+link::~link() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::string link::where() const {
+  if (host_index_ >= pg_->options.hosts.size())
+    return "the server";
+  auto& host = pg_->options.hosts[host_index_];
+  return host.is_unix_socket() ? host.socket_path() : host.host + ":" + std::to_string(host.port);
+}
+
+// -- events for the core -------------------------------------------------------------
+
+void link::report(client_message problem) {
+  if (!core_)
+    return;
+  connection_event event;
+  auto* target = core_.get();
+  event.run = [target, problem = std::move(problem)](netio::connection&) {
+    target->report(problem);
+  };
+  core_->deliver(std::move(event));
+}
+
+void link::complete(function_id function, std::uint64_t id, retcode status) {
+  if (!core_)
+    return;
+  auto event = netio::detail::completion_event_for(*core_, function, id, status);
+  if (function == function_id::execute) {
+    // File pg's result in the same step as the core files its own record.
+    auto inner = std::move(event.run);
+    auto pg = pg_;
+    auto* core = core_.get();
+    event.run = [inner = std::move(inner), pg, core, id](netio::connection& where) {
+      {
+        std::lock_guard guard{core->owner_state->mutex};
+        auto node = pg->building.extract(id);
+        if (!node.empty())
+          pg->finished.push_back(std::move(node.mapped()));
+      }
+      inner(where);
+    };
+  }
+  core_->deliver(std::move(event));
+}
+
+void link::fail(std::error_code code, const std::string& text) {
+  auto was = phase_;
+  close_socket();
+  phase_ = phase::closed;
+  if (!core_)
+    return;
+  report(client_message{netio::severity::error, code, text});
+  connection_event dead;
+  dead.marks_dead = true;
+  dead.run = [](netio::connection&) {};
+  if (was != phase::resolving && was != phase::connecting && was != phase::authenticating &&
+      was != phase::starting)
+    core_->deliver(std::move(dead));
+  auto id = std::exchange(operation_id_, 0);
+  if (id == 0)
+    return;
+  if (was == phase::querying)
+    complete(function_id::execute, id, retcode::fail);
+  else if (was == phase::resolving || was == phase::connecting ||
+           was == phase::authenticating || was == phase::starting)
+    complete(function_id::connect, id, retcode::fail);
+}
+
+// -- connecting ----------------------------------------------------------------------
+
+void link::start_connect(std::uint64_t connect_id) {
+  operation_id_ = connect_id;
+  auto& options = pg_->options;
+  if (options.sslmode == ssl_mode::require || options.sslmode == ssl_mode::verify_ca ||
+      options.sslmode == ssl_mode::verify_full) {
+    phase_ = phase::connecting;
+    fail(errc::bad_connection_option,
+         "sslmode=" + to_text(options.sslmode) +
+           " needs TLS, which pg::connection does not implement yet; use sslmode=disable, "
+           "allow or prefer");
+    return;
+  }
+  if (options.hosts.empty()) {
+    phase_ = phase::connecting;
+    fail(errc::bad_connection_option, "connect: the options name no host");
+    return;
+  }
+  connect_problems_.clear();
+  try_host(0);
+}
+
+void link::try_host(std::size_t index) {
+  host_index_ = index;
+  if (index >= pg_->options.hosts.size()) {
+    fail(errc::connection_failed, "connect failed for every host:" + connect_problems_);
+    return;
+  }
+  phase_ = phase::resolving;
+  auto& host = pg_->options.hosts[index];
+  auto where = host.is_unix_socket() ? netio::endpoint::unix_domain(host.socket_path())
+                                     : netio::endpoint::tcp(host.host, host.port);
+  std::weak_ptr<link> weak = shared_from_this();
+  auto worker = worker_;
+  // Host names resolve on the engine's resolver thread; the answer comes back here.
+  netio::detail::resolve_async(core_->owner_state->engine, where,
+                               [weak, worker, index](netio::detail::resolution found) {
+                                 worker->run_or_post([weak, index, found = std::move(found)] {
+                                   if (auto alive = weak.lock())
+                                     alive->on_resolved(index, found);
+                                 });
+                               });
+}
+
+void link::on_resolved(std::size_t host_index, netio::detail::resolution found) {
+  if (phase_ != phase::resolving || host_index != host_index_ || !core_)
+    return;
+  if (found.error || found.addresses.empty()) {
+    connect_problems_ += "\n  " + where() + ": cannot resolve: " +
+                         (found.detail.empty() ? found.error.message() : found.detail);
+    try_host(host_index + 1);
+    return;
+  }
+  addresses_ = std::move(found.addresses);
+  try_address(0);
+}
+
+void link::try_address(std::size_t index) {
+  address_index_ = index;
+  if (index >= addresses_.size()) {
+    try_host(host_index_ + 1);
+    return;
+  }
+  phase_ = phase::connecting;
+  std::error_code problem;
+  std::string detail;
+  fd_ = netio::detail::start_connect(addresses_[index], problem, detail);
+  if (fd_ < 0) {
+    connect_problems_ += "\n  " + addresses_[index].to_string() + ": " + detail;
+    try_address(index + 1);
+    return;
+  }
+  interest_ = EPOLLOUT;
+  if (auto added = worker_->add(fd_, interest_, *this)) {
+    ::close(fd_);
+    fd_ = -1;
+    connect_problems_ += "\n  " + addresses_[index].to_string() + ": " + added.message();
+    try_address(index + 1);
+  }
+}
+
+void link::on_connected() {
+  if (auto problem = netio::detail::pending_socket_error(fd_)) {
+    connect_problems_ += "\n  " + addresses_[address_index_].to_string() + ": " + problem.message();
+    close_socket();
+    try_address(address_index_ + 1);
+    return;
+  }
+  if (addresses_[address_index_].family() != AF_UNIX)
+    netio::detail::set_no_delay(fd_);
+  phase_ = phase::authenticating;
+  auto& options = pg_->options;
+  std::vector<frontend::startup_parameter> parameters{{"user", options.user}};
+  if (!options.dbname.empty())
+    parameters.emplace_back("database", options.dbname);
+  if (!options.application_name.empty())
+    parameters.emplace_back("application_name", options.application_name);
+  parameters.emplace_back("client_encoding", "UTF8");
+  frontend::startup(output_, parameters);
+  update_interest();
+  flush_output();
+}
+
+// -- I/O -----------------------------------------------------------------------------
+
+void link::on_io(std::uint32_t epoll_events) noexcept {
+  auto keep = shared_from_this();
+  try {
+    if (phase_ == phase::connecting) {
+      on_connected();
+      return;
+    }
+    if (fd_ >= 0 && (epoll_events & EPOLLOUT))
+      flush_output();
+    if (fd_ >= 0 && (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+      read_input();
+  } catch (...) {
+    fail(errc::connection_failed, "pg: " + netio::detail::describe_current_exception());
+  }
+}
+
+void link::update_interest() {
+  if (fd_ < 0)
+    return;
+  std::uint32_t wanted = paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  if (output_.size() > output_start_)
+    wanted |= EPOLLOUT;
+  if (wanted != interest_) {
+    interest_ = wanted;
+    (void)worker_->modify(fd_, interest_, *this);
+  }
+}
+
+void link::flush_output() {
+  while (fd_ >= 0 && output_start_ < output_.size()) {
+    auto n = ::send(fd_, output_.data() + output_start_, output_.size() - output_start_,
+                    MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      if (errno == EINTR)
+        continue;
+      fail(netio::detail::socket_error(errno),
+           "writing to " + where() + " failed: " + std::strerror(errno));
+      return;
+    }
+    output_start_ += static_cast<std::size_t>(n);
+  }
+  if (output_start_ == output_.size()) {
+    output_.clear();
+    output_start_ = 0;
+  }
+  update_interest();
+}
+
+void link::read_input() {
+  std::byte buffer[64 * 1024];
+  for (;;) {
+    if (fd_ < 0 || paused_)
+      return;
+    auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+      if (errno == EINTR)
+        continue;
+      if (startup_error_) {
+        // The server refused the start-up and reset the connection.
+        fail(errc::server_error, "connect to " + where() + " failed: " + describe(*startup_error_));
+        return;
+      }
+      fail(netio::detail::socket_error(errno),
+           "reading from " + where() + " failed: " + std::strerror(errno));
+      return;
+    }
+    if (n == 0) {
+      if (phase_ == phase::closed)
+        return;
+      std::string text = "the server closed the connection";
+      if (startup_error_)
+        text = "connect to " + where() + " failed: " + describe(*startup_error_);
+      fail(startup_error_ ? make_error_code(errc::server_error)
+                          : make_error_code(errc::connection_failed),
+           text);
+      return;
+    }
+    decoder_.feed(std::span<const std::byte>{buffer, static_cast<std::size_t>(n)});
+    for (;;) {
+      auto next = decoder_.next();
+      if (next.error) {
+        fail(next.error, "the server's data cannot be decoded: " + next.detail);
+        return;
+      }
+      if (!next.message)
+        break;
+      handle(std::move(*next.message));
+      if (fd_ < 0)
+        return;
+    }
+    flush_output();
+  }
+}
+
+void link::close_socket() {
+  if (fd_ < 0)
+    return;
+  worker_->remove(fd_, *this);
+  ::close(fd_);
+  fd_ = -1;
+  interest_ = 0;
+}
+
+// -- backend messages ----------------------------------------------------------------
+
+void link::handle_authentication(const authentication_request& request) {
+  auto& options = pg_->options;
+  auto password = options.password_for(options.hosts[host_index_]);
+  auto need_password = [&] {
+    if (password)
+      return true;
+    fail(errc::connection_failed,
+         "connect to " + where() + " failed: the server asks for a password and none was given");
+    return false;
+  };
+  switch (request.kind) {
+    case auth_kind::ok:
+      phase_ = phase::starting;
+      return;
+    case auth_kind::cleartext_password:
+      if (need_password())
+        frontend::password(output_, *password);
+      return;
+    case auth_kind::md5_password:
+      if (need_password())
+        frontend::password(output_, md5_password(options.user, *password, request.salt));
+      return;
+    case auth_kind::sasl: {
+      auto choice = choose_sasl_mechanism(request.mechanisms, false, false);
+      if (choice.error) {
+        fail(choice.error, "connect to " + where() + " failed: " + choice.detail);
+        return;
+      }
+      if (!need_password())
+        return;
+      scram_client::options settings;
+      settings.password = *password;
+      settings.client_nonce = client_nonce();
+      settings.binding = choice.binding;
+      scram_.emplace(std::move(settings));
+      frontend::sasl_initial_response(output_, scram_->mechanism(),
+                                      std::string_view{scram_->client_first_message()});
+      return;
+    }
+    case auth_kind::sasl_continue: {
+      if (!scram_) {
+        fail(errc::scram_protocol_violation, "SASLContinue without a SASL exchange");
+        return;
+      }
+      auto step = scram_->handle_server_first(request.data);
+      if (step.error) {
+        fail(step.error, "connect to " + where() + " failed: " + step.detail);
+        return;
+      }
+      frontend::sasl_response(output_, step.message);
+      return;
+    }
+    case auth_kind::sasl_final: {
+      auto step = scram_ ? scram_->verify_server_final(request.data)
+                         : scram_step{{}, make_error_code(errc::scram_protocol_violation),
+                                      "SASLFinal without a SASL exchange"};
+      if (step.error)
+        fail(step.error, "connect to " + where() + " failed: " + step.detail);
+      return;
+    }
+    default:
+      fail(errc::unsupported_authentication,
+           "connect to " + where() + " failed: the server asks for authentication method " +
+             std::to_string(static_cast<int>(request.kind)) +
+             ", which pg supports not (trust, password, md5 and SCRAM-SHA-256 are supported)");
+  }
+}
+
+void link::handle(backend_message&& message) {
+  auto* core = core_.get();
+  auto pg = pg_;
+  std::visit(
+    [&](auto&& body) {
+      using type = std::decay_t<decltype(body)>;
+      if constexpr (std::is_same_v<type, authentication_request>) {
+        if (phase_ != phase::authenticating) {
+          fail(errc::malformed_message, "an authentication request outside the start-up");
+          return;
+        }
+        handle_authentication(body);
+      } else if constexpr (std::is_same_v<type, parameter_status>) {
+        std::lock_guard guard{core->owner_state->mutex};
+        pg->parameters[body.name] = body.value;
+      } else if constexpr (std::is_same_v<type, backend_key_data>) {
+        std::lock_guard guard{core->owner_state->mutex};
+        pg->key = body;
+      } else if constexpr (std::is_same_v<type, ready_for_query>) {
+        {
+          std::lock_guard guard{core->owner_state->mutex};
+          pg->status = body.status;
+          auto found = pg->building.find(operation_id_);
+          if (found != pg->building.end())
+            found->second.status = body.status;
+        }
+        if (phase_ == phase::starting) {
+          phase_ = phase::ready;
+          complete(function_id::connect, std::exchange(operation_id_, 0), retcode::succeed);
+        } else if (phase_ == phase::querying) {
+          phase_ = phase::ready;
+          complete(function_id::execute, std::exchange(operation_id_, 0),
+                   query_failed_ ? retcode::fail : retcode::succeed);
+        }
+      } else if constexpr (std::is_same_v<type, server_message>) {
+        bool during_query = phase_ == phase::querying;
+        if (body.is_error && (phase_ == phase::authenticating || phase_ == phase::starting))
+          startup_error_ = body; // the server closes next; the connect fails then
+        if (body.is_error && during_query) {
+          query_failed_ = true;
+          std::lock_guard guard{core->owner_state->mutex};
+          auto found = pg->building.find(operation_id_);
+          if (found != pg->building.end())
+            found->second.error = body;
+        }
+        connection_event event;
+        event.unsolicited = phase_ == phase::ready;
+        event.bytes = sizeof(server_message) + body.message.size() + body.detail.size();
+        event.run = [pg, core, text = std::move(body)](netio::connection&) {
+          server_message_callback callback;
+          connection* target = nullptr;
+          {
+            std::lock_guard guard{core->owner_state->mutex};
+            callback = pg->installed.server_message;
+            target = pg->self;
+          }
+          if (callback && target)
+            callback(*target, text);
+        };
+        core->deliver(std::move(event));
+      } else if constexpr (std::is_same_v<type, notification_response>) {
+        connection_event event;
+        event.unsolicited = true;
+        event.is_notification = true;
+        event.bytes = sizeof(notification) + body.channel.size() + body.payload.size();
+        event.run = [pg, core,
+                     note = notification{std::move(body.channel), std::move(body.payload),
+                                         body.process_id}](netio::connection&) {
+          notification_callback callback;
+          connection* target = nullptr;
+          {
+            std::lock_guard guard{core->owner_state->mutex};
+            callback = pg->installed.notification;
+            target = pg->self;
+          }
+          if (callback && target)
+            callback(*target, note);
+        };
+        core->deliver(std::move(event));
+      } else if constexpr (std::is_same_v<type, row_description>) {
+        std::lock_guard guard{core->owner_state->mutex};
+        auto found = pg->building.find(operation_id_);
+        if (found != pg->building.end()) {
+          found->second.results.emplace_back();
+          found->second.results.back().described = true;
+          found->second.results.back().description = std::move(body);
+        }
+      } else if constexpr (std::is_same_v<type, data_row>) {
+        std::lock_guard guard{core->owner_state->mutex};
+        auto found = pg->building.find(operation_id_);
+        if (found == pg->building.end() || found->second.results.empty() ||
+            !found->second.results.back().described ||
+            !found->second.results.back().command_tag.empty())
+          return; // the decoder checked the shape; a stray row has no result to go to
+        found->second.results.back().rows.push_back(std::move(body));
+      } else if constexpr (std::is_same_v<type, command_complete> ||
+                           std::is_same_v<type, empty_query_response>) {
+        std::lock_guard guard{core->owner_state->mutex};
+        auto found = pg->building.find(operation_id_);
+        if (found == pg->building.end())
+          return;
+        auto& results = found->second.results;
+        // A statement without rows has no RowDescription: its result starts here.
+        if (results.empty() || !results.back().described || !results.back().command_tag.empty())
+          results.emplace_back();
+        if constexpr (std::is_same_v<type, command_complete>)
+          results.back().command_tag = std::move(body.tag);
+      } else if constexpr (std::is_same_v<type, copy_response>) {
+        // COPY is not implemented yet: refuse COPY FROM STDIN; COPY TO
+        // STDOUT's data is dropped until CopyDone and its tag is kept.
+        if (body.kind == copy_response::direction::in)
+          frontend::copy_fail(output_, "COPY FROM STDIN is not supported by this client yet");
+      } else if constexpr (std::is_same_v<type, copy_data> || std::is_same_v<type, copy_done> ||
+                           std::is_same_v<type, negotiate_protocol_version>) {
+        // Nothing to do: see above; the minor version we ask for is 3.0.
+      } else {
+        fail(errc::malformed_message,
+             std::string{"the server sent message type '"} + type_byte(backend_message{body}) +
+               "', which the simple query protocol does not use");
+      }
+    },
+    std::move(message));
+}
+
+// -- operations ----------------------------------------------------------------------
+
+void link::send_query(std::uint64_t request_id, std::string sql) {
+  if (phase_ != phase::ready || fd_ < 0) {
+    operation_id_ = request_id;
+    phase_ = phase::querying;
+    fail(errc::connection_failed, "execute: the connection is not ready");
+    return;
+  }
+  {
+    std::lock_guard guard{core_->owner_state->mutex};
+    // The core's record keeps the completion waitable set until the result is taken.
+    core_->building[request_id] = netio::result{request_id, {}, {}};
+    pg_->building[request_id] = query_result{request_id, {}, {}, pg_->status};
+  }
+  operation_id_ = request_id;
+  query_failed_ = false;
+  phase_ = phase::querying;
+  frontend::query(output_, sql);
+  flush_output();
+}
+
+void link::pause() {
+  paused_ = true;
+  update_interest();
+}
+
+void link::resume() {
+  paused_ = false;
+  update_interest();
+  if (fd_ >= 0)
+    read_input();
+}
+
+void link::start_close(std::uint64_t close_id) {
+  if (fd_ >= 0) {
+    frontend::terminate(output_);
+    flush_output(); // best effort: Terminate is small and the socket is writable
+  }
+  auto pending = std::exchange(operation_id_, 0);
+  auto was = phase_;
+  close_socket();
+  phase_ = phase::closed;
+  if (pending != 0)
+    complete(was == phase::querying ? function_id::execute : function_id::connect, pending,
+             retcode::fail);
+  if (close_id != 0)
+    complete(function_id::close, close_id, retcode::succeed);
+}
+
+void link::force_close() {
+  auto pending = std::exchange(operation_id_, 0);
+  auto was = phase_;
+  close_socket();
+  phase_ = phase::closed;
+  if (pending != 0)
+    complete(was == phase::querying ? function_id::execute : function_id::connect, pending,
+             retcode::fail);
+}
+
+void link::send_cancel(std::vector<std::uint64_t>) {
+  // pg::connection offers no cancel yet (docs/pg.md); its core is never
+  // asked to cancel, so there is nothing to send.
+}
+
+void link::abandon() {
+  if (fd_ >= 0) {
+    frontend::terminate(output_);
+    flush_output();
+  }
+  close_socket();
+  phase_ = phase::closed;
+  // Break the state <-> link cycle; events for a gone connection are dropped.
+  core_.reset();
+}
+
+} // namespace actorloop::pg::detail

@@ -1,0 +1,80 @@
+#pragma once
+// The PostgreSQL side of a pg::connection on netio's connection core: the
+// worker-side transport that owns the socket, runs the start-up and
+// authentication, sends simple queries and turns backend messages into
+// connection events. Every member runs on the connection's I/O worker.
+
+#include "connection_state.hpp"
+
+#include <actorloop/pg/auth.hpp>
+
+#include "io_worker.hpp"
+#include "resolver.hpp"
+#include "socket_ops.hpp"
+
+namespace actorloop::pg::detail {
+
+class link final : public netio::detail::connection_transport,
+                   public netio::detail::io_handler,
+                   public std::enable_shared_from_this<link> {
+public:
+  link(std::shared_ptr<netio::detail::io_worker> worker,
+       std::shared_ptr<netio::connection::state> core, std::shared_ptr<connection::state> pg)
+    : worker_(std::move(worker)), core_(std::move(core)), pg_(std::move(pg)) {}
+  ~link() override;
+
+  void start_connect(std::uint64_t connect_id);
+  void send_query(std::uint64_t request_id, std::string sql);
+
+  // connection_transport
+  void pause() override;
+  void resume() override;
+  void start_close(std::uint64_t close_id) override;
+  void force_close() override;
+  void send_cancel(std::vector<std::uint64_t> request_ids) override;
+  void abandon() override;
+
+  // io_handler
+  void on_io(std::uint32_t epoll_events) noexcept override;
+
+private:
+  enum class phase { idle, resolving, connecting, authenticating, starting, ready, querying, closed };
+
+  void try_host(std::size_t index);
+  void on_resolved(std::size_t host_index, netio::detail::resolution found);
+  void try_address(std::size_t index);
+  void on_connected();
+  void read_input();
+  void flush_output();
+  void update_interest();
+  void handle(backend_message&& message);
+  void handle_authentication(const authentication_request& request);
+  void close_socket();
+  /// The connection broke (or connect failed): a client message, the
+  /// connection dead, and the pending operation failed.
+  void fail(std::error_code code, const std::string& text);
+  void complete(function_id function, std::uint64_t id, retcode status);
+  void report(netio::client_message problem);
+  [[nodiscard]] std::string where() const;
+
+  std::shared_ptr<netio::detail::io_worker> worker_;
+  std::shared_ptr<netio::connection::state> core_; // reset by abandon (breaks the cycle)
+  std::shared_ptr<connection::state> pg_;
+  phase phase_ = phase::idle;
+  int fd_ = -1;
+  std::uint32_t interest_ = 0;
+  bool paused_ = false;
+  std::vector<std::byte> output_;
+  std::size_t output_start_ = 0;
+  backend_decoder decoder_;
+  std::size_t host_index_ = 0;
+  std::vector<netio::detail::socket_address> addresses_;
+  std::size_t address_index_ = 0;
+  std::string connect_problems_;
+  std::uint64_t operation_id_ = 0; // the connect or query in progress
+  std::optional<scram_client> scram_;
+  std::optional<server_message> startup_error_;
+  bool query_failed_ = false;
+};
+
+} // namespace actorloop::pg::detail
