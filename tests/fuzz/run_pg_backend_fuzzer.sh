@@ -5,64 +5,21 @@
 # bounded time.
 #
 # Usage: run_pg_backend_fuzzer.sh <source dir> <work dir> [seconds=20] [runs=20000000] [clang++]
-#
-# Exit status: 0 passed; 77 skipped (no clang++ or no libFuzzer runtime:
-# ctest's SKIP_RETURN_CODE); anything else failed.
+# (fuzz_support.sh says what the work dir keeps and what the exit status means)
 set -euo pipefail
 
-if (($# < 2)); then
-  echo "usage: $0 <source dir> <work dir> [seconds] [runs] [clang++]" >&2
-  exit 2
-fi
-source_dir="$1"
-work="$2"
-seconds="${3:-20}"
-runs="${4:-20000000}"
-clang="${5:-$(command -v clang++ || true)}"
-name=fuzz/pg_backend_decoder
-
-if [[ -z "$clang" || ! -x "$clang" ]]; then
-  echo "$name: skipped: clang++ not found"
-  exit 77
-fi
-mkdir -p "$work"
-
-probe_source="$work/probe.cpp"
-echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
-  >"$probe_source"
-if ! "$clang" -fsanitize=fuzzer "$probe_source" -o "$work/probe" 2>"$work/probe.log"; then
-  echo "$name: skipped: $clang cannot link a libFuzzer target:"
-  cat "$work/probe.log"
-  exit 77
-fi
-
-sources=("$source_dir/tests/fuzz/pg_backend_decoder_fuzzer.cpp"
-         "$source_dir/pg/src/backend_decoder.cpp"
-         "$source_dir/pg/src/backend_parse.cpp"
-         "$source_dir/pg/src/backend_messages.cpp"
-         "$source_dir/pg/src/error.cpp")
-# shellcheck disable=SC2054 # the commas belong to -fsanitize's list
-flags=(-std=c++20 -O1 -g -Wall -Wextra -Wpedantic
-       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$source_dir/pg/include" -I"$source_dir/pg/src")
-binary="$work/pg_backend_decoder_fuzzer"
-if [[ ! -x "$binary" ]] ||
-   [[ -n "$(find "${sources[@]}" "$source_dir/pg/include" "$source_dir/pg/src" "${BASH_SOURCE[0]}" \
-              -newer "$binary" -print -quit)" ]]; then
-  echo "$name: building with $clang"
-  "$clang" "${flags[@]}" "${sources[@]}" -o "$binary"
-fi
+# shellcheck source=fuzz_support.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fuzz_support.sh"
+fuzz_start fuzz/pg_backend_decoder "$@"
+fuzz_build "$work/pg_backend_decoder_fuzzer" "$source_dir/pg/include" "$source_dir/pg/src" -- \
+  "$source_dir/tests/fuzz/pg_backend_decoder_fuzzer.cpp" \
+  "$source_dir/pg/src/backend_decoder.cpp" \
+  "$source_dir/pg/src/backend_parse.cpp" \
+  "$source_dir/pg/src/backend_messages.cpp" \
+  "$source_dir/pg/src/error.cpp"
 
 # --- seed corpus: a read-size byte, then a start-up and a query exchange as
 # a server sends them, and one message per limit (big-endian, protocol v3).
-seeds="$work/seeds"
-corpus="$work/corpus"
-rm -rf "$seeds"
-mkdir -p "$seeds" "$corpus"
-# shellcheck disable=SC2059 # the format is the escape \xHH built here
-u8() { printf "\\x$(printf %02x $(($1 & 255)))"; }
-u16() { u8 $(($1 >> 8)); u8 "$1"; }
-u32() { u16 $(($1 >> 16)); u16 $(($1 & 65535)); }
 str() { printf '%s' "$1"; u8 0; }
 body="$work/body"
 # msg <type>: the message for the body in $body.
@@ -102,22 +59,4 @@ seed() { { u8 "$1"; cat; } >"$seeds/$2"; }
 { printf '?'; } | seed 0 unknown_type
 rm -f "$body"
 
-log="$work/fuzz.log"
-echo "$name: running for at most ${seconds} s or ${runs} inputs"
-status=0
-(cd "$work" && "$binary" "$corpus" "$seeds" -max_total_time="$seconds" -runs="$runs" \
-   -max_len=8192 -timeout=10 -print_final_stats=1) >"$log" 2>&1 || status=$?
-executions="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)"
-if ((status != 0)); then
-  tail -n 60 "$log"
-  echo "$name: FAILED (exit status $status); the failing input is in $work (crash-*)"
-  exit 1
-fi
-if [[ -z "$executions" || "$executions" == 0 ]]; then
-  tail -n 20 "$log"
-  echo "$name: FAILED: the fuzzer ran no inputs"
-  exit 1
-fi
-grep -E '^(INFO: seed corpus|#[0-9]+[[:space:]]+DONE)' "$log" || true
-echo "$name: passed: $executions inputs executed," \
-     "$(find "$corpus" -type f | wc -l) in the corpus, no contract broken"
+fuzz_run 8192

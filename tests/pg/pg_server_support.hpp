@@ -8,6 +8,8 @@
 #include <actorloop/pg/connection.hpp>
 #include <actorloop/runtime/engine.hpp>
 
+#include "pg_throwaway_server.hpp"
+
 #include <doctest/doctest.h>
 
 #include <condition_variable>
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/wait.h>
 
@@ -26,61 +29,21 @@ namespace runtime = actorloop::runtime;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-inline std::string run_command(const std::string& command, int& status) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "popen failed for: " << command);
-  char buffer[256];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  int raw = ::pclose(pipe);
-  status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return output;
-}
-
-/// The throwaway server, stopped (and its directory removed) on scope exit.
-class throwaway_server {
+/// The throwaway server, with options for its users.
+class throwaway_server : public pg_throwaway::server {
 public:
-  throwaway_server() {
-    auto root = fs::path(ACTORLOOP_SOURCE_DIR);
-    std::string pattern = (fs::temp_directory_path() / "actorloop-pg-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-    script_ = (root / "scripts" / "pg-server").string();
-    int status = 0;
-    auto out = run_command(script_ + " start " + dir_ + " 2>&1", status);
-    REQUIRE_MESSAGE(status == 0, "scripts/pg-server start failed:\n" << out);
-    port_ = static_cast<std::uint16_t>(std::stoi(out));
-    REQUIRE(port_ != 0);
-  }
-  ~throwaway_server() {
-    int status = 0;
-    auto out = run_command(script_ + " stop " + dir_ + " 2>&1", status);
-    CHECK_MESSAGE(status == 0, "scripts/pg-server stop failed:\n" << out);
-  }
-  throwaway_server(const throwaway_server&) = delete;
-  throwaway_server& operator=(const throwaway_server&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] std::string socket_dir() const { return dir_ + "/socket"; }
-
   /// Options for `user` over TCP (or the Unix socket), database postgres, no TLS.
   [[nodiscard]] pg::connection_options options(const std::string& user,
                                                std::optional<std::string> password,
                                                bool unix_socket = false) const {
     pg::connection_options result;
-    result.hosts.push_back(pg::host_spec{unix_socket ? socket_dir() : "127.0.0.1", port_, {}});
+    result.hosts.push_back(pg::host_spec{unix_socket ? socket_dir() : "127.0.0.1", port(), {}});
     result.user = user;
     result.dbname = "postgres";
     result.password = std::move(password);
     result.sslmode = pg::ssl_mode::disable;
     return result;
   }
-
-private:
-  std::string dir_;
-  std::string script_;
-  std::uint16_t port_ = 0;
 };
 
 /// An engine with two I/O workers.

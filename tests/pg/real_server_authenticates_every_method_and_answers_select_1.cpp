@@ -7,71 +7,23 @@
 // FATAL 28P01. The server is stopped at the end; a server that cannot start
 // fails the test.
 // ctest-timeout: 120
+#include "pg_throwaway_server.hpp"
 #include "pg_wire_support.hpp"
 
 #include <actorloop/pg/auth.hpp>
 #include <actorloop/pg/frontend.hpp>
 
 #include <arpa/inet.h>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace pg_test;
 namespace fe = actorloop::pg::frontend;
-namespace fs = std::filesystem;
 
 namespace {
-
-// From the build (__FILE__ may be relative when ccache's base directory is set).
-const fs::path source_root = fs::path(ACTORLOOP_SOURCE_DIR);
-
-std::string run(const std::string& command, int& status) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "popen failed for: " << command);
-  char buffer[256];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  int raw = ::pclose(pipe);
-  status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return output;
-}
-
-// The throwaway server, stopped (and its directory removed) on scope exit.
-class throwaway_server {
-public:
-  throwaway_server() {
-    std::string pattern = (fs::temp_directory_path() / "actorloop-pg-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-    script_ = (source_root / "scripts" / "pg-server").string();
-    int status = 0;
-    auto out = run(script_ + " start " + dir_ + " 2>&1", status);
-    REQUIRE_MESSAGE(status == 0, "scripts/pg-server start failed:\n" << out);
-    port_ = static_cast<std::uint16_t>(std::stoi(out));
-    REQUIRE(port_ != 0);
-  }
-  ~throwaway_server() {
-    int status = 0;
-    auto out = run(script_ + " stop " + dir_ + " 2>&1", status);
-    CHECK_MESSAGE(status == 0, "scripts/pg-server stop failed:\n" << out);
-  }
-  throwaway_server(const throwaway_server&) = delete;
-  throwaway_server& operator=(const throwaway_server&) = delete;
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-
-private:
-  std::string dir_;
-  std::string script_;
-  std::uint16_t port_ = 0;
-};
 
 // A blocking client socket; every read has a 20-second limit so a silent
 // server fails the test instead of hanging it.
@@ -211,7 +163,7 @@ void select_1(blocking_client& client) {
 } // namespace
 
 TEST_CASE("a real PostgreSQL authenticates every method through the wire layer") {
-  throwaway_server server;
+  pg_throwaway::server server;
 
   struct user_case {
     const char* user;
