@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -156,7 +157,16 @@ double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size
 
 // -- limit: fio -----------------------------------------------------------------
 
-double run_fio(const std::string& path, std::uint64_t bytes, double seconds) {
+/// fio's reads/s; `cpu_s` gets the CPU seconds fio (and its shell) used,
+/// from getrusage(RUSAGE_CHILDREN) around the run, start-up included.
+double run_fio(const std::string& path, std::uint64_t bytes, double seconds, double& cpu_s) {
+  auto children_cpu = [] {
+    rusage usage{};
+    ::getrusage(RUSAGE_CHILDREN, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  };
+  const double cpu_before = children_cpu();
   std::string command = "fio --name=randread --ioengine=io_uring --iodepth=32 --rw=randread "
                         "--bs=4k --numjobs=1 --thread --time_based --runtime=" +
                         std::to_string(seconds) + "s --size=" + std::to_string(bytes) +
@@ -171,6 +181,7 @@ double run_fio(const std::string& path, std::uint64_t bytes, double seconds) {
     output += buffer;
   if (::pclose(pipe) != 0)
     bench::fail("fio failed (is Debian's fio installed?): %s", output.c_str());
+  cpu_s = children_cpu() - cpu_before;
   // Terse v3: field 8 (1-based) is the read IOPS.
   std::size_t field = 1;
   std::size_t position = 0;
@@ -336,10 +347,11 @@ int main(int argc, char** argv) {
       double cpu = 0;
       double rate = run_ours_random(engine, source, file_bytes, reads, cpu);
       ours.add(rate, cpu);
-      ours_plain.add(rate);
+      ours_plain.add(rate, cpu);
       rate = run_pread_threads(source, file_bytes, reads, cpu);
       threads.add(rate, cpu);
-      fio.add(run_fio(source, file_bytes, settings.smoke ? 0.5 : 2.0));
+      rate = run_fio(source, file_bytes, settings.smoke ? 0.5 : 2.0, cpu);
+      fio.add(rate, cpu);
     }
     bench::comment("file_read_4k_random: backend %s",
                    engine.get_scheduler("files").stats().file_io.c_str());
@@ -355,11 +367,14 @@ int main(int argc, char** argv) {
                    copy_buffer / 1024);
     bench::side copy_ours, copy_loop;
     for (int run = 0; run < settings.repetitions; ++run) {
-      // No cpu_s here: io_uring's write workers are threads that come and go
-      // within the span, and a thread that ended takes its CPU time with it.
+      // io_uring's write workers are threads that come and go within the
+      // span: cpu_meter counts them through getrusage, which keeps the time
+      // of threads that ended.
       double cpu = 0;
-      copy_ours.add(run_ours_copy(engine, source, dir + "/copy-ours", cpu));
-      copy_loop.add(run_pread_pwrite_copy(source, dir + "/copy-loop", cpu));
+      double rate = run_ours_copy(engine, source, dir + "/copy-ours", cpu);
+      copy_ours.add(rate, cpu);
+      rate = run_pread_pwrite_copy(source, dir + "/copy-loop", cpu);
+      copy_loop.add(rate, cpu);
     }
     bench::report("file_copy_256m", "MiB/s",
                   bench::better::higher, copy_ours, "pread/pwrite loop, same buffer size",

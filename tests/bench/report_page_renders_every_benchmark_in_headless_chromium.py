@@ -41,6 +41,8 @@ EXPECTED = {
     "tls_handshake": {"limit"},
     "tls_bulk": {"limit"},
     "wait_queue_throughput": {"alternative"},
+    "file_read_4k_random": {"alternative", "limit"},
+    "file_copy_256m": {"alternative"},
 }
 
 

@@ -81,6 +81,11 @@ TEST_CASE("a SLEEP followed by 1,000 pipelined 16 KiB ECHOs completes every requ
   }
   writer.join();
   CHECK(rows == 1000);
+  // A completion is counted once its frame is written, so the figures can
+  // move a moment after the client read the last one: wait for them.
+  CHECK(fixture.server->wait_for_statistics(
+    [](const netio::server_statistics& now) { return now.completions == 1001 && now.requests_in_flight == 0; },
+    20s));
   auto stats = fixture.server->statistics();
   CHECK(stats.requests == 1001);
   CHECK(stats.completions == 1001);

@@ -75,6 +75,9 @@ TEST_CASE("a slow subscriber gets its notifications, then one fatal 3002 as the 
   auto* last = std::get_if<netio::server_message>(&frames.back().body);
   REQUIRE(last);
   CHECK(last->code == netio::server_codes::subscriber_too_slow);
+  // The figures move right after the frames leave: wait for them.
+  CHECK(fixture.server->wait_for_statistics(
+    [](const netio::server_statistics& now) { return now.slow_subscribers_disconnected == 1; }, 20s));
   auto stats = fixture.server->statistics();
   CHECK(stats.slow_subscribers_disconnected == 1);
   CHECK(stats.notifications_delivered == delivered);

@@ -157,6 +157,10 @@ public:
   /// once all are closed. Idempotent.
   void stop(runtime::duration drain_limit = std::chrono::seconds(5));
 
+  /// A snapshot of the figures. Each figure moves right after the event it
+  /// counts (a completion once its frame is written), so a client that has
+  /// just received a reply may read the figure a moment before it moves:
+  /// wait for a figure with `wait_for_statistics` rather than read it once.
   [[nodiscard]] server_statistics statistics() const;
   /// Blocks the calling thread until `holds(statistics())` is true or
   /// `timeout` passes, and returns whether it held. It wakes on every change
