@@ -121,6 +121,12 @@ started_operation connection::execute(std::string sql) {
                                         });
 }
 
+retcode connection::cancel() {
+  // The core marks the pending execute and calls the link's send_cancel on
+  // the worker, which opens the CancelRequest connection.
+  return core_->cancel(netio::cancel_kind::attention);
+}
+
 started_operation connection::close() {
   return core_->close();
 }

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <sys/epoll.h>
@@ -55,6 +56,21 @@ std::string client_nonce() {
   }
   return text;
 }
+
+/// Wakes the link on its worker when a host attempt's connect_timeout passes.
+class host_deadline final : public runtime::detail::deadline_target {
+public:
+  host_deadline(std::weak_ptr<link> target, std::uint64_t attempt)
+    : target_(std::move(target)), attempt_(attempt) {}
+  void on_deadline_reached() noexcept override {
+    if (auto alive = target_.lock())
+      alive->host_deadline_reached(attempt_);
+  }
+
+private:
+  std::weak_ptr<link> target_;
+  std::uint64_t attempt_;
+};
 
 } // namespace
 
@@ -153,9 +169,16 @@ void link::start_connect(std::uint64_t connect_id) {
 
 void link::try_host(std::size_t index) {
   host_index_ = index;
+  host_timer_.reset();
+  ++host_attempt_;
   if (index >= pg_->options.hosts.size()) {
     fail(errc::connection_failed, "connect failed for every host:" + connect_problems_);
     return;
+  }
+  // libpq's connect_timeout: a limit per host, from resolving to ReadyForQuery.
+  if (auto limit = pg_->options.connect_timeout) {
+    host_timer_ = std::make_shared<host_deadline>(weak_from_this(), host_attempt_);
+    worker_->schedule_deadline(runtime::clock::now() + *limit, host_timer_);
   }
   phase_ = phase::resolving;
   auto& host = pg_->options.hosts[index];
@@ -171,6 +194,24 @@ void link::try_host(std::size_t index) {
                                      alive->on_resolved(index, found);
                                  });
                                });
+}
+
+void link::host_deadline_reached(std::uint64_t attempt) {
+  if (attempt != host_attempt_ || !core_ ||
+      (phase_ != phase::resolving && phase_ != phase::connecting &&
+       phase_ != phase::authenticating && phase_ != phase::starting))
+    return;
+  connect_problems_ += "\n  " + where() + ": timeout expired after " +
+                       std::to_string(pg_->options.connect_timeout->count()) +
+                       " s (connect_timeout)";
+  // Forget this host's half-done start-up before the next one.
+  close_socket();
+  output_.clear();
+  output_start_ = 0;
+  decoder_ = backend_decoder{};
+  scram_.reset();
+  startup_error_.reset();
+  try_host(host_index_ + 1);
 }
 
 void link::on_resolved(std::size_t host_index, netio::detail::resolution found) {
@@ -439,6 +480,7 @@ void link::handle(backend_message&& message) {
         }
         if (phase_ == phase::starting) {
           phase_ = phase::ready;
+          host_timer_.reset();
           complete(function_id::connect, std::exchange(operation_id_, 0), retcode::succeed);
         } else if (phase_ == phase::querying) {
           phase_ = phase::ready;
@@ -595,12 +637,42 @@ void link::force_close() {
              retcode::fail);
 }
 
-void link::send_cancel(std::vector<std::uint64_t>) {
-  // pg::connection offers no cancel yet (docs/pg.md); its core is never
-  // asked to cancel, so there is nothing to send.
+void link::send_cancel(std::vector<std::uint64_t> request_ids) {
+  // Only the query on the wire can be canceled; a cancel that comes after it
+  // finished has nothing to stop (and must not stop the next one).
+  if (phase_ != phase::querying || fd_ < 0 ||
+      std::find(request_ids.begin(), request_ids.end(), operation_id_) == request_ids.end())
+    return;
+  backend_key_data key;
+  {
+    std::lock_guard guard{core_->owner_state->mutex};
+    key = pg_->key;
+  }
+  std::vector<std::byte> request;
+  frontend::cancel_request(request, key);
+  std::weak_ptr<link> weak = shared_from_this();
+  auto where = addresses_[address_index_].to_string();
+  auto sender = std::make_shared<cancel_sender>(
+    worker_, addresses_[address_index_], std::move(request),
+    [weak, where](const std::shared_ptr<cancel_sender>& done, std::string problem) {
+      auto alive = weak.lock();
+      if (!alive)
+        return;
+      std::erase(alive->cancels_, done);
+      // The session itself is unharmed: a warning, not an error.
+      if (!problem.empty())
+        alive->report(client_message{netio::severity::warning,
+                                     make_error_code(errc::connection_failed),
+                                     "cancel: the CancelRequest to " + where +
+                                       " was not delivered: " + problem});
+    });
+  cancels_.push_back(sender);
+  sender->start();
 }
 
 void link::abandon() {
+  for (auto& each : std::exchange(cancels_, {}))
+    each->stop();
   if (fd_ >= 0) {
     frontend::terminate(output_);
     flush_output();

@@ -4,6 +4,7 @@
 // authentication, sends simple queries and turns backend messages into
 // connection events. Every member runs on the connection's I/O worker.
 
+#include "cancel_sender.hpp"
 #include "connection_state.hpp"
 
 #include <actorloop/pg/auth.hpp>
@@ -25,6 +26,8 @@ public:
 
   void start_connect(std::uint64_t connect_id);
   void send_query(std::uint64_t request_id, std::string sql);
+  /// connect_timeout passed for host attempt `attempt`: give up on that host.
+  void host_deadline_reached(std::uint64_t attempt);
 
   // connection_transport
   void pause() override;
@@ -75,6 +78,11 @@ private:
   std::optional<scram_client> scram_;
   std::optional<server_message> startup_error_;
   bool query_failed_ = false;
+  // CancelRequests under way on their own connections (see send_cancel).
+  std::vector<std::shared_ptr<cancel_sender>> cancels_;
+  // connect_timeout: one timer per host attempt; dropping it disarms it.
+  std::shared_ptr<runtime::detail::deadline_target> host_timer_;
+  std::uint64_t host_attempt_ = 0;
 };
 
 } // namespace actorloop::pg::detail

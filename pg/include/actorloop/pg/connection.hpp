@@ -150,6 +150,20 @@ public:
   /// Runs `sql` with the simple query protocol; the completion fails when
   /// an ErrorResponse came. Its `query_result` is taken with `take_result`.
   started_operation execute(std::string sql);
+  /// Client-Library's ct_cancel(CS_CANCEL_ATTN): asks the server to stop
+  /// the running `execute`. Sends a CancelRequest with this session's
+  /// BackendKeyData on a new connection to the address the session uses;
+  /// the I/O worker connects without blocking, so this call returns at once
+  /// (any thread, any mode, from inside callbacks too). The query then
+  /// fails as the server reports it: ERROR 57014 ("canceling statement due
+  /// to user request") reaches the server-message callback, the execute
+  /// completes with `fail` and its `query_result::error` holds it; the
+  /// connection stays usable. `succeed` means the request was handed to
+  /// the worker (with no query running there is nothing to send); as in
+  /// PostgreSQL, a cancel that reaches the server after the query finished
+  /// has no effect, and one that cannot be delivered is a warning client
+  /// message (the session is unharmed).
+  retcode cancel();
   /// Sends Terminate and closes.
   started_operation close();
   /// Client-Library's ct_wakeup: calls the completion callback here.
