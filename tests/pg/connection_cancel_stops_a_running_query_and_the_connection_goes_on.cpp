@@ -4,7 +4,9 @@
 // server's ERROR 57014 (server-message callback and the result's error),
 // the execute completes with fail, and the next `SELECT 1` works. In sync
 // mode the cancel comes from another thread while the caller blocks; in
-// async mode the completion comes on the I/O worker.
+// async mode the completion comes on the I/O worker. `pg_sleep` is the
+// server-side work being cancelled, not a wait of the test's: the test
+// synchronises on pg_stat_activity, never on time.
 // ctest-timeout: 120
 #include "pg_server_support.hpp"
 

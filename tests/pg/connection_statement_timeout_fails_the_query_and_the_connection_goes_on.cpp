@@ -2,7 +2,9 @@
 // mode: `SET statement_timeout = 100; SELECT pg_sleep(5)` fails with ERROR
 // 57014 (to the server-message callback and in the result), the SET's
 // result is kept (and the SELECT's, described but without rows), and the
-// connection runs the next query.
+// connection runs the next query. `pg_sleep` here is the server-side work
+// that the timeout stops, not a wait of the test's: nothing is synchronised
+// on time.
 // ctest-timeout: 60
 #include "pg_server_support.hpp"
 
