@@ -43,6 +43,10 @@ EXPECTED = {
     "wait_queue_throughput": {"alternative"},
     "file_read_4k_random": {"alternative", "limit"},
     "file_copy_256m": {"alternative"},
+    "pg_select1_seq": {"alternative"},
+    "pg_select1_async_100conn": {"alternative"},
+    "pg_notify_latency_p50": {"alternative"},
+    "pg_notify_latency_p99": {"alternative"},
 }
 
 

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +46,12 @@ public:
     REQUIRE(port_ != 0);
   }
   ~server() {
+    if (killed_) {
+      // Killed and not restarted (a failed test): nothing runs to stop.
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+      return;
+    }
     int status = 0;
     auto out = run_command(script_ + " stop " + dir_ + " 2>&1", status);
     CHECK_MESSAGE(status == 0, "scripts/pg-server stop failed:\n" << out);
@@ -55,10 +62,30 @@ public:
   [[nodiscard]] std::uint16_t port() const { return port_; }
   [[nodiscard]] std::string socket_dir() const { return dir_ + "/socket"; }
 
+  /// Kills the server as a crash would (`pg_ctl stop -m immediate`: every
+  /// backend ends at once, its clients see their connections drop); returns
+  /// when the postmaster has gone. Thread safe against the tests' own use
+  /// (it only runs the script).
+  void kill_immediately() {
+    int status = 0;
+    auto out = run_command(script_ + " kill " + dir_ + " 2>&1", status);
+    REQUIRE_MESSAGE(status == 0, "scripts/pg-server kill failed:\n" << out);
+    killed_ = true;
+  }
+  /// Starts the server again after `kill_immediately`, on the same port;
+  /// returns when it accepts connections.
+  void restart() {
+    int status = 0;
+    auto out = run_command(script_ + " restart " + dir_ + " 2>&1", status);
+    REQUIRE_MESSAGE(status == 0, "scripts/pg-server restart failed:\n" << out);
+    killed_ = false;
+  }
+
 private:
   std::string dir_;
   std::string script_;
   std::uint16_t port_ = 0;
+  std::atomic<bool> killed_{false};
 };
 
 } // namespace pg_throwaway
