@@ -46,11 +46,12 @@ void check_canceled(const std::optional<pg::query_result>& result,
 } // namespace
 
 TEST_CASE("cancel stops a running query with 57014 and the connection goes on") {
-  throwaway_server server;
-  engine_fixture fixture;
-  netio::context sync_context{fixture.engine};
-  pg::connection observer{sync_context, server.options("trust_user", std::nullopt)};
-  REQUIRE(observer.connect() == netio::retcode::succeed);
+  trust_session session;
+  auto& server = session.server;
+  auto& fixture = session.fixture;
+  auto& sync_context = session.context;
+  auto& observer = session.connection;
+  session.connect();
 
   SUBCASE("sync mode, cancel from another thread") {
     pg::connection connection{sync_context, server.options("trust_user", std::nullopt)};

@@ -47,7 +47,7 @@ TEST_CASE("notifications reach an idle async connection exactly once each") {
   (void)listener.take_result();
 
   pg::connection notifier{sync_context, server.options("trust_user", std::nullopt)};
-  REQUIRE(notifier.connect() == netio::retcode::succeed);
+  require_connected(notifier);
   constexpr int count = 20;
   for (int index = 0; index < count; ++index) {
     REQUIRE(notifier.execute("NOTIFY jobs, 'job " + std::to_string(index) + "'") ==

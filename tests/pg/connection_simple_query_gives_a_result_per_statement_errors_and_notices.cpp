@@ -27,15 +27,13 @@ pg::errc code_of(const std::function<void()>& body) {
 } // namespace
 
 TEST_CASE("a simple query gives one result per statement, errors and notices") {
-  throwaway_server server;
-  engine_fixture fixture;
-  netio::context context{fixture.engine};
-  pg::connection connection{context, server.options("trust_user", std::nullopt)};
+  trust_session session;
+  auto& connection = session.connection;
   std::vector<pg::server_message> messages;
   connection.set_server_message([&](pg::connection&, const pg::server_message& message) {
     messages.push_back(message);
   });
-  REQUIRE(connection.connect() == netio::retcode::succeed);
+  session.connect();
 
   REQUIRE(connection.execute(
             "CREATE TEMP TABLE t(id int8, name text, ok bool, x float8);"

@@ -11,15 +11,13 @@
 using namespace pg_server_test;
 
 TEST_CASE("the statement timeout fails the query with 57014 and the connection goes on") {
-  throwaway_server server;
-  engine_fixture fixture;
-  netio::context context{fixture.engine};
-  pg::connection connection{context, server.options("trust_user", std::nullopt)};
+  trust_session session;
+  auto& connection = session.connection;
   std::vector<pg::server_message> messages;
   connection.set_server_message([&](pg::connection&, const pg::server_message& message) {
     messages.push_back(message);
   });
-  REQUIRE(connection.connect() == netio::retcode::succeed);
+  session.connect();
   auto started = std::chrono::steady_clock::now();
   CHECK(connection.execute("SET statement_timeout = 100; SELECT pg_sleep(5)") ==
         netio::retcode::fail);

@@ -79,4 +79,26 @@ private:
   int count_ = 0;
 };
 
+/// Connects `connection` in sync mode; fails the test, naming the client
+/// message, when it does not connect.
+inline void require_connected(pg::connection& connection) {
+  auto status = connection.connect();
+  REQUIRE_MESSAGE(status == netio::retcode::succeed,
+                  "connect failed: " << connection.last_error().text);
+}
+
+/// The start most connection tests share: the throwaway server, an engine
+/// with I/O workers, a sync-mode context and a `trust_user` connection over
+/// TCP on it. Not connected yet, so that a test can install its callbacks
+/// first; `connect()` then connects it (or fails the test). Members are
+/// declared in the order they must outlive each other.
+struct trust_session {
+  throwaway_server server;
+  engine_fixture fixture;
+  netio::context context{fixture.engine};
+  pg::connection connection{context, server.options("trust_user", std::nullopt)};
+
+  void connect() { require_connected(connection); }
+};
+
 } // namespace pg_server_test
