@@ -7,6 +7,11 @@
 // syscall). SQEs queued by the scheduler's own workers are submitted once per
 // job and before parking, so one turn's operations go in one syscall.
 //
+// Registered (fixed) buffers: the ring keeps a sparse table of
+// `fixed_slots` buffers; each file_buffer_block takes one slot, and a read or
+// write whose buffer lies wholly inside a registered block is submitted with
+// the fixed opcode. The table is guarded by sq_mutex_.
+//
 // Locks, always taken in this order: cq_mutex_ (one consumer of the
 // completion queue at a time) -> the group's mutex (a completion wakes an
 // applet) -> sq_mutex_ (one producer of the submission queue at a time).
@@ -23,12 +28,23 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace actorloop::runtime::detail {
 
+class file_buffer_block;
+
+/// One registered block in a ring's fixed-buffer table.
+struct fixed_buffer {
+  const std::byte* begin;
+  const std::byte* end;
+  unsigned slot;
+  file_buffer_block* block;
+};
+
 class scheduler_group;
 
-class file_ring final : public file_backend {
+class file_ring final : public file_backend, public std::enable_shared_from_this<file_ring> {
 public:
   /// Creates the ring of `group`; null with `failure` set if the kernel
   /// refuses.
@@ -65,6 +81,14 @@ public:
   /// The group stopped: refuse new operations, cancel and reap the rest.
   void shutdown() noexcept;
 
+  // -- registered buffers (file_buffers) ----------------------------------------
+
+  /// Registers `block` as one fixed buffer; false when the table is full,
+  /// the ring stopped or the kernel refused (the block then works unfixed).
+  [[nodiscard]] bool register_block(file_buffer_block& block) noexcept;
+  /// Drops `block` from the table (before its memory is unmapped).
+  void unregister_block(const file_buffer_block& block) noexcept;
+
 private:
   file_ring(scheduler_group& group);
   /// sq_mutex_ held: submits queued SQEs (retried later on EBUSY/EAGAIN).
@@ -77,12 +101,17 @@ private:
   /// Queues a cancel of `user_data` (or of everything) and submits it.
   void submit_cancel(std::uint64_t user_data, bool all) noexcept;
 
+  /// sq_mutex_ held: the fixed-buffer slot holding [base, base + length).
+  [[nodiscard]] const struct fixed_buffer* fixed_for(const void* base, std::size_t length) const noexcept;
+
   io_uring ring_{};
   std::weak_ptr<scheduler_group> group_;
   scheduler_group* const group_address_;
 
   std::mutex sq_mutex_;
   bool stopped_ = false;     // guarded by sq_mutex_
+  bool fixed_table_ = false; // the sparse buffer table exists (sq_mutex_)
+  std::vector<fixed_buffer> fixed_; // registered blocks (sq_mutex_)
   // Set under sq_mutex_; read without it as a hint (a stale false only
   // delays a submit to the next flush by the same thread).
   std::atomic<bool> unsubmitted_{false};
