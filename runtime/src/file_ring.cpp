@@ -155,8 +155,10 @@ void file_ring::submit_locked() noexcept {
     return;
   int submitted = io_uring_submit(&ring_);
   // EBUSY/EAGAIN: the kernel is backed up; what stays queued goes with the
-  // next submit (every reap flushes).
-  if (submitted >= 0 || (submitted != -EBUSY && submitted != -EAGAIN && submitted != -EINTR))
+  // next submit (the next reap flushes).
+  bool refused = submitted == -EBUSY || submitted == -EAGAIN || submitted == -EINTR;
+  backlogged_.store(refused, std::memory_order_release);
+  if (!refused)
     unsubmitted_.store(io_uring_sq_ready(&ring_) != 0, std::memory_order_release);
 }
 
@@ -189,8 +191,10 @@ void file_ring::cancel(file_op_state& op) noexcept {
 }
 
 void file_ring::reap_locked() noexcept {
-  // Submissions refused with EBUSY go out once completions were consumed.
-  flush();
+  // Submissions refused with EBUSY go out once completions were consumed
+  // (other queued ones wait for their worker's batch, see after_job).
+  if (backlogged_.load(std::memory_order_acquire))
+    flush();
   for (;;) {
     io_uring_cqe* cqe = nullptr;
     if (io_uring_peek_cqe(&ring_, &cqe) != 0 || cqe == nullptr)
@@ -296,8 +300,9 @@ void file_ring::wake_keeper() noexcept {
   submit_locked();
 }
 
-void file_ring::after_job() noexcept {
-  flush();
+void file_ring::after_job(bool submit) noexcept {
+  if (submit)
+    flush();
   if (in_flight_.load(std::memory_order_acquire) == 0)
     return;
   // The completion queue's head belongs to whoever holds cq_mutex_, so even

@@ -4,8 +4,9 @@
 // worker, the "ring keeper", parks in io_uring_wait_cqe (with the timer
 // deadline) instead of on its futex, and a waker that must wake it posts a
 // NOP to the ring. Busy workers peek for completions between jobs (no
-// syscall). SQEs queued by the scheduler's own workers are submitted once per
-// job and before parking, so one turn's operations go in one syscall.
+// syscall). SQEs queued by the scheduler's own workers are submitted when
+// the worker runs out of jobs, every 16 jobs, and before parking, so the
+// operations of many turns go in one syscall.
 //
 // Registered (fixed) buffers: the ring keeps a sparse table of
 // `fixed_slots` buffers; each file_buffer_block takes one slot, and a read or
@@ -72,8 +73,9 @@ public:
             std::atomic<bool>& parked_in_ring) noexcept;
   /// Makes the keeper's current or next `keep` return. Any thread.
   void wake_keeper() noexcept;
-  /// Between jobs: submits queued SQEs, reaps completions that are ready.
-  void after_job() noexcept;
+  /// Between jobs: submits queued SQEs (if `submit`), reaps completions
+  /// that are ready.
+  void after_job(bool submit) noexcept;
   /// Operations submitted and not yet reaped.
   [[nodiscard]] std::size_t in_flight() const noexcept {
     return in_flight_.load(std::memory_order_acquire);
@@ -115,6 +117,8 @@ private:
   // Set under sq_mutex_; read without it as a hint (a stale false only
   // delays a submit to the next flush by the same thread).
   std::atomic<bool> unsubmitted_{false};
+  // The kernel refused the last submit (EBUSY/EAGAIN): retry after a reap.
+  std::atomic<bool> backlogged_{false};
 
   std::mutex cq_mutex_;
   std::mutex reap_mutex_;
