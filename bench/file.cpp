@@ -1,10 +1,11 @@
 // Overlapped file I/O benchmarks.
 //
 // file_read_4k_random: random 4 KiB reads over a file in the page cache at
-// queue depth 32, from an applet on a one-thread scheduler (each completion
-// starts the next read; with io_uring the scheduler's own ring, reaped by its
-// worker). Peers: two plain threads doing pread (what a user would write;
-// alternative) and fio --ioengine=io_uring --iodepth=32 (limit).
+// queue depth 32 on two threads: two applets, each on its own one-thread
+// scheduler (so each reaps its own io_uring ring) with 16 reads in flight;
+// each completion starts the next read. Peers on the same two threads: two
+// plain threads doing pread (what a user would write; alternative) and fio
+// --ioengine=io_uring with two jobs of iodepth 16 (limit).
 // file_copy: the copy of samples/12_file_copy (8 buffers of 256 KiB in
 // flight from an applet) against a pread/pwrite loop with the same buffer
 // size on one plain thread.
@@ -13,16 +14,19 @@
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/runtime/engine.hpp>
 #include <actorloop/runtime/file.hpp>
+#include <actorloop/runtime/file_buffers.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace runtime = actorloop::runtime;
@@ -57,7 +61,30 @@ void make_file(const std::string& path, std::uint64_t bytes) {
   ::close(descriptor);
 }
 
-// -- ours: random reads from an applet ------------------------------------------
+// -- ours: random reads from applets --------------------------------------------
+
+constexpr std::size_t readers = 2;                // threads on every side
+constexpr std::size_t reader_depth = depth / readers; // reads in flight per reader
+
+/// Spawns one applet per entry of `runs` (scheduler name, callbacks), waits
+/// until every one has ended and returns the seconds from the first spawn
+/// to the last end; `cpu_s` gets the process CPU seconds of that span.
+double run_applets(runtime::engine& engine,
+                   std::vector<std::pair<std::string, actors::applet_callbacks>> runs,
+                   std::chrono::seconds limit, const char* what, double& cpu_s) {
+  bench::cpu_meter meter;
+  meter.start();
+  auto begin = bench::bench_clock::now();
+  std::vector<actors::applet_handle> handles;
+  for (auto& [scheduler, callbacks] : runs)
+    handles.push_back(actors::spawn_applet(engine, scheduler, std::move(callbacks)));
+  for (auto& handle : handles)
+    if (!handle.wait_for(limit))
+      bench::fail("%s: an applet did not finish", what);
+  auto end = bench::bench_clock::now();
+  cpu_s = meter.stop();
+  return bench::seconds_between(begin, end);
+}
 
 struct random_reads {
   runtime::file file;
@@ -66,62 +93,80 @@ struct random_reads {
   std::size_t started = 0;
   std::size_t completed = 0;
   std::size_t failures = 0;
-  std::mt19937_64 random{7};
+  std::mt19937_64 random;
   std::vector<std::vector<std::byte>> buffers =
-    std::vector<std::vector<std::byte>>(depth, std::vector<std::byte>(block));
-  std::vector<runtime::file_operation> operations = std::vector<runtime::file_operation>(depth);
+    std::vector<std::vector<std::byte>>(reader_depth, std::vector<std::byte>(block));
+  runtime::file_buffers fixed; // registered buffers instead, if set
+  std::vector<runtime::file_operation> operations =
+    std::vector<runtime::file_operation>(reader_depth);
+
+  explicit random_reads(unsigned seed) : random(seed) {}
 
   void start(actors::applet_context& context, std::size_t slot) {
     if (started == total)
       return;
     ++started;
     auto offset = (random() % blocks) * block;
-    operations[slot] = file.read(offset, buffers[slot]);
+    operations[slot] = fixed ? file.read(offset, fixed[slot]) : file.read(offset, buffers[slot]);
     context.add_wait(operations[slot]);
+  }
+
+  [[nodiscard]] actors::applet_callbacks callbacks() {
+    actors::applet_callbacks result;
+    result.name = "random-reader";
+    result.init = [this](actors::applet_context& context) {
+      for (std::size_t slot = 0; slot < reader_depth; ++slot)
+        start(context, slot);
+    };
+    result.preselect = [](actors::applet_context&) {};
+    result.postselect = [this](actors::applet_context& context,
+                               const runtime::waitable& fired) -> runtime::waitable {
+      for (std::size_t slot = 0; slot < reader_depth; ++slot) {
+        if (!(operations[slot] == fired))
+          continue;
+        context.remove_wait(fired);
+        if (operations[slot].bytes() != block)
+          ++failures;
+        ++completed;
+        start(context, slot);
+        break;
+      }
+      if (completed == total)
+        context.kill();
+      return {};
+    };
+    return result;
   }
 };
 
 double run_ours_random(runtime::engine& engine, const std::string& path, std::uint64_t bytes,
-                       std::size_t reads, double& cpu_s) {
-  random_reads state;
-  state.file = runtime::file::open(engine, path, O_RDONLY);
-  state.blocks = bytes / block;
-  state.total = reads;
-  actors::applet_callbacks callbacks;
-  callbacks.name = "random-reader";
-  callbacks.init = [&state](actors::applet_context& context) {
-    for (std::size_t slot = 0; slot < depth; ++slot)
-      state.start(context, slot);
-  };
-  callbacks.preselect = [](actors::applet_context&) {};
-  callbacks.postselect = [&state](actors::applet_context& context,
-                                  const runtime::waitable& fired) -> runtime::waitable {
-    for (std::size_t slot = 0; slot < depth; ++slot) {
-      if (!(state.operations[slot] == fired))
-        continue;
-      context.remove_wait(fired);
-      if (state.operations[slot].bytes() != block)
-        ++state.failures;
-      ++state.completed;
-      state.start(context, slot);
-      break;
+                       std::size_t reads, bool registered, double& cpu_s) {
+  std::vector<std::unique_ptr<random_reads>> states;
+  std::vector<std::pair<std::string, actors::applet_callbacks>> runs;
+  for (std::size_t index = 0; index < readers; ++index) {
+    auto& state = *states.emplace_back(std::make_unique<random_reads>(7 + index));
+    state.file = runtime::file::open(engine, path, O_RDONLY);
+    state.blocks = bytes / block;
+    state.total = reads / readers;
+    if (registered) {
+      state.fixed = runtime::file_buffers::allocate(engine, reader_depth, block);
+      if (state.fixed.registrations() == 0)
+        bench::fail("file_read_4k_random_fixed: no ring registered the buffers");
     }
-    if (state.completed == state.total)
-      context.kill();
-    return {};
-  };
-  bench::cpu_meter meter;
-  meter.start();
-  auto begin = bench::bench_clock::now();
-  auto handle = actors::spawn_applet(engine, "files", std::move(callbacks));
-  if (!handle.wait_for(120s))
-    bench::fail("file_read_4k_random: the applet did not finish");
-  auto end = bench::bench_clock::now();
-  cpu_s = meter.stop();
-  if (state.failures != 0 || state.completed != reads)
-    bench::fail("file_read_4k_random: %zu of %zu reads, %zu failed", state.completed, reads,
-                state.failures);
-  return static_cast<double>(reads) / bench::seconds_between(begin, end);
+    runs.emplace_back("files-" + std::to_string(index), state.callbacks());
+  }
+  double seconds = run_applets(engine, std::move(runs), 120s, "file_read_4k_random", cpu_s);
+  std::size_t completed = 0;
+  for (auto& state : states) {
+    if (state->failures != 0 || state->completed != state->total)
+      bench::fail("file_read_4k_random: %zu of %zu reads, %zu failed", state->completed,
+                  state->total, state->failures);
+    completed += state->completed;
+    if (registered && state->fixed.fixed_operations() != state->total)
+      bench::fail("file_read_4k_random_fixed: %llu of %zu reads used the fixed buffers",
+                  static_cast<unsigned long long>(state->fixed.fixed_operations()), state->total);
+  }
+  return static_cast<double>(completed) / seconds;
 }
 
 // -- peer: two threads doing pread ----------------------------------------------
@@ -134,11 +179,11 @@ double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size
   meter.start();
   auto begin = bench::bench_clock::now();
   std::vector<std::thread> threads;
-  for (int index = 0; index < 2; ++index)
+  for (std::size_t index = 0; index < readers; ++index)
     threads.emplace_back([&, index] {
       std::mt19937_64 random{static_cast<unsigned>(11 + index)};
       std::vector<unsigned char> buffer(block);
-      for (std::size_t count = 0; count < reads / 2; ++count) {
+      for (std::size_t count = 0; count < reads / readers; ++count) {
         auto offset = (random() % (bytes / block)) * block;
         if (::pread(descriptor, buffer.data(), block, static_cast<off_t>(offset)) !=
             static_cast<ssize_t>(block))
@@ -152,14 +197,15 @@ double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size
   ::close(descriptor);
   if (failures != 0)
     bench::fail("file_read_4k_random: pread failed %zu times", failures.load());
-  return static_cast<double>(reads / 2 * 2) / bench::seconds_between(begin, end);
+  return static_cast<double>(reads / readers * readers) / bench::seconds_between(begin, end);
 }
 
 // -- limit: fio -----------------------------------------------------------------
 
 /// fio's reads/s; `cpu_s` gets the CPU seconds fio (and its shell) used,
 /// from getrusage(RUSAGE_CHILDREN) around the run, start-up included.
-double run_fio(const std::string& path, std::uint64_t bytes, double seconds, double& cpu_s) {
+double run_fio(const std::string& path, std::uint64_t bytes, double seconds, bool registered,
+               double& cpu_s) {
   auto children_cpu = [] {
     rusage usage{};
     ::getrusage(RUSAGE_CHILDREN, &usage);
@@ -167,8 +213,18 @@ double run_fio(const std::string& path, std::uint64_t bytes, double seconds, dou
            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   };
   const double cpu_before = children_cpu();
-  std::string command = "fio --name=randread --ioengine=io_uring --iodepth=32 --rw=randread "
-                        "--bs=4k --numjobs=1 --thread --time_based --runtime=" +
+  // Two jobs (threads) of iodepth 16: the same threads and total queue
+  // depth as ours; --group_reporting sums their rates. Tuned as a floor:
+  // --gtod_reduce drops fio's per-I/O clocks, and submitting and reaping 16
+  // at a time makes one io_uring_enter per 16 reads (fio's defaults submit
+  // each read alone and run at a third of this rate here).
+  std::string command = "fio --name=randread --ioengine=io_uring --iodepth=" +
+                        std::to_string(reader_depth) + " --numjobs=" + std::to_string(readers) +
+                        " --iodepth_batch_submit=" + std::to_string(reader_depth) +
+                        " --iodepth_batch_complete_min=" + std::to_string(reader_depth) +
+                        " --group_reporting --gtod_reduce=1 --rw=randread --bs=4k --thread"
+                        " --time_based " +
+                        (registered ? "--fixedbufs " : "") + "--runtime=" +
                         std::to_string(seconds) + "s --size=" + std::to_string(bytes) +
                         " --filename=" + path +
                         " --invalidate=0 --output-format=terse --terse-version=3 2>/dev/null";
@@ -269,19 +325,14 @@ double run_ours_copy(runtime::engine& engine, const std::string& source, const s
       context.kill();
     return {};
   };
-  bench::cpu_meter meter;
-  meter.start();
-  auto begin = bench::bench_clock::now();
-  auto handle = actors::spawn_applet(engine, "files", std::move(callbacks));
-  if (!handle.wait_for(300s))
-    bench::fail("file_copy: the applet did not finish");
-  auto end = bench::bench_clock::now();
-  cpu_s = meter.stop();
+  std::vector<std::pair<std::string, actors::applet_callbacks>> runs;
+  runs.emplace_back("files-0", std::move(callbacks));
+  double seconds = run_applets(engine, std::move(runs), 300s, "file_copy", cpu_s);
   if (state.failures != 0 || state.copied != state.size)
     bench::fail("file_copy: copied %llu of %llu bytes, %zu failures",
                 static_cast<unsigned long long>(state.copied),
                 static_cast<unsigned long long>(state.size), state.failures);
-  return static_cast<double>(state.size) / (1 << 20) / bench::seconds_between(begin, end);
+  return static_cast<double>(state.size) / (1 << 20) / seconds;
 }
 
 double run_pread_pwrite_copy(const std::string& source, const std::string& target,
@@ -331,34 +382,50 @@ int main(int argc, char** argv) {
 
     runtime::engine_options options;
     options.default_threads = 1;
-    runtime::scheduler_options files;
-    files.name = "files";
-    files.threads = 1;
-    options.schedulers.push_back(files);
+    for (std::size_t index = 0; index < readers; ++index) {
+      // One thread each, so each scheduler's worker reaps its own ring.
+      runtime::scheduler_options files;
+      files.name = "files-" + std::to_string(index);
+      files.threads = 1;
+      options.schedulers.push_back(files);
+    }
     runtime::engine engine{options};
 
     bench::comment("file_read_4k_random: %zu random 4 KiB reads over a %llu MiB file in the "
-                   "page cache, queue depth %zu, from an applet on a one-thread scheduler; vs "
-                   "two threads doing pread; vs fio --ioengine=io_uring --iodepth=32 (one job, "
-                   "time based); reads/s; cpu_s = process CPU seconds of the span",
-                   reads, static_cast<unsigned long long>(file_bytes >> 20), depth);
-    bench::side ours, threads, ours_plain, fio;
+                   "page cache, queue depth %zu on %zu threads: %zu applets, each on its own "
+                   "one-thread scheduler with %zu reads in flight; vs %zu threads doing pread; "
+                   "vs fio --ioengine=io_uring, %zu jobs of iodepth %zu submitted and reaped in "
+                   "batches of %zu (time based); reads/s; "
+                   "cpu_s = process CPU seconds of the span",
+                   reads, static_cast<unsigned long long>(file_bytes >> 20), depth, readers,
+                   readers, reader_depth, readers, readers, reader_depth, reader_depth);
+    bench::side ours, threads, ours_plain, fio, ours_fixed, fio_fixed;
+    const double fio_seconds = settings.smoke ? 0.5 : 2.0;
     for (int run = 0; run < settings.repetitions; ++run) {
       double cpu = 0;
-      double rate = run_ours_random(engine, source, file_bytes, reads, cpu);
+      double rate = run_ours_random(engine, source, file_bytes, reads, false, cpu);
       ours.add(rate, cpu);
       ours_plain.add(rate, cpu);
       rate = run_pread_threads(source, file_bytes, reads, cpu);
       threads.add(rate, cpu);
-      rate = run_fio(source, file_bytes, settings.smoke ? 0.5 : 2.0, cpu);
+      rate = run_fio(source, file_bytes, fio_seconds, false, cpu);
       fio.add(rate, cpu);
+      rate = run_ours_random(engine, source, file_bytes, reads, true, cpu);
+      ours_fixed.add(rate, cpu);
+      rate = run_fio(source, file_bytes, fio_seconds, true, cpu);
+      fio_fixed.add(rate, cpu);
     }
     bench::comment("file_read_4k_random: backend %s",
-                   engine.get_scheduler("files").stats().file_io.c_str());
+                   engine.get_scheduler("files-0").stats().file_io.c_str());
     bench::report("file_read_4k_random", "reads/s", bench::better::higher, ours,
                   "2 threads doing pread", bench::peer_kind::alternative, threads);
     bench::report("file_read_4k_random", "reads/s", bench::better::higher, ours_plain,
-                  "fio io_uring iodepth=32", bench::peer_kind::limit, fio);
+                  "fio io_uring 2 jobs x iodepth 16, batches of 16", bench::peer_kind::limit, fio);
+    bench::comment("file_read_4k_random_fixed: the same with registered buffers "
+                   "(runtime::file_buffers, io_uring fixed buffers) vs fio with --fixedbufs");
+    bench::report("file_read_4k_random_fixed", "reads/s", bench::better::higher, ours_fixed,
+                  "fio io_uring 2 jobs x iodepth 16, batches of 16, --fixedbufs", bench::peer_kind::limit,
+                  fio_fixed);
 
     bench::comment("file_copy: copy a %llu MiB file in the page cache with %zu buffers of "
                    "%zu KiB in flight from an applet (samples/12_file_copy's scheme), vs a "

@@ -3,6 +3,8 @@
 
 #include "file_ring.hpp"
 
+#include "file_buffers.hpp"
+
 #include "scheduler_group.hpp"
 #include "thread_context.hpp"
 
@@ -19,6 +21,9 @@ namespace {
 // before the kernel has to buffer overflowing completions.
 constexpr unsigned submission_entries = 256;
 constexpr unsigned completion_entries = 16384;
+
+// Slots of the sparse fixed-buffer table: one per file_buffers block.
+constexpr unsigned fixed_slots = 64;
 
 // user_data of our own NOPs and cancel requests, whose completions carry no
 // operation.
@@ -53,6 +58,9 @@ std::shared_ptr<file_ring> file_ring::create(scheduler_group& group, std::string
     failure = "the kernel's io_uring lacks IORING_FEAT_EXT_ARG or IORING_FEAT_NODROP";
     return nullptr; // the destructor closes the ring
   }
+  // Without a sparse table (kernels before 5.19, or no locked memory left)
+  // file_buffers stay unregistered here; everything else works.
+  ring->fixed_table_ = io_uring_register_buffers_sparse(&ring->ring_, fixed_slots) == 0;
   return ring;
 }
 
@@ -88,14 +96,29 @@ void file_ring::start(const std::shared_ptr<file_op_state>& op) noexcept {
     else {
       auto count = static_cast<unsigned>(op->buffer_count());
       const iovec* buffers = op->buffers();
+      const fixed_buffer* fixed = nullptr;
+      if ((op->kind == file_op::read || op->kind == file_op::write) && !fixed_.empty())
+        fixed = fixed_for(buffers[0].iov_base, buffers[0].iov_len);
+      if (fixed != nullptr)
+        fixed->block->fixed_operations.fetch_add(1, std::memory_order_relaxed);
       switch (op->kind) {
         case file_op::read:
-          io_uring_prep_read(sqe, op->descriptor, buffers[0].iov_base,
-                             clamp(buffers[0].iov_len), op->offset);
+          if (fixed != nullptr)
+            io_uring_prep_read_fixed(sqe, op->descriptor, buffers[0].iov_base,
+                                     clamp(buffers[0].iov_len), op->offset,
+                                     static_cast<int>(fixed->slot));
+          else
+            io_uring_prep_read(sqe, op->descriptor, buffers[0].iov_base,
+                               clamp(buffers[0].iov_len), op->offset);
           break;
         case file_op::write:
-          io_uring_prep_write(sqe, op->descriptor, buffers[0].iov_base,
-                              clamp(buffers[0].iov_len), op->offset);
+          if (fixed != nullptr)
+            io_uring_prep_write_fixed(sqe, op->descriptor, buffers[0].iov_base,
+                                      clamp(buffers[0].iov_len), op->offset,
+                                      static_cast<int>(fixed->slot));
+          else
+            io_uring_prep_write(sqe, op->descriptor, buffers[0].iov_base,
+                                clamp(buffers[0].iov_len), op->offset);
           break;
         case file_op::readv:
           io_uring_prep_readv(sqe, op->descriptor, buffers, count, op->offset);
@@ -132,8 +155,10 @@ void file_ring::submit_locked() noexcept {
     return;
   int submitted = io_uring_submit(&ring_);
   // EBUSY/EAGAIN: the kernel is backed up; what stays queued goes with the
-  // next submit (every reap flushes).
-  if (submitted >= 0 || (submitted != -EBUSY && submitted != -EAGAIN && submitted != -EINTR))
+  // next submit (the next reap flushes).
+  bool refused = submitted == -EBUSY || submitted == -EAGAIN || submitted == -EINTR;
+  backlogged_.store(refused, std::memory_order_release);
+  if (!refused)
     unsubmitted_.store(io_uring_sq_ready(&ring_) != 0, std::memory_order_release);
 }
 
@@ -166,8 +191,10 @@ void file_ring::cancel(file_op_state& op) noexcept {
 }
 
 void file_ring::reap_locked() noexcept {
-  // Submissions refused with EBUSY go out once completions were consumed.
-  flush();
+  // Submissions refused with EBUSY go out once completions were consumed
+  // (other queued ones wait for their worker's batch, see after_job).
+  if (backlogged_.load(std::memory_order_acquire))
+    flush();
   for (;;) {
     io_uring_cqe* cqe = nullptr;
     if (io_uring_peek_cqe(&ring_, &cqe) != 0 || cqe == nullptr)
@@ -273,8 +300,9 @@ void file_ring::wake_keeper() noexcept {
   submit_locked();
 }
 
-void file_ring::after_job() noexcept {
-  flush();
+void file_ring::after_job(bool submit) noexcept {
+  if (submit)
+    flush();
   if (in_flight_.load(std::memory_order_acquire) == 0)
     return;
   // The completion queue's head belongs to whoever holds cq_mutex_, so even
@@ -304,6 +332,47 @@ void file_ring::shutdown() noexcept {
     reap_locked();
   }
   release_cq();
+}
+
+// -- registered buffers ---------------------------------------------------------
+
+const fixed_buffer* file_ring::fixed_for(const void* base, std::size_t length) const noexcept {
+  auto* begin = static_cast<const std::byte*>(base);
+  for (auto& each : fixed_)
+    if (begin >= each.begin && begin <= each.end &&
+        length <= static_cast<std::size_t>(each.end - begin))
+      return &each;
+  return nullptr;
+}
+
+bool file_ring::register_block(file_buffer_block& block) noexcept {
+  std::lock_guard guard{sq_mutex_};
+  if (stopped_ || !fixed_table_ || fixed_.size() == fixed_slots)
+    return false;
+  unsigned slot = 0;
+  while (std::any_of(fixed_.begin(), fixed_.end(), [&](auto& each) { return each.slot == slot; }))
+    ++slot;
+  iovec memory{block.begin(), static_cast<std::size_t>(block.end() - block.begin())};
+  __u64 no_tag = 0;
+  // Pins the pages; fails with ENOMEM beyond RLIMIT_MEMLOCK (unprivileged).
+  if (io_uring_register_buffers_update_tag(&ring_, slot, &memory, &no_tag, 1) != 1)
+    return false;
+  fixed_.push_back({block.begin(), block.end(), slot, &block});
+  return true;
+}
+
+void file_ring::unregister_block(const file_buffer_block& block) noexcept {
+  std::lock_guard guard{sq_mutex_};
+  auto found = std::find_if(fixed_.begin(), fixed_.end(),
+                            [&](auto& each) { return each.block == &block; });
+  if (found == fixed_.end())
+    return;
+  // An empty iovec clears the slot; the kernel lets go of the pages once no
+  // submitted operation uses them any more.
+  iovec nothing{nullptr, 0};
+  __u64 no_tag = 0;
+  (void)io_uring_register_buffers_update_tag(&ring_, found->slot, &nothing, &no_tag, 1);
+  fixed_.erase(found);
 }
 
 // -- slot ---------------------------------------------------------------------

@@ -4,8 +4,14 @@
 // worker, the "ring keeper", parks in io_uring_wait_cqe (with the timer
 // deadline) instead of on its futex, and a waker that must wake it posts a
 // NOP to the ring. Busy workers peek for completions between jobs (no
-// syscall). SQEs queued by the scheduler's own workers are submitted once per
-// job and before parking, so one turn's operations go in one syscall.
+// syscall). SQEs queued by the scheduler's own workers are submitted when
+// the worker runs out of jobs, every 16 jobs, and before parking, so the
+// operations of many turns go in one syscall.
+//
+// Registered (fixed) buffers: the ring keeps a sparse table of
+// `fixed_slots` buffers; each file_buffer_block takes one slot, and a read or
+// write whose buffer lies wholly inside a registered block is submitted with
+// the fixed opcode. The table is guarded by sq_mutex_.
 //
 // Locks, always taken in this order: cq_mutex_ (one consumer of the
 // completion queue at a time) -> the group's mutex (a completion wakes an
@@ -23,12 +29,23 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace actorloop::runtime::detail {
 
+class file_buffer_block;
+
+/// One registered block in a ring's fixed-buffer table.
+struct fixed_buffer {
+  const std::byte* begin;
+  const std::byte* end;
+  unsigned slot;
+  file_buffer_block* block;
+};
+
 class scheduler_group;
 
-class file_ring final : public file_backend {
+class file_ring final : public file_backend, public std::enable_shared_from_this<file_ring> {
 public:
   /// Creates the ring of `group`; null with `failure` set if the kernel
   /// refuses.
@@ -56,14 +73,23 @@ public:
             std::atomic<bool>& parked_in_ring) noexcept;
   /// Makes the keeper's current or next `keep` return. Any thread.
   void wake_keeper() noexcept;
-  /// Between jobs: submits queued SQEs, reaps completions that are ready.
-  void after_job() noexcept;
+  /// Between jobs: submits queued SQEs (if `submit`), reaps completions
+  /// that are ready.
+  void after_job(bool submit) noexcept;
   /// Operations submitted and not yet reaped.
   [[nodiscard]] std::size_t in_flight() const noexcept {
     return in_flight_.load(std::memory_order_acquire);
   }
   /// The group stopped: refuse new operations, cancel and reap the rest.
   void shutdown() noexcept;
+
+  // -- registered buffers (file_buffers) ----------------------------------------
+
+  /// Registers `block` as one fixed buffer; false when the table is full,
+  /// the ring stopped or the kernel refused (the block then works unfixed).
+  [[nodiscard]] bool register_block(file_buffer_block& block) noexcept;
+  /// Drops `block` from the table (before its memory is unmapped).
+  void unregister_block(const file_buffer_block& block) noexcept;
 
 private:
   file_ring(scheduler_group& group);
@@ -77,15 +103,22 @@ private:
   /// Queues a cancel of `user_data` (or of everything) and submits it.
   void submit_cancel(std::uint64_t user_data, bool all) noexcept;
 
+  /// sq_mutex_ held: the fixed-buffer slot holding [base, base + length).
+  [[nodiscard]] const struct fixed_buffer* fixed_for(const void* base, std::size_t length) const noexcept;
+
   io_uring ring_{};
   std::weak_ptr<scheduler_group> group_;
   scheduler_group* const group_address_;
 
   std::mutex sq_mutex_;
   bool stopped_ = false;     // guarded by sq_mutex_
+  bool fixed_table_ = false; // the sparse buffer table exists (sq_mutex_)
+  std::vector<fixed_buffer> fixed_; // registered blocks (sq_mutex_)
   // Set under sq_mutex_; read without it as a hint (a stale false only
   // delays a submit to the next flush by the same thread).
   std::atomic<bool> unsubmitted_{false};
+  // The kernel refused the last submit (EBUSY/EAGAIN): retry after a reap.
+  std::atomic<bool> backlogged_{false};
 
   std::mutex cq_mutex_;
   std::mutex reap_mutex_;

@@ -96,7 +96,7 @@ std::shared_ptr<file_service> file_service::of(engine& owner) {
 }
 
 file_service::file_service(engine& owner, file_io_mode mode)
-  : owner_(&owner), default_(owner.get_scheduler("default")) {
+  : home_(&owner), owner_(&owner), default_(owner.get_scheduler("default")) {
   std::string reason;
   bool available = mode != file_io_mode::threads && uring_available(reason);
   if (mode == file_io_mode::uring && !available)
@@ -111,6 +111,7 @@ file_service::~file_service() {
 
 void file_service::shutdown() noexcept {
   std::shared_ptr<file_threads> threads;
+  shut_.store(true, std::memory_order_release);
   {
     std::lock_guard guard{mutex_};
     owner_ = nullptr;
@@ -131,6 +132,11 @@ std::shared_ptr<file_backend> file_service::threads_locked(scheduler_group* grou
 
 std::shared_ptr<file_backend> file_service::backend_for_caller() {
   auto* own = current_worker_group();
+  // The hot path: a worker of this engine whose scheduler's ring exists (it
+  // was made, and the backend noted, by an earlier call on the slow path).
+  if (own && use_uring_ && !shut_.load(std::memory_order_acquire) && &owner_of(*own) == home_)
+    if (auto* ring = own->file_slot().get())
+      return ring->shared_from_this();
   std::lock_guard guard{mutex_};
   if (!owner_)
     return nullptr;

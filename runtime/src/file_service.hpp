@@ -8,6 +8,7 @@
 #include <actorloop/runtime/engine.hpp>
 #include <actorloop/runtime/scheduler.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,9 @@ public:
   /// gone.
   [[nodiscard]] std::shared_ptr<file_backend> backend_for_caller();
 
+  /// Whether operations run on io_uring rings (else the thread pool).
+  [[nodiscard]] bool uses_uring() const noexcept { return use_uring_; }
+
   /// The engine is going away: no new operations; the pool finishes its
   /// queue and its threads end.
   void shutdown() noexcept;
@@ -52,6 +56,8 @@ public:
 private:
   std::shared_ptr<file_backend> threads_locked(scheduler_group* group);
 
+  const engine* const home_;           // the engine, for the lock-free hot path
+  std::atomic<bool> shut_{false};      // shutdown() began
   std::mutex mutex_;
   engine* owner_;
   bool use_uring_;

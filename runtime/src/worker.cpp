@@ -31,6 +31,11 @@ constexpr duration timer_spin_threshold = std::chrono::microseconds(50);
 
 /// A busy I/O scheduler checks its sockets after this many jobs.
 constexpr unsigned jobs_between_polls = 16;
+// With more jobs queued, file operations started by a job wait for up to this
+// many jobs (or for the queue to drain, or the park) to be submitted
+// together: an applet handling one completion per job would otherwise make
+// one io_uring_enter per operation.
+constexpr unsigned jobs_between_file_submits = 16;
 
 std::error_code system_error_code(int value) {
   if (value == EPERM || value == EACCES)
@@ -285,9 +290,15 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         break;
     }
     job = nullptr;
-    // Submit the file operations this job started; reap finished ones.
-    if (auto* ring = group.files_.get())
-      ring->after_job();
+    // Submit the file operations started so far (batched over jobs while
+    // more are queued); reap finished ones.
+    if (auto* ring = group.files_.get()) {
+      bool more_jobs = group.queued_.load(std::memory_order_relaxed) != 0;
+      bool submit = !more_jobs || ++jobs_since_file_submit_ >= jobs_between_file_submits;
+      if (submit)
+        jobs_since_file_submit_ = 0;
+      ring->after_job(submit);
+    }
   }
 }
 

@@ -70,6 +70,7 @@ private:
   std::atomic<std::uint32_t> wake_word_{0};
   // Jobs run since the I/O poller (if any) last looked at its sockets.
   unsigned jobs_since_poll_ = 0;
+  unsigned jobs_since_file_submit_ = 0;
   bool parked_ = false; // guarded by the group mutex
   // Parked as the group's io_uring keeper: wakers post a NOP, not a futex wake.
   std::atomic<bool> parked_in_ring_{false};

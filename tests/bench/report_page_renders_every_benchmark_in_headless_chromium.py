@@ -42,6 +42,7 @@ EXPECTED = {
     "tls_bulk": {"limit"},
     "wait_queue_throughput": {"alternative"},
     "file_read_4k_random": {"alternative", "limit"},
+    "file_read_4k_random_fixed": {"limit"},
     "file_copy_256m": {"alternative"},
     "pg_select1_seq": {"alternative"},
     "pg_select1_async_100conn": {"alternative"},
