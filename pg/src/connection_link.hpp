@@ -6,6 +6,7 @@
 
 #include "cancel_sender.hpp"
 #include "connection_state.hpp"
+#include "extended_query.hpp"
 
 #include <actorloop/pg/auth.hpp>
 
@@ -26,6 +27,10 @@ public:
 
   void start_connect(std::uint64_t connect_id);
   void send_query(std::uint64_t request_id, std::string sql);
+  /// Starts an extended-protocol operation (extended_query.cpp).
+  void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
+  /// on_rows returned chunk of request `request_id`: maybe fetch the next.
+  void chunk_returned(std::uint64_t request_id);
   /// connect_timeout passed for host attempt `attempt`: give up on that host.
   void host_deadline_reached(std::uint64_t attempt);
 
@@ -52,6 +57,14 @@ private:
   void update_interest();
   void handle(backend_message&& message);
   void handle_authentication(const authentication_request& request);
+  // -- the extended protocol (extended_query.cpp) ----------------------------------
+  /// The result records of query `request_id`, before its messages go out.
+  void open_query(std::uint64_t request_id);
+  /// Handles `message` for the extended operation in flight; false when
+  /// the common handling in handle() is still to run.
+  bool handle_extended(backend_message& message);
+  void deliver_chunk();
+  void send_execute();
   void close_socket();
   /// The connection broke (or connect failed): a client message, the
   /// connection dead, and the pending operation failed.
@@ -78,6 +91,7 @@ private:
   std::optional<scram_client> scram_;
   std::optional<server_message> startup_error_;
   bool query_failed_ = false;
+  std::shared_ptr<extended_operation> extended_; // the extended operation in flight
   // CancelRequests under way on their own connections (see send_cancel).
   std::vector<std::shared_ptr<cancel_sender>> cancels_;
   // connect_timeout: one timer per host attempt; dropping it disarms it.

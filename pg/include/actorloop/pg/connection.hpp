@@ -21,6 +21,7 @@
 #include <actorloop/netio/connection.hpp>
 #include <actorloop/pg/backend.hpp>
 #include <actorloop/pg/options.hpp>
+#include <actorloop/pg/values.hpp>
 
 #include <functional>
 #include <map>
@@ -37,8 +38,16 @@ using netio::io_mode;
 using netio::retcode;
 using netio::started_operation;
 
-/// One statement's outcome within a simple query: its rows (when it
-/// returned any: `described`), and its command tag.
+/// One statement's outcome: its rows (when it returned any: `described`),
+/// and its command tag. A column comes in the text format (the simple
+/// protocol, or `format::text` results) or the binary one (the extended
+/// protocol's default); each typed read accepts both where the type allows
+/// and says which column and type it refused otherwise.
+///
+/// Typed reads throw pg::error: (invalid_argument) for a row or column out
+/// of range or an unknown name, (null_value) for NULL, (wrong_type) naming
+/// the column and its type OID for a column of another type, and
+/// (malformed_message) for bytes that are not a value of the column's type.
 struct result {
   bool described = false; ///< a RowDescription came (the statement returns rows)
   row_description description;
@@ -58,19 +67,19 @@ struct result {
   [[nodiscard]] bool is_null(std::size_t row, std::string_view name) const {
     return is_null(row, column(name));
   }
-  /// The text of a cell. Throws pg::error (invalid_argument) for a row or
-  /// column out of range, and (null_value) for a NULL.
+  /// The text of a cell: any text-format cell, or a binary cell of a
+  /// text-like type (text, varchar, bpchar, name, json, unknown), whose
+  /// binary form is its text.
   [[nodiscard]] std::string_view text(std::size_t row, std::size_t column) const;
   [[nodiscard]] std::string_view text(std::size_t row, std::string_view name) const {
     return text(row, column(name));
   }
-  /// An int2/int4/int8/oid cell; throws (wrong_type) naming the column's
-  /// type for any other type, (null_value) for NULL.
+  /// An int2/int4/int8/oid cell.
   [[nodiscard]] std::int64_t int64(std::size_t row, std::size_t column) const;
   [[nodiscard]] std::int64_t int64(std::size_t row, std::string_view name) const {
     return int64(row, column(name));
   }
-  /// A float4/float8/numeric or integer cell as a double.
+  /// A float4/float8 or integer cell as a double, or a text-format numeric.
   [[nodiscard]] double float64(std::size_t row, std::size_t column) const;
   [[nodiscard]] double float64(std::size_t row, std::string_view name) const {
     return float64(row, column(name));
@@ -80,16 +89,92 @@ struct result {
   [[nodiscard]] bool boolean(std::size_t row, std::string_view name) const {
     return boolean(row, column(name));
   }
+  /// The cell's bytes as they came, in the column's format, for any type
+  /// (NULL still throws null_value).
+  [[nodiscard]] std::string_view bytes(std::size_t row, std::size_t column) const;
+  [[nodiscard]] std::string_view bytes(std::size_t row, std::string_view name) const {
+    return bytes(row, column(name));
+  }
+  /// A bytea cell's bytes (the text format's `\x` hex is decoded).
+  [[nodiscard]] std::string bytea(std::size_t row, std::size_t column) const;
+  [[nodiscard]] std::string bytea(std::size_t row, std::string_view name) const {
+    return bytea(row, column(name));
+  }
+  /// A uuid cell.
+  [[nodiscard]] pg::uuid uuid_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::uuid uuid_value(std::size_t row, std::string_view name) const {
+    return uuid_value(row, column(name));
+  }
+  /// A date cell (binary format only: the text form depends on DateStyle).
+  [[nodiscard]] pg::date date_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::date date_value(std::size_t row, std::string_view name) const {
+    return date_value(row, column(name));
+  }
+  /// A timestamp cell (binary format only).
+  [[nodiscard]] pg::timestamp timestamp_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::timestamp timestamp_value(std::size_t row, std::string_view name) const {
+    return timestamp_value(row, column(name));
+  }
+  /// A timestamptz cell (binary format only).
+  [[nodiscard]] pg::timestamptz timestamptz_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::timestamptz timestamptz_value(std::size_t row,
+                                                  std::string_view name) const {
+    return timestamptz_value(row, column(name));
+  }
 };
 
-/// What one `execute` gave back: one result per statement that ran, the
+/// A prepared statement as the server described it after `prepare`.
+struct statement_description {
+  std::string name;
+  std::vector<oid> parameter_types; ///< ParameterDescription
+  bool returns_rows = false;        ///< a RowDescription came (not NoData)
+  row_description columns;          ///< its format codes are not chosen yet (0)
+};
+
+/// What one operation gave back: one result per statement that ran, the
 /// ErrorResponse that stopped it (if any; the statements after it did not
-/// run), and the transaction status ReadyForQuery reported.
+/// run), and the transaction status ReadyForQuery reported. After
+/// `prepare`, `statement` holds the server's description.
 struct query_result {
   std::uint64_t request_id = 0;
   std::vector<result> results;
   std::optional<server_message> error;
   transaction_status status = transaction_status::idle;
+  std::optional<statement_description> statement;
+};
+
+class connection;
+namespace detail {
+struct extended_operation;
+}
+
+/// Receives a portal's rows a chunk at a time (`fetch_options::on_rows`):
+/// `chunk` has the row description and at most `rows_per_chunk` rows; it is
+/// valid during the call only. Runs on the thread the server-message
+/// callback runs on in the connection's mode (the calling thread in sync
+/// mode, the `poll` caller in deferred mode, the I/O worker in async mode).
+/// Like every callback except the completion, it must not start operations.
+using row_chunk_callback = std::function<void(connection&, const result& chunk)>;
+
+/// How an extended-protocol `execute` or `execute_prepared` fetches rows.
+struct fetch_options {
+  /// The result columns' format: binary (the typed reads decode it) or text.
+  format results = format::binary;
+  /// 0: the portal runs to the end with one Execute. N > 0: Execute with a
+  /// row limit of N, and again after each PortalSuspended, until the end.
+  std::uint32_t rows_per_chunk = 0;
+  /// When set (needs rows_per_chunk > 0), rows go here a chunk at a time
+  /// and not into the result, whose `rows` stays empty: at most two chunks
+  /// (2 x rows_per_chunk rows) are ever held, because the next Execute is
+  /// sent only when no more than one chunk is waiting for this callback.
+  row_chunk_callback on_rows;
+};
+
+/// Counters of rows delivered through `fetch_options::on_rows`.
+struct streaming_statistics {
+  std::uint64_t rows_streamed = 0;     ///< rows handed to on_rows so far
+  std::size_t buffered_rows = 0;       ///< rows decoded and not yet handed back
+  std::size_t peak_buffered_rows = 0;  ///< the most `buffered_rows` ever was
 };
 
 /// A LISTEN/NOTIFY notification.
@@ -98,8 +183,6 @@ struct notification {
   std::string payload;
   std::int32_t process_id = 0; ///< the notifying backend's process id
 };
-
-class connection;
 
 /// Called when an operation (connect, execute, close) completes; not in sync mode.
 using completion_callback = std::function<void(connection&, function_id, retcode status)>;
@@ -150,6 +233,34 @@ public:
   /// Runs `sql` with the simple query protocol; the completion fails when
   /// an ErrorResponse came. Its `query_result` is taken with `take_result`.
   started_operation execute(std::string sql);
+  /// Runs one statement with the extended protocol (PostgreSQL
+  /// documentation, 55.2.3 "Extended Query"): Parse of the unnamed
+  /// statement with the parameters' types, Bind, Describe, Execute, Sync.
+  /// `params` are `$1`, `$2`, ...; `fetch` chooses the result format and
+  /// chunked fetching. A parameter or text the protocol cannot carry is a
+  /// client message (invalid_argument) and `fail`, nothing is sent.
+  started_operation execute(std::string sql, std::vector<param> params,
+                            fetch_options fetch = {});
+  /// Prepares the named statement `name` (not empty; the unnamed one is
+  /// `execute`'s) and describes it: the result's `statement` and
+  /// `statement(name)` then hold its parameter types and columns. A 0 in
+  /// `parameter_types` (or a missing one) lets the server infer the type.
+  started_operation prepare(std::string name, std::string sql,
+                            std::vector<oid> parameter_types = {});
+  /// Runs a prepared statement: Bind, Describe, Execute, Sync. When the
+  /// statement was prepared through this connection, a wrong number of
+  /// parameters or a binary parameter of another type than the statement's
+  /// is refused here (client message naming the parameter and both types,
+  /// `fail`) instead of by the server.
+  started_operation execute_prepared(std::string name, std::vector<param> params,
+                                     fetch_options fetch = {});
+  /// Closes (deallocates) the named prepared statement; closing a name that
+  /// does not exist is not an error (PostgreSQL's rule).
+  started_operation close_statement(std::string name);
+  /// The description of a statement prepared through this connection.
+  [[nodiscard]] std::optional<statement_description> statement(const std::string& name) const;
+  /// Rows streamed through `fetch_options::on_rows` on this connection.
+  [[nodiscard]] streaming_statistics streaming() const;
   /// Client-Library's ct_cancel(CS_CANCEL_ATTN): asks the server to stop
   /// the running `execute`. Sends a CancelRequest with this session's
   /// BackendKeyData on a new connection to the address the session uses;
@@ -195,6 +306,9 @@ public:
   class state;
 
 private:
+  started_operation start_extended(const char* function,
+                                   const std::function<void(detail::extended_operation&)>& encode);
+
   std::shared_ptr<state> state_;
   std::unique_ptr<netio::connection> core_;
 };

@@ -1,0 +1,31 @@
+#pragma once
+// One extended-protocol operation in flight on a pg link (execute with
+// parameters, prepare, execute_prepared, close_statement): what it is, the
+// frontend messages the caller's thread already encoded, and the state of
+// a portal fetched in chunks.
+
+#include <actorloop/pg/connection.hpp>
+
+#include <cstddef>
+#include <vector>
+
+namespace actorloop::pg::detail {
+
+struct extended_operation {
+  enum class kind { execute, prepare, execute_prepared, close_statement };
+  kind what = kind::execute;
+  std::string statement;            // the statement's name ("" unnamed)
+  std::vector<std::byte> messages;  // up to the first Execute; Sync or Flush follow
+  fetch_options fetch;
+  statement_description described;  // prepare: filled from the answers
+
+  // -- a portal in chunks (fetch.rows_per_chunk > 0) --------------------------------
+  row_description columns;
+  std::vector<data_row> chunk;      // rows of the chunk being received (on_rows set)
+  std::size_t unconsumed = 0;       // chunks handed to on_rows and not returned yet
+  bool execute_wanted = false;      // the next Execute waits for a chunk to return
+  bool sync_sent = false;
+  bool failed = false;
+};
+
+} // namespace actorloop::pg::detail
