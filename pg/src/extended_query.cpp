@@ -181,9 +181,11 @@ bool link::handle_extended(backend_message& message) {
         return false; // the result records the tag
       } else if constexpr (std::is_same_v<type, server_message>) {
         if (body.is_error) {
-          // The server skips to the next Sync; a chunked fetch has not sent it yet.
-          pg_->buffered_rows.fetch_sub(operation.chunk.size(), std::memory_order_relaxed);
-          operation.chunk.clear();
+          // The rows that came before the error are delivered, then the
+          // error; the server skips to the next Sync, which a chunked fetch
+          // has not sent yet.
+          if (streamed && !operation.chunk.empty())
+            deliver_chunk();
           operation.execute_wanted = false;
           if (!operation.sync_sent) {
             frontend::sync(output_);
