@@ -21,6 +21,17 @@ void note_buffered_row(connection::state& pg) {
   }
 }
 
+/// `tag` with its final number (the rows) replaced by `rows`.
+std::string with_row_count(const std::string& tag, std::uint64_t rows) {
+  auto end = tag.size();
+  auto start = end;
+  while (start > 0 && tag[start - 1] >= '0' && tag[start - 1] <= '9')
+    --start;
+  if (start == end || start == 0 || tag[start - 1] != ' ')
+    return tag;
+  return tag.substr(0, start) + std::to_string(rows);
+}
+
 bool executes_portal(const extended_operation& operation) {
   return operation.what == extended_operation::kind::execute ||
          operation.what == extended_operation::kind::execute_prepared;
@@ -152,10 +163,12 @@ bool link::handle_extended(backend_message& message) {
           operation.described.columns = std::move(body);
           return true;
         }
+        operation.returns_rows = true;
         if (streamed)
           operation.columns = body;
         return false; // the result records its description
       } else if constexpr (std::is_same_v<type, data_row>) {
+        ++operation.rows_fetched;
         if (!streamed)
           return false;
         operation.chunk.push_back(std::move(body));
@@ -174,6 +187,12 @@ bool link::handle_extended(backend_message& message) {
                            std::is_same_v<type, empty_query_response>) {
         if (streamed && !operation.chunk.empty())
           deliver_chunk();
+        if constexpr (std::is_same_v<type, command_complete>) {
+          // After PortalSuspended the server's count is the last Execute's
+          // rows only; the tag reports them all.
+          if (operation.fetch.rows_per_chunk > 0 && operation.returns_rows)
+            body.tag = with_row_count(body.tag, operation.rows_fetched);
+        }
         if (!operation.sync_sent) {
           frontend::sync(output_); // flushed after this read
           operation.sync_sent = true;

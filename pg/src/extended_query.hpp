@@ -24,6 +24,8 @@ struct extended_operation {
   std::vector<data_row> chunk;      // rows of the chunk being received (on_rows set)
   std::size_t unconsumed = 0;       // chunks handed to on_rows and not returned yet
   bool execute_wanted = false;      // the next Execute waits for a chunk to return
+  bool returns_rows = false;        // the portal's RowDescription came
+  std::uint64_t rows_fetched = 0;  // across all Executes
   bool sync_sent = false;
   bool failed = false;
 };
