@@ -517,8 +517,8 @@ void link::handle(backend_message&& message) {
           query_failed_ = true;
           std::lock_guard guard{core->owner_state->mutex};
           auto found = pg->building.find(operation_id_);
-          if (found != pg->building.end())
-            found->second.error = body;
+          if (found != pg->building.end() && !found->second.error)
+            found->second.error = body; // the first: a pipeline may have several
         }
         connection_event event;
         event.unsolicited = phase_ == phase::ready;

@@ -64,6 +64,8 @@ private:
   /// the common handling in handle() is still to run.
   bool handle_extended(backend_message& message);
   void deliver_chunk();
+  /// handle_extended for a pipeline (pipeline_query.cpp).
+  bool handle_pipeline(backend_message& message);
   void send_execute();
   void close_socket();
   /// The connection broke (or connect failed): a client message, the

@@ -12,11 +12,13 @@ namespace actorloop::pg {
 
 namespace {
 
+using detail::encode_bind;
 using detail::extended_operation;
 
-/// Bind of the unnamed portal from `statement`, and Describe of the portal.
-void encode_bind(std::vector<std::byte>& out, std::string_view statement,
-                 const std::vector<param>& params, const fetch_options& fetch) {
+} // namespace
+
+void detail::encode_bind(std::vector<std::byte>& out, std::string_view statement,
+                         const std::vector<param>& params, format results) {
   std::vector<std::int16_t> formats;
   std::vector<std::optional<std::string_view>> values;
   formats.reserve(params.size());
@@ -25,10 +27,14 @@ void encode_bind(std::vector<std::byte>& out, std::string_view statement,
     formats.push_back(static_cast<std::int16_t>(each.wire));
     values.push_back(each.value ? std::optional<std::string_view>{*each.value} : std::nullopt);
   }
-  auto result_format = static_cast<std::int16_t>(fetch.results);
+  if (results != format::text && results != format::binary)
+    throw error(errc::invalid_argument, "unknown result format");
+  auto result_format = static_cast<std::int16_t>(results);
   frontend::bind(out, "", statement, formats, values, std::span{&result_format, 1});
   frontend::describe(out, frontend::target::portal, "");
 }
+
+namespace {
 
 void check_fetch(const char* function, const fetch_options& fetch) {
   if (fetch.on_rows && fetch.rows_per_chunk == 0)
@@ -74,9 +80,21 @@ started_operation connection::execute(std::string sql, std::vector<param> params
     for (auto& each : params)
       types.push_back(each.type);
     frontend::parse(operation.messages, "", sql, types);
-    encode_bind(operation.messages, "", params, fetch);
+    encode_bind(operation.messages, "", params, fetch.results);
     operation.what = extended_operation::kind::execute;
     operation.fetch = std::move(fetch);
+  });
+}
+
+started_operation connection::execute(pipeline batch) {
+  return start_extended("execute(pipeline)", [&](extended_operation& operation) {
+    if (batch.statements_ == 0)
+      throw error(errc::invalid_argument, "the pipeline has no statement");
+    if (batch.segment_ends_.empty() || batch.segment_ends_.back() != batch.statements_)
+      batch.sync();
+    operation.what = extended_operation::kind::pipeline;
+    operation.messages = std::move(batch.messages_);
+    operation.segment_ends = std::move(batch.segment_ends_);
   });
 }
 
@@ -90,7 +108,7 @@ started_operation connection::prepare(std::string name, std::string sql,
     frontend::describe(operation.messages, frontend::target::statement, name);
     frontend::sync(operation.messages);
     operation.what = extended_operation::kind::prepare;
-    operation.statement = std::move(name);
+    operation.statement_name = std::move(name);
   });
 }
 
@@ -113,9 +131,9 @@ started_operation connection::execute_prepared(std::string name, std::vector<par
                         "\" is binary " + type_name(params[i].type) +
                         " but the statement expects " + type_name(types[i]));
     }
-    encode_bind(operation.messages, name, params, fetch);
+    encode_bind(operation.messages, name, params, fetch.results);
     operation.what = extended_operation::kind::execute_prepared;
-    operation.statement = std::move(name);
+    operation.statement_name = std::move(name);
     operation.fetch = std::move(fetch);
   });
 }
@@ -125,7 +143,7 @@ started_operation connection::close_statement(std::string name) {
     frontend::close(operation.messages, frontend::target::statement, name);
     frontend::sync(operation.messages);
     operation.what = extended_operation::kind::close_statement;
-    operation.statement = std::move(name);
+    operation.statement_name = std::move(name);
   });
 }
 

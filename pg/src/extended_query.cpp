@@ -147,6 +147,8 @@ void link::chunk_returned(std::uint64_t request_id) {
 
 bool link::handle_extended(backend_message& message) {
   auto& operation = *extended_;
+  if (operation.what == extended_operation::kind::pipeline)
+    return handle_pipeline(message);
   bool streamed = static_cast<bool>(operation.fetch.on_rows);
   return std::visit(
     [&](auto& body) -> bool {
@@ -215,15 +217,15 @@ bool link::handle_extended(backend_message& message) {
       } else if constexpr (std::is_same_v<type, ready_for_query>) {
         auto finished = std::exchange(extended_, nullptr);
         if (!query_failed_ && finished->what == extended_operation::kind::prepare) {
-          finished->described.name = finished->statement;
+          finished->described.name = finished->statement_name;
           std::lock_guard guard{core_->owner_state->mutex};
-          pg_->statements[finished->statement] = finished->described;
+          pg_->statements[finished->statement_name] = finished->described;
           auto found = pg_->building.find(operation_id_);
           if (found != pg_->building.end())
             found->second.statement = std::move(finished->described);
         } else if (finished->what == extended_operation::kind::close_statement) {
           std::lock_guard guard{core_->owner_state->mutex};
-          pg_->statements.erase(finished->statement);
+          pg_->statements.erase(finished->statement_name);
         }
         return false; // completes the operation
       } else {

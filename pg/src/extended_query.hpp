@@ -12,9 +12,9 @@
 namespace actorloop::pg::detail {
 
 struct extended_operation {
-  enum class kind { execute, prepare, execute_prepared, close_statement };
+  enum class kind { execute, prepare, execute_prepared, close_statement, pipeline };
   kind what = kind::execute;
-  std::string statement;            // the statement's name ("" unnamed)
+  std::string statement_name;       // the statement's name ("" unnamed)
   std::vector<std::byte> messages;  // up to the first Execute; Sync or Flush follow
   fetch_options fetch;
   statement_description described;  // prepare: filled from the answers
@@ -28,6 +28,17 @@ struct extended_operation {
   std::uint64_t rows_fetched = 0;  // across all Executes
   bool sync_sent = false;
   bool failed = false;
+
+  // -- a pipeline ----------------------------------------------------------------------
+  std::vector<std::size_t> segment_ends; // statements before each Sync
+  std::size_t segment = 0;               // the segment the server answers
+  std::size_t statement = 0;             // the statement the server answers
+  bool segment_failed = false;
 };
+
+/// Bind of the unnamed portal from `statement` with `params`, results in
+/// `results`, then Describe of the portal (extended_operations.cpp).
+void encode_bind(std::vector<std::byte>& out, std::string_view statement,
+                 const std::vector<param>& params, format results);
 
 } // namespace actorloop::pg::detail

@@ -22,15 +22,15 @@ std::string describe(const result& where, std::size_t column) {
 
 void check_cell(const result& where, std::size_t row, std::size_t column) {
   if (column >= where.column_count())
-    throw error(errc::invalid_argument, "column " + std::to_string(column) + " out of range: the "
+    throw pg::error(errc::invalid_argument, "column " + std::to_string(column) + " out of range: the "
                                           "result has " + std::to_string(where.column_count()) +
                                           " columns");
   if (row >= where.rows.size())
-    throw error(errc::invalid_argument, "row " + std::to_string(row) + " out of range: the "
+    throw pg::error(errc::invalid_argument, "row " + std::to_string(row) + " out of range: the "
                                           "result has " + std::to_string(where.rows.size()) +
                                           " rows");
   if (where.rows[row].is_null(column))
-    throw error(errc::null_value, "row " + std::to_string(row) + ", " + describe(where, column) +
+    throw pg::error(errc::null_value, "row " + std::to_string(row) + ", " + describe(where, column) +
                                     " is NULL");
 }
 
@@ -40,7 +40,7 @@ bool is_binary(const result& where, std::size_t column) {
 
 void require_type(const result& where, std::size_t column, oid wanted, const char* what) {
   if (where.description.fields[column].type_oid != wanted)
-    throw error(errc::wrong_type, describe(where, column) + " is not a " + what + " column");
+    throw pg::error(errc::wrong_type, describe(where, column) + " is not a " + what + " column");
 }
 
 /// Binary integers of any width (oid is unsigned 4 bytes).
@@ -58,8 +58,8 @@ template <typename body_type>
 auto located(const result& where, std::size_t row, std::size_t column, body_type body) {
   try {
     return body();
-  } catch (const error& problem) {
-    throw error(problem.code(), "row " + std::to_string(row) + ", " + describe(where, column) +
+  } catch (const pg::error& problem) {
+    throw pg::error(problem.code(), "row " + std::to_string(row) + ", " + describe(where, column) +
                                   ": " + problem.what());
   }
 }
@@ -90,12 +90,12 @@ std::size_t result::column(std::string_view name) const {
   for (std::size_t index = 0; index < description.fields.size(); ++index)
     if (description.fields[index].name == name)
       return index;
-  throw error(errc::invalid_argument, "no column named \"" + std::string{name} + "\"");
+  throw pg::error(errc::invalid_argument, "no column named \"" + std::string{name} + "\"");
 }
 
 bool result::is_null(std::size_t row, std::size_t column) const {
   if (column >= column_count() || row >= rows.size())
-    throw error(errc::invalid_argument, "row " + std::to_string(row) + ", column " +
+    throw pg::error(errc::invalid_argument, "row " + std::to_string(row) + ", column " +
                                           std::to_string(column) + " out of range");
   return rows[row].is_null(column);
 }
@@ -106,7 +106,7 @@ std::string_view result::text(std::size_t row, std::size_t column) const {
     auto type = description.fields[column].type_oid;
     if (type != oids::text && type != oids::varchar && type != oids::bpchar &&
         type != oids::name && type != oids::json && type != oids::unknown)
-      throw error(errc::wrong_type, describe(*this, column) +
+      throw pg::error(errc::wrong_type, describe(*this, column) +
                                       " came in the binary format, which is not text; use its "
                                       "typed read or ask for text results");
   }
@@ -122,14 +122,14 @@ std::int64_t result::int64(std::size_t row, std::size_t column) const {
   check_cell(*this, row, column);
   auto type = description.fields[column].type_oid;
   if (type != int8_oid && type != int4_oid && type != int2_oid && type != oid_oid)
-    throw error(errc::wrong_type, describe(*this, column) + " is not an integer column");
+    throw pg::error(errc::wrong_type, describe(*this, column) + " is not an integer column");
   auto text = rows[row].value(column);
   if (is_binary(*this, column))
     return located(*this, row, column, [&] { return binary_integer(*this, column, text); });
   std::int64_t value = 0;
   auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (problem != std::errc{} || end != text.data() + text.size())
-    throw error(errc::malformed_message, describe(*this, column) + ": \"" + std::string{text} +
+    throw pg::error(errc::malformed_message, describe(*this, column) + ": \"" + std::string{text} +
                                            "\" is not an integer");
   return value;
 }
@@ -139,7 +139,7 @@ double result::float64(std::size_t row, std::size_t column) const {
   auto type = description.fields[column].type_oid;
   if (type != float8_oid && type != float4_oid && type != numeric_oid && type != int8_oid &&
       type != int4_oid && type != int2_oid)
-    throw error(errc::wrong_type, describe(*this, column) + " is not a numeric column");
+    throw pg::error(errc::wrong_type, describe(*this, column) + " is not a numeric column");
   if (is_binary(*this, column)) {
     auto bytes = rows[row].value(column);
     return located(*this, row, column, [&]() -> double {
@@ -147,7 +147,7 @@ double result::float64(std::size_t row, std::size_t column) const {
         case float8_oid: return binary::decode_float8(bytes);
         case float4_oid: return binary::decode_float4(bytes);
         case numeric_oid:
-          throw error(errc::wrong_type, "numeric's binary format is not decoded by this "
+          throw pg::error(errc::wrong_type, "numeric's binary format is not decoded by this "
                                         "client; ask for text results");
         default: return static_cast<double>(binary_integer(*this, column, bytes));
       }
@@ -157,7 +157,7 @@ double result::float64(std::size_t row, std::size_t column) const {
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   if (end != text.c_str() + text.size())
-    throw error(errc::malformed_message, describe(*this, column) + ": \"" + text +
+    throw pg::error(errc::malformed_message, describe(*this, column) + ": \"" + text +
                                            "\" is not a number");
   return value;
 }
@@ -165,7 +165,7 @@ double result::float64(std::size_t row, std::size_t column) const {
 bool result::boolean(std::size_t row, std::size_t column) const {
   check_cell(*this, row, column);
   if (description.fields[column].type_oid != bool_oid)
-    throw error(errc::wrong_type, describe(*this, column) + " is not a bool column");
+    throw pg::error(errc::wrong_type, describe(*this, column) + " is not a bool column");
   auto text = rows[row].value(column);
   if (is_binary(*this, column))
     return located(*this, row, column, [&] { return binary::decode_bool(text); });
@@ -173,7 +173,7 @@ bool result::boolean(std::size_t row, std::size_t column) const {
     return true;
   if (text == "f")
     return false;
-  throw error(errc::malformed_message, describe(*this, column) + ": \"" + std::string{text} +
+  throw pg::error(errc::malformed_message, describe(*this, column) + ": \"" + std::string{text} +
                                          "\" is not a bool");
 }
 
@@ -192,7 +192,7 @@ std::string result::bytea(std::size_t row, std::size_t column) const {
     out += static_cast<char>(high * 16 + low);
   }
   if (!ok)
-    throw error(errc::malformed_message,
+    throw pg::error(errc::malformed_message,
                 "row " + std::to_string(row) + ", " + describe(*this, column) +
                   ": not bytea's hex text format (bytea_output=escape is not supported)");
   return out;
@@ -211,7 +211,7 @@ namespace {
 
 void require_binary(const result& where, std::size_t column, const char* what) {
   if (!is_binary(where, column))
-    throw error(errc::wrong_type, describe(where, column) + " came in the text format; a " +
+    throw pg::error(errc::wrong_type, describe(where, column) + " came in the text format; a " +
                                     what + " is read from the binary format only (its text "
                                            "depends on DateStyle): ask for binary results");
 }

@@ -48,11 +48,23 @@ using netio::started_operation;
 /// of range or an unknown name, (null_value) for NULL, (wrong_type) naming
 /// the column and its type OID for a column of another type, and
 /// (malformed_message) for bytes that are not a value of the column's type.
+/// How a statement of a pipeline ended.
+enum class statement_status {
+  completed, ///< it ran (CommandComplete or EmptyQueryResponse)
+  failed,    ///< an ErrorResponse stopped it (`result::error`)
+  aborted,   ///< an earlier statement of its Sync segment failed and the server
+             ///< skipped it (libpq's PGRES_PIPELINE_ABORTED)
+};
+
 struct result {
   bool described = false; ///< a RowDescription came (the statement returns rows)
   row_description description;
   std::vector<data_row> rows;
   std::string command_tag; ///< empty for an empty query
+  /// In a pipeline, how this statement ended, and its ErrorResponse if it
+  /// failed (elsewhere always `completed`: the error is `query_result::error`).
+  statement_status status = statement_status::completed;
+  std::optional<server_message> error;
 
   [[nodiscard]] std::size_t row_count() const noexcept { return rows.size(); }
   [[nodiscard]] std::size_t column_count() const noexcept { return description.fields.size(); }
@@ -170,6 +182,35 @@ struct fetch_options {
   row_chunk_callback on_rows;
 };
 
+/// Statements sent together without waiting for each other's answers
+/// (PostgreSQL documentation, 55.2.4 "Pipelining"), run by one
+/// `connection::execute(pipeline)`. Each statement is Parse/Bind/Describe/
+/// Execute of the unnamed statement or a prepared one; `sync()` ends a
+/// segment. The server runs a segment as one implicit transaction unless
+/// the statements manage their own: an error rolls the segment back, fails
+/// its statement and aborts the rest of the segment (their results say
+/// `aborted`), and the next segment runs. A Sync is added after the last
+/// statement when the pipeline does not end with one.
+///
+/// Building is on the caller's thread and encodes at once: a value the
+/// protocol cannot carry throws pg::error (invalid_argument) and leaves the
+/// pipeline as it was. Not thread-safe; hand it to `execute` when built.
+class pipeline {
+public:
+  pipeline& execute(std::string_view sql, const std::vector<param>& params = {},
+                    format results = format::binary);
+  pipeline& execute_prepared(std::string_view name, const std::vector<param>& params = {},
+                             format results = format::binary);
+  pipeline& sync();
+  [[nodiscard]] std::size_t statements() const noexcept { return statements_; }
+
+private:
+  friend class connection;
+  std::vector<std::byte> messages_;
+  std::vector<std::size_t> segment_ends_; // statements before each Sync
+  std::size_t statements_ = 0;
+};
+
 /// Counters of rows delivered through `fetch_options::on_rows`.
 struct streaming_statistics {
   std::uint64_t rows_streamed = 0;     ///< rows handed to on_rows so far
@@ -241,6 +282,12 @@ public:
   /// client message (invalid_argument) and `fail`, nothing is sent.
   started_operation execute(std::string sql, std::vector<param> params,
                             fetch_options fetch = {});
+  /// Runs a pipeline: every statement and Sync goes out at once; one
+  /// completion when the last segment's ReadyForQuery came. Its
+  /// `query_result` has one `result` per statement in order, each with its
+  /// `status`; `error` is the first ErrorResponse and the completion fails
+  /// when any statement failed. An empty pipeline is refused (`fail`).
+  started_operation execute(pipeline batch);
   /// Prepares the named statement `name` (not empty; the unnamed one is
   /// `execute`'s) and describes it: the result's `statement` and
   /// `statement(name)` then hold its parameter types and columns. A 0 in
