@@ -2,7 +2,7 @@
 /// A PostgreSQL connection on netio's connection core: the same I/O modes
 /// (sync, deferred, async), busy rule, `poll`, `wakeup`, delivery threads and
 /// completion/notification waitables as `netio::connection`, speaking the
-/// PostgreSQL protocol v3 (simple query protocol in this version).
+/// PostgreSQL protocol v3 (the simple and the extended query protocol).
 ///
 /// Which thread runs each callback (Open Client Client-Library/C
 /// Programmer's Guide, Table 2-27, as `netio::connection` applies it):
