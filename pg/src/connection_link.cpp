@@ -343,6 +343,8 @@ void link::flush_output() {
     output_start_ = 0;
   }
   update_interest();
+  if (extended_)
+    copy_output_drained(); // COPY FROM asks for more data as the output drains
 }
 
 void link::read_input() {

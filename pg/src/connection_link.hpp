@@ -31,6 +31,9 @@ public:
   void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
   /// on_rows returned chunk of request `request_id`: maybe fetch the next.
   void chunk_returned(std::uint64_t request_id);
+  /// copy_in's source gave `piece` (nullopt: the end) or threw `failure`.
+  void copy_data_arrived(std::uint64_t request_id, std::optional<std::string> piece,
+                         std::string failure);
   /// connect_timeout passed for host attempt `attempt`: give up on that host.
   void host_deadline_reached(std::uint64_t attempt);
 
@@ -66,6 +69,12 @@ private:
   void deliver_chunk();
   /// handle_extended for a pipeline (pipeline_query.cpp).
   bool handle_pipeline(backend_message& message);
+  // -- COPY (copy_stream.cpp) --------------------------------------------------------
+  bool handle_copy(backend_message& message);
+  void deliver_copy_data();
+  void request_copy_data();
+  /// Output was written: COPY FROM may ask its source for more.
+  void copy_output_drained();
   void send_execute();
   void close_socket();
   /// The connection broke (or connect failed): a client message, the

@@ -35,6 +35,11 @@ public:
   std::atomic<std::uint64_t> rows_streamed{0};
   std::atomic<std::size_t> buffered_rows{0};
   std::atomic<std::size_t> peak_buffered_rows{0};
+  std::atomic<std::uint64_t> copy_out_bytes{0};
+  std::atomic<std::size_t> copy_out_buffered{0};
+  std::atomic<std::size_t> peak_copy_out_buffered{0};
+  std::atomic<std::uint64_t> copy_in_bytes{0};
+  std::atomic<std::size_t> peak_copy_in_unsent{0};
 };
 
 } // namespace actorloop::pg

@@ -98,6 +98,26 @@ started_operation connection::execute(pipeline batch) {
   });
 }
 
+started_operation connection::copy_out(std::string sql, copy_data_callback on_data) {
+  return start_extended("copy_out", [&](extended_operation& operation) {
+    if (!on_data)
+      throw error(errc::invalid_argument, "no callback for the data");
+    frontend::query(operation.messages, sql);
+    operation.what = extended_operation::kind::copy_out;
+    operation.on_copy_data = std::move(on_data);
+  });
+}
+
+started_operation connection::copy_in(std::string sql, copy_source source) {
+  return start_extended("copy_in", [&](extended_operation& operation) {
+    if (!source)
+      throw error(errc::invalid_argument, "no source for the data");
+    frontend::query(operation.messages, sql);
+    operation.what = extended_operation::kind::copy_in;
+    operation.source = std::move(source);
+  });
+}
+
 started_operation connection::prepare(std::string name, std::string sql,
                                       std::vector<oid> parameter_types) {
   return start_extended("prepare", [&](extended_operation& operation) {
@@ -160,6 +180,10 @@ streaming_statistics connection::streaming() const {
   out.rows_streamed = state_->rows_streamed.load(std::memory_order_relaxed);
   out.buffered_rows = state_->buffered_rows.load(std::memory_order_relaxed);
   out.peak_buffered_rows = state_->peak_buffered_rows.load(std::memory_order_relaxed);
+  out.copy_out_bytes = state_->copy_out_bytes.load(std::memory_order_relaxed);
+  out.peak_copy_out_buffered = state_->peak_copy_out_buffered.load(std::memory_order_relaxed);
+  out.copy_in_bytes = state_->copy_in_bytes.load(std::memory_order_relaxed);
+  out.peak_copy_in_unsent = state_->peak_copy_in_unsent.load(std::memory_order_relaxed);
   return out;
 }
 

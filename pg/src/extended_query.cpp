@@ -14,11 +14,7 @@ namespace actorloop::pg::detail {
 namespace {
 
 void note_buffered_row(connection::state& pg) {
-  auto now = pg.buffered_rows.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto peak = pg.peak_buffered_rows.load(std::memory_order_relaxed);
-  while (now > peak &&
-         !pg.peak_buffered_rows.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
+  raise_peak(pg.peak_buffered_rows, pg.buffered_rows.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
 /// `tag` with its final number (the rows) replaced by `rows`.
@@ -38,6 +34,12 @@ bool executes_portal(const extended_operation& operation) {
 }
 
 } // namespace
+
+void raise_peak(std::atomic<std::size_t>& peak, std::size_t value) {
+  auto seen = peak.load(std::memory_order_relaxed);
+  while (value > seen && !peak.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
 
 void link::open_query(std::uint64_t request_id) {
   extended_.reset();
@@ -149,6 +151,9 @@ bool link::handle_extended(backend_message& message) {
   auto& operation = *extended_;
   if (operation.what == extended_operation::kind::pipeline)
     return handle_pipeline(message);
+  if (operation.what == extended_operation::kind::copy_out ||
+      operation.what == extended_operation::kind::copy_in)
+    return handle_copy(message);
   bool streamed = static_cast<bool>(operation.fetch.on_rows);
   return std::visit(
     [&](auto& body) -> bool {

@@ -6,13 +6,15 @@
 
 #include <actorloop/pg/connection.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <vector>
 
 namespace actorloop::pg::detail {
 
 struct extended_operation {
-  enum class kind { execute, prepare, execute_prepared, close_statement, pipeline };
+  enum class kind { execute, prepare, execute_prepared, close_statement, pipeline, copy_out,
+                    copy_in };
   kind what = kind::execute;
   std::string statement_name;       // the statement's name ("" unnamed)
   std::vector<std::byte> messages;  // up to the first Execute; Sync or Flush follow
@@ -34,7 +36,18 @@ struct extended_operation {
   std::size_t segment = 0;               // the segment the server answers
   std::size_t statement = 0;             // the statement the server answers
   bool segment_failed = false;
+
+  // -- COPY (copy_stream.cpp) ------------------------------------------------------------
+  copy_data_callback on_copy_data;
+  copy_source source;
+  std::string copy_buffer;      // COPY TO data not handed to on_copy_data yet
+  bool copy_started = false;    // CopyInResponse came
+  bool copy_asked = false;      // the source is being asked
+  bool copy_ended = false;      // CopyDone/CopyFail sent, or the server failed
 };
+
+/// Stores `value` in `peak` when above it.
+void raise_peak(std::atomic<std::size_t>& peak, std::size_t value);
 
 /// Bind of the unnamed portal from `statement` with `params`, results in
 /// `results`, then Describe of the portal (extended_operations.cpp).

@@ -211,12 +211,31 @@ private:
   std::size_t statements_ = 0;
 };
 
-/// Counters of rows delivered through `fetch_options::on_rows`.
+/// Counters of rows delivered through `fetch_options::on_rows` and of COPY
+/// data in both directions.
 struct streaming_statistics {
   std::uint64_t rows_streamed = 0;     ///< rows handed to on_rows so far
   std::size_t buffered_rows = 0;       ///< rows decoded and not yet handed back
   std::size_t peak_buffered_rows = 0;  ///< the most `buffered_rows` ever was
+  std::uint64_t copy_out_bytes = 0;    ///< COPY TO STDOUT bytes handed to copy_out's callback
+  std::size_t peak_copy_out_buffered = 0; ///< the most COPY TO bytes received and not handed back
+  std::uint64_t copy_in_bytes = 0;     ///< COPY FROM STDIN bytes taken from copy_in's source
+  std::size_t peak_copy_in_unsent = 0; ///< the most bytes waiting to be written during COPY FROM
 };
+
+/// COPY TO STDOUT data: whole CopyData messages (rows, in the text, CSV or
+/// binary format the statement chose), up to about 64 KiB a call, valid
+/// during the call. Runs where `fetch_options::on_rows` runs.
+using copy_data_callback = std::function<void(connection&, std::string_view data)>;
+/// COPY FROM STDIN data: returns the next piece (any split of the data),
+/// or nullopt at the end (CopyDone). A throw sends CopyFail with its text,
+/// so the COPY fails and nothing of it is stored. Runs where
+/// `fetch_options::on_rows` runs, once at a time, and is asked again only
+/// when less than `copy_in_window` bytes wait to be written.
+using copy_source = std::function<std::optional<std::string>(connection&)>;
+/// Bytes of COPY FROM data written ahead of the server before the source
+/// is asked for more.
+inline constexpr std::size_t copy_in_window = 256 * 1024;
 
 /// A LISTEN/NOTIFY notification.
 struct notification {
@@ -288,6 +307,20 @@ public:
   /// `status`; `error` is the first ErrorResponse and the completion fails
   /// when any statement failed. An empty pipeline is refused (`fail`).
   started_operation execute(pipeline batch);
+  /// Runs `sql` (a COPY ... TO STDOUT) with the simple protocol and hands
+  /// its data to `on_data` as it arrives. Backpressure is the core's: while
+  /// more than `core.max_buffered_bytes` wait for the callback (sync and
+  /// deferred mode), the connection stops reading and the server waits.
+  /// Completes at ReadyForQuery; the result's tag is "COPY n".
+  started_operation copy_out(std::string sql, copy_data_callback on_data);
+  /// Runs `sql` (a COPY ... FROM STDIN) with the simple protocol and sends
+  /// what `source` gives, asking for more only while less than
+  /// `copy_in_window` bytes wait to be written (backpressure from the
+  /// server's reading). An ErrorResponse stops asking. A statement that is
+  /// not COPY FROM STDIN runs as a simple query; a COPY TO STDOUT in
+  /// `copy_in` (or FROM STDIN in `copy_out`) is refused with CopyFail or
+  /// its data dropped with a warning client message.
+  started_operation copy_in(std::string sql, copy_source source);
   /// Prepares the named statement `name` (not empty; the unnamed one is
   /// `execute`'s) and describes it: the result's `statement` and
   /// `statement(name)` then hold its parameter types and columns. A 0 in
