@@ -27,7 +27,7 @@ void forget_core_result_locked(netio::connection::state& core, std::uint64_t id)
 
 connection::connection(netio::context& owner, connection_options options,
                        netio::connection_options core) {
-  core.pipelining = false; // one simple query at a time in this version
+  core.pipelining = false; // one operation at a time; a pg::pipeline is one operation
   state_ = std::make_shared<state>(std::move(options));
   auto pg = state_;
   core_ = std::make_unique<netio::connection>(

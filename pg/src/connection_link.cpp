@@ -57,6 +57,26 @@ std::string client_nonce() {
   return text;
 }
 
+/// An event that calls the pg callback `member` installed when it runs
+/// (read under the lock, called without it) with `argument`; nothing when
+/// none is installed or the connection object is gone.
+template <auto member, typename argument_type>
+std::function<void(netio::connection&)>
+installed_callback_event(std::shared_ptr<connection::state> pg, netio::connection::state* core,
+                         argument_type argument) {
+  return [pg = std::move(pg), core, argument = std::move(argument)](netio::connection&) {
+    std::remove_cvref_t<decltype(callbacks{}.*member)> callback;
+    connection* target = nullptr;
+    {
+      std::lock_guard guard{core->owner_state->mutex};
+      callback = pg->installed.*member;
+      target = pg->self;
+    }
+    if (callback && target)
+      callback(*target, argument);
+  };
+}
+
 /// Wakes the link on its worker when a host attempt's connect_timeout passes.
 class host_deadline final : public runtime::detail::deadline_target {
 public:
@@ -323,6 +343,8 @@ void link::flush_output() {
     output_start_ = 0;
   }
   update_interest();
+  if (extended_)
+    copy_output_drained(); // COPY FROM asks for more data as the output drains
 }
 
 void link::read_input() {
@@ -453,6 +475,8 @@ void link::handle_authentication(const authentication_request& request) {
 }
 
 void link::handle(backend_message&& message) {
+  if (extended_ && phase_ == phase::querying && handle_extended(message))
+    return;
   auto* core = core_.get();
   auto pg = pg_;
   std::visit(
@@ -495,42 +519,22 @@ void link::handle(backend_message&& message) {
           query_failed_ = true;
           std::lock_guard guard{core->owner_state->mutex};
           auto found = pg->building.find(operation_id_);
-          if (found != pg->building.end())
-            found->second.error = body;
+          if (found != pg->building.end() && !found->second.error)
+            found->second.error = body; // the first: a pipeline may have several
         }
         connection_event event;
         event.unsolicited = phase_ == phase::ready;
         event.bytes = sizeof(server_message) + body.message.size() + body.detail.size();
-        event.run = [pg, core, text = std::move(body)](netio::connection&) {
-          server_message_callback callback;
-          connection* target = nullptr;
-          {
-            std::lock_guard guard{core->owner_state->mutex};
-            callback = pg->installed.server_message;
-            target = pg->self;
-          }
-          if (callback && target)
-            callback(*target, text);
-        };
+        event.run = installed_callback_event<&callbacks::server_message>(pg, core, std::move(body));
         core->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, notification_response>) {
         connection_event event;
         event.unsolicited = true;
         event.is_notification = true;
         event.bytes = sizeof(notification) + body.channel.size() + body.payload.size();
-        event.run = [pg, core,
-                     note = notification{std::move(body.channel), std::move(body.payload),
-                                         body.process_id}](netio::connection&) {
-          notification_callback callback;
-          connection* target = nullptr;
-          {
-            std::lock_guard guard{core->owner_state->mutex};
-            callback = pg->installed.notification;
-            target = pg->self;
-          }
-          if (callback && target)
-            callback(*target, note);
-        };
+        event.run = installed_callback_event<&callbacks::notification>(
+          pg, core,
+          notification{std::move(body.channel), std::move(body.payload), body.process_id});
         core->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, row_description>) {
         std::lock_guard guard{core->owner_state->mutex};
@@ -586,15 +590,7 @@ void link::send_query(std::uint64_t request_id, std::string sql) {
     fail(errc::connection_failed, "execute: the connection is not ready");
     return;
   }
-  {
-    std::lock_guard guard{core_->owner_state->mutex};
-    // The core's record keeps the completion waitable set until the result is taken.
-    core_->building[request_id] = netio::result{request_id, {}, {}};
-    pg_->building[request_id] = query_result{request_id, {}, {}, pg_->status};
-  }
-  operation_id_ = request_id;
-  query_failed_ = false;
-  phase_ = phase::querying;
+  open_query(request_id);
   frontend::query(output_, sql);
   flush_output();
 }

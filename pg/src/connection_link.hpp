@@ -6,6 +6,7 @@
 
 #include "cancel_sender.hpp"
 #include "connection_state.hpp"
+#include "extended_query.hpp"
 
 #include <actorloop/pg/auth.hpp>
 
@@ -26,6 +27,13 @@ public:
 
   void start_connect(std::uint64_t connect_id);
   void send_query(std::uint64_t request_id, std::string sql);
+  /// Starts an extended-protocol operation (extended_query.cpp).
+  void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
+  /// on_rows returned chunk of request `request_id`: maybe fetch the next.
+  void chunk_returned(std::uint64_t request_id);
+  /// copy_in's source gave `piece` (nullopt: the end) or threw `failure`.
+  void copy_data_arrived(std::uint64_t request_id, std::optional<std::string> piece,
+                         std::string failure);
   /// connect_timeout passed for host attempt `attempt`: give up on that host.
   void host_deadline_reached(std::uint64_t attempt);
 
@@ -52,6 +60,22 @@ private:
   void update_interest();
   void handle(backend_message&& message);
   void handle_authentication(const authentication_request& request);
+  // -- the extended protocol (extended_query.cpp) ----------------------------------
+  /// The result records of query `request_id`, before its messages go out.
+  void open_query(std::uint64_t request_id);
+  /// Handles `message` for the extended operation in flight; false when
+  /// the common handling in handle() is still to run.
+  bool handle_extended(backend_message& message);
+  void deliver_chunk();
+  /// handle_extended for a pipeline (pipeline_query.cpp).
+  bool handle_pipeline(backend_message& message);
+  // -- COPY (copy_stream.cpp) --------------------------------------------------------
+  bool handle_copy(backend_message& message);
+  void deliver_copy_data();
+  void request_copy_data();
+  /// Output was written: COPY FROM may ask its source for more.
+  void copy_output_drained();
+  void send_execute();
   void close_socket();
   /// The connection broke (or connect failed): a client message, the
   /// connection dead, and the pending operation failed.
@@ -78,6 +102,7 @@ private:
   std::optional<scram_client> scram_;
   std::optional<server_message> startup_error_;
   bool query_failed_ = false;
+  std::shared_ptr<extended_operation> extended_; // the extended operation in flight
   // CancelRequests under way on their own connections (see send_cancel).
   std::vector<std::shared_ptr<cancel_sender>> cancels_;
   // connect_timeout: one timer per host attempt; dropping it disarms it.

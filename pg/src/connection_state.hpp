@@ -8,6 +8,7 @@
 
 #include "connection_core.hpp"
 
+#include <atomic>
 #include <deque>
 #include <map>
 
@@ -28,6 +29,17 @@ public:
   std::map<std::string, std::string> parameters;
   backend_key_data key;
   transaction_status status = transaction_status::idle;
+  std::map<std::string, statement_description> statements; // prepared through us
+
+  // -- rows streamed through fetch_options::on_rows (any thread) ---------------------
+  std::atomic<std::uint64_t> rows_streamed{0};
+  std::atomic<std::size_t> buffered_rows{0};
+  std::atomic<std::size_t> peak_buffered_rows{0};
+  std::atomic<std::uint64_t> copy_out_bytes{0};
+  std::atomic<std::size_t> copy_out_buffered{0};
+  std::atomic<std::size_t> peak_copy_out_buffered{0};
+  std::atomic<std::uint64_t> copy_in_bytes{0};
+  std::atomic<std::size_t> peak_copy_in_unsent{0};
 };
 
 } // namespace actorloop::pg

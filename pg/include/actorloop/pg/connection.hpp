@@ -2,7 +2,7 @@
 /// A PostgreSQL connection on netio's connection core: the same I/O modes
 /// (sync, deferred, async), busy rule, `poll`, `wakeup`, delivery threads and
 /// completion/notification waitables as `netio::connection`, speaking the
-/// PostgreSQL protocol v3 (simple query protocol in this version).
+/// PostgreSQL protocol v3 (the simple and the extended query protocol).
 ///
 /// Which thread runs each callback (Open Client Client-Library/C
 /// Programmer's Guide, Table 2-27, as `netio::connection` applies it):
@@ -21,6 +21,7 @@
 #include <actorloop/netio/connection.hpp>
 #include <actorloop/pg/backend.hpp>
 #include <actorloop/pg/options.hpp>
+#include <actorloop/pg/values.hpp>
 
 #include <functional>
 #include <map>
@@ -37,13 +38,33 @@ using netio::io_mode;
 using netio::retcode;
 using netio::started_operation;
 
-/// One statement's outcome within a simple query: its rows (when it
-/// returned any: `described`), and its command tag.
+/// One statement's outcome: its rows (when it returned any: `described`),
+/// and its command tag. A column comes in the text format (the simple
+/// protocol, or `format::text` results) or the binary one (the extended
+/// protocol's default); each typed read accepts both where the type allows
+/// and says which column and type it refused otherwise.
+///
+/// Typed reads throw pg::error: (invalid_argument) for a row or column out
+/// of range or an unknown name, (null_value) for NULL, (wrong_type) naming
+/// the column and its type OID for a column of another type, and
+/// (malformed_message) for bytes that are not a value of the column's type.
+/// How a statement of a pipeline ended.
+enum class statement_status {
+  completed, ///< it ran (CommandComplete or EmptyQueryResponse)
+  failed,    ///< an ErrorResponse stopped it (`result::error`)
+  aborted,   ///< an earlier statement of its Sync segment failed and the server
+             ///< skipped it (libpq's PGRES_PIPELINE_ABORTED)
+};
+
 struct result {
   bool described = false; ///< a RowDescription came (the statement returns rows)
   row_description description;
   std::vector<data_row> rows;
   std::string command_tag; ///< empty for an empty query
+  /// In a pipeline, how this statement ended, and its ErrorResponse if it
+  /// failed (elsewhere always `completed`: the error is `query_result::error`).
+  statement_status status = statement_status::completed;
+  std::optional<server_message> error;
 
   [[nodiscard]] std::size_t row_count() const noexcept { return rows.size(); }
   [[nodiscard]] std::size_t column_count() const noexcept { return description.fields.size(); }
@@ -58,19 +79,19 @@ struct result {
   [[nodiscard]] bool is_null(std::size_t row, std::string_view name) const {
     return is_null(row, column(name));
   }
-  /// The text of a cell. Throws pg::error (invalid_argument) for a row or
-  /// column out of range, and (null_value) for a NULL.
+  /// The text of a cell: any text-format cell, or a binary cell of a
+  /// text-like type (text, varchar, bpchar, name, json, unknown), whose
+  /// binary form is its text.
   [[nodiscard]] std::string_view text(std::size_t row, std::size_t column) const;
   [[nodiscard]] std::string_view text(std::size_t row, std::string_view name) const {
     return text(row, column(name));
   }
-  /// An int2/int4/int8/oid cell; throws (wrong_type) naming the column's
-  /// type for any other type, (null_value) for NULL.
+  /// An int2/int4/int8/oid cell.
   [[nodiscard]] std::int64_t int64(std::size_t row, std::size_t column) const;
   [[nodiscard]] std::int64_t int64(std::size_t row, std::string_view name) const {
     return int64(row, column(name));
   }
-  /// A float4/float8/numeric or integer cell as a double.
+  /// A float4/float8 or integer cell as a double, or a text-format numeric.
   [[nodiscard]] double float64(std::size_t row, std::size_t column) const;
   [[nodiscard]] double float64(std::size_t row, std::string_view name) const {
     return float64(row, column(name));
@@ -80,17 +101,141 @@ struct result {
   [[nodiscard]] bool boolean(std::size_t row, std::string_view name) const {
     return boolean(row, column(name));
   }
+  /// The cell's bytes as they came, in the column's format, for any type
+  /// (NULL still throws null_value).
+  [[nodiscard]] std::string_view bytes(std::size_t row, std::size_t column) const;
+  [[nodiscard]] std::string_view bytes(std::size_t row, std::string_view name) const {
+    return bytes(row, column(name));
+  }
+  /// A bytea cell's bytes (the text format's `\x` hex is decoded).
+  [[nodiscard]] std::string bytea(std::size_t row, std::size_t column) const;
+  [[nodiscard]] std::string bytea(std::size_t row, std::string_view name) const {
+    return bytea(row, column(name));
+  }
+  /// A uuid cell.
+  [[nodiscard]] pg::uuid uuid_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::uuid uuid_value(std::size_t row, std::string_view name) const {
+    return uuid_value(row, column(name));
+  }
+  /// A date cell (binary format only: the text form depends on DateStyle).
+  [[nodiscard]] pg::date date_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::date date_value(std::size_t row, std::string_view name) const {
+    return date_value(row, column(name));
+  }
+  /// A timestamp cell (binary format only).
+  [[nodiscard]] pg::timestamp timestamp_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::timestamp timestamp_value(std::size_t row, std::string_view name) const {
+    return timestamp_value(row, column(name));
+  }
+  /// A timestamptz cell (binary format only).
+  [[nodiscard]] pg::timestamptz timestamptz_value(std::size_t row, std::size_t column) const;
+  [[nodiscard]] pg::timestamptz timestamptz_value(std::size_t row,
+                                                  std::string_view name) const {
+    return timestamptz_value(row, column(name));
+  }
 };
 
-/// What one `execute` gave back: one result per statement that ran, the
+/// A prepared statement as the server described it after `prepare`.
+struct statement_description {
+  std::string name;
+  std::vector<oid> parameter_types; ///< ParameterDescription
+  bool returns_rows = false;        ///< a RowDescription came (not NoData)
+  row_description columns;          ///< its format codes are not chosen yet (0)
+};
+
+/// What one operation gave back: one result per statement that ran, the
 /// ErrorResponse that stopped it (if any; the statements after it did not
-/// run), and the transaction status ReadyForQuery reported.
+/// run), and the transaction status ReadyForQuery reported. After
+/// `prepare`, `statement` holds the server's description.
 struct query_result {
   std::uint64_t request_id = 0;
   std::vector<result> results;
   std::optional<server_message> error;
   transaction_status status = transaction_status::idle;
+  std::optional<statement_description> statement;
 };
+
+class connection;
+namespace detail {
+struct extended_operation;
+}
+
+/// Receives a portal's rows a chunk at a time (`fetch_options::on_rows`):
+/// `chunk` has the row description and at most `rows_per_chunk` rows; it is
+/// valid during the call only. Runs on the thread the server-message
+/// callback runs on in the connection's mode (the calling thread in sync
+/// mode, the `poll` caller in deferred mode, the I/O worker in async mode).
+/// Like every callback except the completion, it must not start operations.
+using row_chunk_callback = std::function<void(connection&, const result& chunk)>;
+
+/// How an extended-protocol `execute` or `execute_prepared` fetches rows.
+struct fetch_options {
+  /// The result columns' format: binary (the typed reads decode it) or text.
+  format results = format::binary;
+  /// 0: the portal runs to the end with one Execute. N > 0: Execute with a
+  /// row limit of N, and again after each PortalSuspended, until the end.
+  std::uint32_t rows_per_chunk = 0;
+  /// When set (needs rows_per_chunk > 0), rows go here a chunk at a time
+  /// and not into the result, whose `rows` stays empty: at most two chunks
+  /// (2 x rows_per_chunk rows) are ever held, because the next Execute is
+  /// sent only when no more than one chunk is waiting for this callback.
+  row_chunk_callback on_rows;
+};
+
+/// Statements sent together without waiting for each other's answers
+/// (PostgreSQL documentation, 55.2.4 "Pipelining"), run by one
+/// `connection::execute(pipeline)`. Each statement is Parse/Bind/Describe/
+/// Execute of the unnamed statement or a prepared one; `sync()` ends a
+/// segment. The server runs a segment as one implicit transaction unless
+/// the statements manage their own: an error rolls the segment back, fails
+/// its statement and aborts the rest of the segment (their results say
+/// `aborted`), and the next segment runs. A Sync is added after the last
+/// statement when the pipeline does not end with one.
+///
+/// Building is on the caller's thread and encodes at once: a value the
+/// protocol cannot carry throws pg::error (invalid_argument) and leaves the
+/// pipeline as it was. Not thread-safe; hand it to `execute` when built.
+class pipeline {
+public:
+  pipeline& execute(std::string_view sql, const std::vector<param>& params = {},
+                    format results = format::binary);
+  pipeline& execute_prepared(std::string_view name, const std::vector<param>& params = {},
+                             format results = format::binary);
+  pipeline& sync();
+  [[nodiscard]] std::size_t statements() const noexcept { return statements_; }
+
+private:
+  friend class connection;
+  std::vector<std::byte> messages_;
+  std::vector<std::size_t> segment_ends_; // statements before each Sync
+  std::size_t statements_ = 0;
+};
+
+/// Counters of rows delivered through `fetch_options::on_rows` and of COPY
+/// data in both directions.
+struct streaming_statistics {
+  std::uint64_t rows_streamed = 0;     ///< rows handed to on_rows so far
+  std::size_t buffered_rows = 0;       ///< rows decoded and not yet handed back
+  std::size_t peak_buffered_rows = 0;  ///< the most `buffered_rows` ever was
+  std::uint64_t copy_out_bytes = 0;    ///< COPY TO STDOUT bytes handed to copy_out's callback
+  std::size_t peak_copy_out_buffered = 0; ///< the most COPY TO bytes received and not handed back
+  std::uint64_t copy_in_bytes = 0;     ///< COPY FROM STDIN bytes taken from copy_in's source
+  std::size_t peak_copy_in_unsent = 0; ///< the most bytes waiting to be written during COPY FROM
+};
+
+/// COPY TO STDOUT data: whole CopyData messages (rows, in the text, CSV or
+/// binary format the statement chose), up to about 64 KiB a call, valid
+/// during the call. Runs where `fetch_options::on_rows` runs.
+using copy_data_callback = std::function<void(connection&, std::string_view data)>;
+/// COPY FROM STDIN data: returns the next piece (any split of the data),
+/// or nullopt at the end (CopyDone). A throw sends CopyFail with its text,
+/// so the COPY fails and nothing of it is stored. Runs where
+/// `fetch_options::on_rows` runs, once at a time, and is asked again only
+/// when less than `copy_in_window` bytes wait to be written.
+using copy_source = std::function<std::optional<std::string>(connection&)>;
+/// Bytes of COPY FROM data written ahead of the server before the source
+/// is asked for more.
+inline constexpr std::size_t copy_in_window = 256 * 1024;
 
 /// A LISTEN/NOTIFY notification.
 struct notification {
@@ -98,8 +243,6 @@ struct notification {
   std::string payload;
   std::int32_t process_id = 0; ///< the notifying backend's process id
 };
-
-class connection;
 
 /// Called when an operation (connect, execute, close) completes; not in sync mode.
 using completion_callback = std::function<void(connection&, function_id, retcode status)>;
@@ -150,6 +293,54 @@ public:
   /// Runs `sql` with the simple query protocol; the completion fails when
   /// an ErrorResponse came. Its `query_result` is taken with `take_result`.
   started_operation execute(std::string sql);
+  /// Runs one statement with the extended protocol (PostgreSQL
+  /// documentation, 55.2.3 "Extended Query"): Parse of the unnamed
+  /// statement with the parameters' types, Bind, Describe, Execute, Sync.
+  /// `params` are `$1`, `$2`, ...; `fetch` chooses the result format and
+  /// chunked fetching. A parameter or text the protocol cannot carry is a
+  /// client message (invalid_argument) and `fail`, nothing is sent.
+  started_operation execute(std::string sql, std::vector<param> params,
+                            fetch_options fetch = {});
+  /// Runs a pipeline: every statement and Sync goes out at once; one
+  /// completion when the last segment's ReadyForQuery came. Its
+  /// `query_result` has one `result` per statement in order, each with its
+  /// `status`; `error` is the first ErrorResponse and the completion fails
+  /// when any statement failed. An empty pipeline is refused (`fail`).
+  started_operation execute(pipeline batch);
+  /// Runs `sql` (a COPY ... TO STDOUT) with the simple protocol and hands
+  /// its data to `on_data` as it arrives. Backpressure is the core's: while
+  /// more than `core.max_buffered_bytes` wait for the callback (sync and
+  /// deferred mode), the connection stops reading and the server waits.
+  /// Completes at ReadyForQuery; the result's tag is "COPY n".
+  started_operation copy_out(std::string sql, copy_data_callback on_data);
+  /// Runs `sql` (a COPY ... FROM STDIN) with the simple protocol and sends
+  /// what `source` gives, asking for more only while less than
+  /// `copy_in_window` bytes wait to be written (backpressure from the
+  /// server's reading). An ErrorResponse stops asking. A statement that is
+  /// not COPY FROM STDIN runs as a simple query; a COPY TO STDOUT in
+  /// `copy_in` (or FROM STDIN in `copy_out`) is refused with CopyFail or
+  /// its data dropped with a warning client message.
+  started_operation copy_in(std::string sql, copy_source source);
+  /// Prepares the named statement `name` (not empty; the unnamed one is
+  /// `execute`'s) and describes it: the result's `statement` and
+  /// `statement(name)` then hold its parameter types and columns. A 0 in
+  /// `parameter_types` (or a missing one) lets the server infer the type.
+  started_operation prepare(std::string name, std::string sql,
+                            std::vector<oid> parameter_types = {});
+  /// Runs a prepared statement: Bind, Describe, Execute, Sync. When the
+  /// statement was prepared through this connection, a wrong number of
+  /// parameters or a binary parameter of another type than the statement's
+  /// is refused here (client message naming the parameter and both types,
+  /// `fail`) instead of by the server.
+  started_operation execute_prepared(std::string name, std::vector<param> params,
+                                     fetch_options fetch = {});
+  /// Closes (deallocates) the named prepared statement; closing a name that
+  /// does not exist is not an error (PostgreSQL's rule).
+  started_operation close_statement(std::string name);
+  /// The description of a statement prepared through this connection.
+  [[nodiscard]] std::optional<statement_description> statement(const std::string& name) const;
+  /// Rows streamed through `fetch_options::on_rows` on this connection.
+  [[nodiscard]] streaming_statistics streaming() const;
   /// Client-Library's ct_cancel(CS_CANCEL_ATTN): asks the server to stop
   /// the running `execute`. Sends a CancelRequest with this session's
   /// BackendKeyData on a new connection to the address the session uses;
@@ -195,6 +386,9 @@ public:
   class state;
 
 private:
+  started_operation start_extended(const char* function,
+                                   const std::function<void(detail::extended_operation&)>& encode);
+
   std::shared_ptr<state> state_;
   std::unique_ptr<netio::connection> core_;
 };

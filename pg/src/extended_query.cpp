@@ -1,0 +1,243 @@
+// The worker side of the extended query protocol (PostgreSQL
+// documentation, 55.2.3 "Extended Query"): sending an operation the
+// caller's thread encoded, following its ParseComplete, BindComplete,
+// ParameterDescription, NoData, PortalSuspended and CloseComplete, fetching
+// a portal in chunks, and streaming rows to fetch_options::on_rows with at
+// most two chunks held.
+#include "connection_link.hpp"
+
+#include <actorloop/pg/error.hpp>
+#include <actorloop/pg/frontend.hpp>
+
+namespace actorloop::pg::detail {
+
+namespace {
+
+void note_buffered_row(connection::state& pg) {
+  raise_peak(pg.peak_buffered_rows, pg.buffered_rows.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+/// `tag` with its final number (the rows) replaced by `rows`.
+std::string with_row_count(const std::string& tag, std::uint64_t rows) {
+  auto end = tag.size();
+  auto start = end;
+  while (start > 0 && tag[start - 1] >= '0' && tag[start - 1] <= '9')
+    --start;
+  if (start == end || start == 0 || tag[start - 1] != ' ')
+    return tag;
+  return tag.substr(0, start) + std::to_string(rows);
+}
+
+bool executes_portal(const extended_operation& operation) {
+  return operation.what == extended_operation::kind::execute ||
+         operation.what == extended_operation::kind::execute_prepared;
+}
+
+} // namespace
+
+void raise_peak(std::atomic<std::size_t>& peak, std::size_t value) {
+  auto seen = peak.load(std::memory_order_relaxed);
+  while (value > seen && !peak.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
+
+void link::open_query(std::uint64_t request_id) {
+  extended_.reset();
+  {
+    std::lock_guard guard{core_->owner_state->mutex};
+    // The core's record keeps the completion waitable set until the result is taken.
+    core_->building[request_id] = netio::result{request_id, {}, {}};
+    pg_->building[request_id] = query_result{request_id, {}, {}, pg_->status, {}};
+  }
+  operation_id_ = request_id;
+  query_failed_ = false;
+  phase_ = phase::querying;
+}
+
+void link::send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation) {
+  if (phase_ != phase::ready || fd_ < 0) {
+    operation_id_ = request_id;
+    phase_ = phase::querying;
+    fail(errc::connection_failed, "execute: the connection is not ready");
+    return;
+  }
+  open_query(request_id);
+  extended_ = std::move(operation);
+  auto& messages = extended_->messages;
+  output_.insert(output_.end(), messages.begin(), messages.end());
+  messages = {};
+  if (!executes_portal(*extended_)) {
+    extended_->sync_sent = true; // the caller's messages end with Sync
+  } else if (extended_->fetch.rows_per_chunk == 0) {
+    frontend::execute(output_, "", 0);
+    frontend::sync(output_);
+    extended_->sync_sent = true;
+  } else {
+    send_execute();
+  }
+  flush_output();
+}
+
+void link::send_execute() {
+  // Flush, not Sync: the unnamed portal lives until the Sync that ends
+  // the operation, which goes after the last chunk (or an error).
+  if (extended_->sync_sent)
+    return;
+  frontend::execute(output_, "", static_cast<std::int32_t>(extended_->fetch.rows_per_chunk));
+  frontend::flush(output_);
+}
+
+void link::deliver_chunk() {
+  auto& operation = *extended_;
+  auto rows = std::make_shared<result>();
+  rows->described = true;
+  rows->description = operation.columns;
+  rows->rows = std::move(operation.chunk);
+  operation.chunk = {};
+  if (!core_)
+    return;
+  ++operation.unconsumed;
+  netio::detail::connection_event event;
+  for (auto& row : rows->rows)
+    event.bytes += sizeof(data_row) + row.byte_size();
+  std::weak_ptr<link> weak = shared_from_this();
+  auto pg = pg_;
+  auto worker = worker_;
+  auto* core = core_.get();
+  event.run = [weak, pg, worker, core, rows, callback = operation.fetch.on_rows,
+               id = operation_id_](netio::connection&) {
+    // Whatever the callback does (a throw included), the rows are handed
+    // back and the link may fetch the next chunk.
+    struct returned {
+      std::weak_ptr<link> weak;
+      std::shared_ptr<connection::state> pg;
+      std::shared_ptr<netio::detail::io_worker> worker;
+      std::size_t count;
+      std::uint64_t id;
+      ~returned() {
+        pg->buffered_rows.fetch_sub(count, std::memory_order_relaxed);
+        pg->rows_streamed.fetch_add(count, std::memory_order_relaxed);
+        worker->post([weak = weak, id = id] {
+          if (auto alive = weak.lock())
+            alive->chunk_returned(id);
+        });
+      }
+    } guard{weak, pg, worker, rows->rows.size(), id};
+    connection* target = nullptr;
+    {
+      std::lock_guard lock{core->owner_state->mutex};
+      target = pg->self;
+    }
+    if (target)
+      callback(*target, *rows);
+  };
+  core_->deliver(std::move(event));
+}
+
+void link::chunk_returned(std::uint64_t request_id) {
+  if (!extended_ || phase_ != phase::querying || operation_id_ != request_id || fd_ < 0)
+    return;
+  auto& operation = *extended_;
+  if (operation.unconsumed > 0)
+    --operation.unconsumed;
+  if (operation.execute_wanted && operation.unconsumed <= 1) {
+    operation.execute_wanted = false;
+    send_execute();
+    flush_output();
+  }
+}
+
+bool link::handle_extended(backend_message& message) {
+  auto& operation = *extended_;
+  if (operation.what == extended_operation::kind::pipeline)
+    return handle_pipeline(message);
+  if (operation.what == extended_operation::kind::copy_out ||
+      operation.what == extended_operation::kind::copy_in)
+    return handle_copy(message);
+  bool streamed = static_cast<bool>(operation.fetch.on_rows);
+  return std::visit(
+    [&](auto& body) -> bool {
+      using type = std::decay_t<decltype(body)>;
+      if constexpr (std::is_same_v<type, parse_complete> || std::is_same_v<type, bind_complete> ||
+                    std::is_same_v<type, close_complete> || std::is_same_v<type, no_data>) {
+        return true; // NoData: the statement returns no rows (returns_rows stays false)
+      } else if constexpr (std::is_same_v<type, parameter_description>) {
+        operation.described.parameter_types = std::move(body.types);
+        return true;
+      } else if constexpr (std::is_same_v<type, row_description>) {
+        if (operation.what == extended_operation::kind::prepare) {
+          operation.described.returns_rows = true;
+          operation.described.columns = std::move(body);
+          return true;
+        }
+        operation.returns_rows = true;
+        if (streamed)
+          operation.columns = body;
+        return false; // the result records its description
+      } else if constexpr (std::is_same_v<type, data_row>) {
+        ++operation.rows_fetched;
+        if (!streamed)
+          return false;
+        operation.chunk.push_back(std::move(body));
+        note_buffered_row(*pg_);
+        return true;
+      } else if constexpr (std::is_same_v<type, portal_suspended>) {
+        if (streamed)
+          deliver_chunk();
+        // At most two chunks held: one waiting for on_rows, one arriving.
+        if (operation.unconsumed <= 1)
+          send_execute();
+        else
+          operation.execute_wanted = true;
+        return true;
+      } else if constexpr (std::is_same_v<type, command_complete> ||
+                           std::is_same_v<type, empty_query_response>) {
+        if (streamed && !operation.chunk.empty())
+          deliver_chunk();
+        if constexpr (std::is_same_v<type, command_complete>) {
+          // After PortalSuspended the server's count is the last Execute's
+          // rows only; the tag reports them all.
+          if (operation.fetch.rows_per_chunk > 0 && operation.returns_rows)
+            body.tag = with_row_count(body.tag, operation.rows_fetched);
+        }
+        if (!operation.sync_sent) {
+          frontend::sync(output_); // flushed after this read
+          operation.sync_sent = true;
+        }
+        return false; // the result records the tag
+      } else if constexpr (std::is_same_v<type, server_message>) {
+        if (body.is_error) {
+          // The rows that came before the error are delivered, then the
+          // error; the server skips to the next Sync, which a chunked fetch
+          // has not sent yet.
+          if (streamed && !operation.chunk.empty())
+            deliver_chunk();
+          operation.execute_wanted = false;
+          if (!operation.sync_sent) {
+            frontend::sync(output_);
+            operation.sync_sent = true;
+          }
+        }
+        return false;
+      } else if constexpr (std::is_same_v<type, ready_for_query>) {
+        auto finished = std::exchange(extended_, nullptr);
+        if (!query_failed_ && finished->what == extended_operation::kind::prepare) {
+          finished->described.name = finished->statement_name;
+          std::lock_guard guard{core_->owner_state->mutex};
+          pg_->statements[finished->statement_name] = finished->described;
+          auto found = pg_->building.find(operation_id_);
+          if (found != pg_->building.end())
+            found->second.statement = std::move(finished->described);
+        } else if (finished->what == extended_operation::kind::close_statement) {
+          std::lock_guard guard{core_->owner_state->mutex};
+          pg_->statements.erase(finished->statement_name);
+        }
+        return false; // completes the operation
+      } else {
+        return false;
+      }
+    },
+    message);
+}
+
+} // namespace actorloop::pg::detail
