@@ -383,10 +383,13 @@ int main(int argc, char** argv) {
     runtime::engine_options options;
     options.default_threads = 1;
     for (std::size_t index = 0; index < readers; ++index) {
-      // One thread each, so each scheduler's worker reaps its own ring.
+      // One thread each, so each scheduler's worker reaps its own ring; an
+      // applet may handle up to 16 completions per turn (one message each
+      // batch), as fio reaps 16 per call.
       runtime::scheduler_options files;
       files.name = "files-" + std::to_string(index);
       files.threads = 1;
+      files.throughput = reader_depth;
       options.schedulers.push_back(files);
     }
     runtime::engine engine{options};

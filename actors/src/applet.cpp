@@ -84,14 +84,11 @@ struct registration final : runtime::detail::waiter,
   void on_deadline_reached() noexcept override { notify(); }
 
   void notify() noexcept;
-  void send_ready_message() noexcept {
-    // One message in flight per registration is enough: the applet re-tests
-    // readiness when it handles it.
-    if (message_pending.exchange(true, std::memory_order_acq_rel))
-      return;
+  /// Rings the applet's doorbell: one (inbox_atom) message per batch.
+  void send_doorbell() noexcept {
     runtime::detail::grouped_actor::send_to(actor.get(), [&] {
       actor->enqueue(nullptr, caf::make_message_id(),
-                     caf::make_message(detail::ready_atom::value, what.id()),
+                     caf::make_message(detail::inbox_atom::value, std::uint64_t{0}),
                      runtime::detail::current_execution_unit());
     });
   }
@@ -100,8 +97,15 @@ struct registration final : runtime::detail::waiter,
   const caf::strong_actor_ptr actor;
   runtime::detail::scheduler_group& group;
   applet_core& owner; // lives in the applet's actor, which `actor` keeps
+  // In the applet's inbox (or about to be); one entry per registration is
+  // enough: the applet re-tests readiness when it takes it out.
   std::atomic<bool> message_pending{false};
+  // While in the inbox: the next entry, and a reference that keeps this
+  // registration alive until the applet (or a closing drain) takes it out.
+  registration* next_in_inbox = nullptr;
+  std::shared_ptr<registration> inbox_ref;
   // Touched only on the applet's thread:
+  bool erased = false;     // no longer in the applet's table
   bool stale = false;      // cleared by clear_wait, not re-added yet
   bool locally_queued = false;
   // The core's FIFO of possibly ready registrations (intrusive: queuing
@@ -206,6 +210,11 @@ struct applet_context::core {
   // themselves; every entry is also in `registrations`, which owns it.
   registration* ready_head = nullptr;
   registration* ready_tail = nullptr;
+  // Registrations made ready by other threads, pushed by `registration::
+  // notify` (a lock-free stack; the applet takes it whole on each doorbell).
+  std::atomic<registration*> inbox{nullptr};
+  // Set by destroy: a notifier that pushes after it drains the inbox itself.
+  std::atomic<bool> inbox_closed{false};
   bool cleared = false;
   bool continue_pending = false;
   bool destroy_started = false;
@@ -327,13 +336,53 @@ struct applet_context::core {
 
   // -- events -------------------------------------------------------------------
 
-  void on_ready_message(std::uint64_t id) {
-    auto found = registrations.find(id);
-    if (found == registrations.end())
-      return; // Removed since; the message is stale.
-    auto& entry = found->second;
-    entry->message_pending.store(false, std::memory_order_release);
-    queue_locally(*entry);
+  /// Any thread: pushes `entry` (its inbox_ref set); true if the inbox was
+  /// empty, so the caller must ring the doorbell.
+  bool push_inbox(registration& entry) noexcept {
+    auto* head = inbox.load(std::memory_order_relaxed);
+    do {
+      entry.next_in_inbox = head;
+    } while (!inbox.compare_exchange_weak(head, &entry, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
+    return head == nullptr;
+  }
+
+  /// Takes the inbox whole; the entries in the order they were pushed.
+  registration* take_inbox() noexcept {
+    auto* head = inbox.exchange(nullptr, std::memory_order_seq_cst);
+    registration* fifo = nullptr;
+    while (head != nullptr) {
+      auto* next = head->next_in_inbox;
+      head->next_in_inbox = fifo;
+      fifo = head;
+      head = next;
+    }
+    return fifo;
+  }
+
+  /// Once closed (any thread): drops the inbox's references.
+  void drain_closed_inbox() noexcept {
+    for (auto* entry = take_inbox(); entry != nullptr;) {
+      auto* next = entry->next_in_inbox;
+      entry->next_in_inbox = nullptr;
+      auto dropped = std::move(entry->inbox_ref); // may destroy *entry
+      entry = next;
+    }
+  }
+
+  /// The doorbell: queues every registration made ready since the last one
+  /// and dispatches.
+  void on_inbox() {
+    for (auto* entry = take_inbox(); entry != nullptr;) {
+      auto* next = entry->next_in_inbox;
+      entry->next_in_inbox = nullptr;
+      auto keep = std::move(entry->inbox_ref);
+      entry->message_pending.store(false, std::memory_order_release);
+      // An erased registration only waited for this reference to go.
+      if (!entry->erased)
+        queue_locally(*entry);
+      entry = next;
+    }
     run_turn();
   }
 
@@ -361,6 +410,7 @@ struct applet_context::core {
   /// Drops a registration: out of the ready FIFO, detached, erased.
   registration_map::iterator erase_registration(registration_map::iterator position) noexcept {
     unqueue(*position->second);
+    position->second->erased = true;
     runtime::detail::access::state(position->second->what)->detach(*position->second);
     return registrations.erase(position);
   }
@@ -373,8 +423,13 @@ struct applet_context::core {
     }
   }
 
-  /// Dispatches at most one ready waitable, then yields if more are queued.
+  /// Dispatches up to the scheduler's `throughput` ready waitables (each
+  /// followed by preselect), then yields with a message to itself if more
+  /// are queued, so that the scheduler's other applets get their turns
+  /// (with throughput 1, ready applets alternate one dispatch each).
   void run_turn() {
+    const std::size_t dispatches_per_turn = runtime::detail::throughput_of(self->group());
+    std::size_t dispatched = 0;
     while (!ready_empty() && !killed()) {
       // A strong reference: postselect may remove this registration.
       auto entry = ready_head->shared_from_this();
@@ -393,7 +448,8 @@ struct applet_context::core {
       if (again != registrations.end() &&
           runtime::detail::access::state(again->second->what)->ready_for(again->second.get()))
         queue_locally(*again->second);
-      break;
+      if (++dispatched == dispatches_per_turn)
+        break;
     }
     if (stop_if_killed())
       return;
@@ -483,6 +539,10 @@ struct applet_context::core {
     record->state.store(applet_state::destroying);
     while (!registrations.empty())
       erase_registration(registrations.begin());
+    // Drop what is still in the inbox; a timer's late notify that pushes
+    // after this sees the flag and drains for itself (see notify).
+    inbox_closed.store(true, std::memory_order_seq_cst);
+    drain_closed_inbox();
     record->waits.store(0);
     applet_context context{*this};
     try {
@@ -500,10 +560,10 @@ struct applet_context::core {
     self->quit();
   }
 
-  void on_message(caf::atom_value kind, std::uint64_t argument) {
+  void on_message(caf::atom_value kind) {
     switch (static_cast<std::uint64_t>(kind)) {
-      case detail::ready_atom::uint_value():
-        turn([&] { on_ready_message(argument); });
+      case detail::inbox_atom::uint_value():
+        turn([&] { on_inbox(); });
         break;
       case detail::continue_atom::uint_value():
         continue_pending = false;
@@ -554,7 +614,16 @@ void registration::notify() noexcept {
     owner.queue_locally(*this);
     return;
   }
-  send_ready_message();
+  if (message_pending.exchange(true, std::memory_order_acq_rel))
+    return; // Already in the inbox: the applet re-tests readiness then.
+  inbox_ref = shared_from_this();
+  if (owner.push_inbox(*this))
+    send_doorbell();
+  // A timer's notify can race with the applet's destroy (the worker holds
+  // the registration through its weak reference): whichever of the two
+  // comes second drains, so no reference cycle is left behind.
+  if (owner.inbox_closed.load(std::memory_order_seq_cst))
+    owner.drain_closed_inbox();
 }
 
 namespace {
@@ -576,8 +645,8 @@ public:
     // One handler for every message kind: a single match case is cheaper to
     // build per applet and to match per message than one case per kind.
     return {
-      [this](caf::atom_value kind, std::uint64_t argument) {
-        handle([&] { core_.on_message(kind, argument); });
+      [this](caf::atom_value kind, std::uint64_t) {
+        handle([&] { core_.on_message(kind); });
       },
     };
   }

@@ -5,8 +5,9 @@
 
 namespace actorloop::actors::detail {
 
-/// A registered waitable may be ready: (ready_atom, waitable id).
-using ready_atom = caf::atom_constant<caf::atom("al_ready")>;
+/// Registrations were pushed onto the applet's inbox (argument 0): one
+/// message for every registration that became ready since the last one.
+using inbox_atom = caf::atom_constant<caf::atom("al_inbox")>;
 /// More ready waitables are queued: take the next one in a new turn (argument 0).
 using continue_atom = caf::atom_constant<caf::atom("al_cont")>;
 /// Destroy now (the reason is in the applet record).

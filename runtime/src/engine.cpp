@@ -2,6 +2,8 @@
 #include <actorloop/runtime/detail/group_access.hpp>
 #include <actorloop/runtime/engine.hpp>
 
+#include <algorithm>
+
 #include "engine_config.hpp"
 #include "coordinator.hpp"
 #include "file_service.hpp"
@@ -268,6 +270,10 @@ void schedule_deadline(scheduler_group& group, time_point deadline,
 
 void count_dispatch(scheduler_group& group) noexcept {
   group.count_dispatch();
+}
+
+std::size_t throughput_of(const scheduler_group& group) noexcept {
+  return std::max<std::size_t>(1, group.options().throughput);
 }
 
 scheduler create_polled_scheduler(engine& owner, scheduler_options options,

@@ -91,7 +91,9 @@ struct scheduler_options {
   /// this much CPU after every burst of work (see docs/runtime.md).
   duration spin{0};
   /// Messages an applet may handle per turn before the next applet on the same
-  /// worker gets one (1 gives Open Files' round-robin between ready applets).
+  /// worker gets one, and fired waitables it may dispatch per message (1
+  /// gives Open Files' round-robin between ready applets; more lets an applet
+  /// take a batch of completions in one turn).
   std::size_t throughput = 1;
 
   /// Parses one scheduler, e.g. "io:threads=1:cpus=0:priority=fifo/10:spin=20us".

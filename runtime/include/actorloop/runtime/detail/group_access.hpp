@@ -7,6 +7,7 @@
 #include <actorloop/runtime/scheduler.hpp>
 #include <actorloop/runtime/waitable.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -80,6 +81,9 @@ public:
 
 /// Counts one applet event dispatch in the group's statistics.
 void count_dispatch(scheduler_group& group) noexcept;
+/// The scheduler's `throughput` option (at least 1): also the number of
+/// ready events an applet dispatches per turn.
+[[nodiscard]] std::size_t throughput_of(const scheduler_group& group) noexcept;
 
 /// The CAF execution unit of the calling worker thread, or nullptr. Passing it
 /// to `enqueue` lets the coordinator route the receiver to its own group.
