@@ -38,7 +38,9 @@ peer adopt(const std::shared_ptr<detail::core>& state, const caf::node_id& id,
       bell.set();
       self->quit();
     });
-    return caf::behavior{[](detail::nothing_atom) {}};
+    // Holds itself until it quits (CAF drops the behaviour then): nothing
+    // else refers to it, and CAF would end an unreferenced actor.
+    return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](detail::nothing_atom) {}};
   });
   return made;
 }
@@ -91,7 +93,9 @@ pending<peer> node::connect(const std::string& host, std::uint16_t port) {
           result->fail(errc::connect_failed, where + self->system().render(failure));
           self->quit();
         });
-    return caf::behavior{[](detail::nothing_atom) {}};
+    // Holds itself until it quits (CAF drops the behaviour then): nothing
+    // else refers to it, and CAF would end an unreferenced actor.
+    return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](detail::nothing_atom) {}};
   });
   return pending<peer>{result};
 }

@@ -67,8 +67,9 @@ void run_request(const std::shared_ptr<core>& state, caf::actor target, caf::mes
   state->system.spawn([state, pending, target, request](caf::event_based_actor* self) {
     // Whatever ends this actor without an answer (the node's anchor going,
     // the engine shutting down) completes the operation.
-    self->attach_functor([pending](const caf::error&) {
-      pending->failed(errc::node_stopped, "this node was stopped before the answer came");
+    self->attach_functor([pending, state](const caf::error& reason) {
+      pending->failed(errc::node_stopped, "this node was stopped before the answer came (" +
+                                            state->system.render(reason) + ")");
     });
     self->link_to(state->anchor);
     self->monitor(target);
@@ -103,7 +104,10 @@ void run_request(const std::shared_ptr<core>& state, caf::actor target, caf::mes
             pending->failed(errc::node_down, "the request failed (" + text + ")");
           self->quit();
         });
-    return caf::behavior{[](nothing_atom) {}};
+    // A strong reference to itself until it quits (CAF drops the behaviour
+    // then): nothing else holds this actor while it waits for an answer,
+    // and CAF would end an unreferenced actor as unreachable.
+    return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](nothing_atom) {}};
   });
 }
 

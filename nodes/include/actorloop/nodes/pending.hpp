@@ -108,11 +108,11 @@ public:
   /// waits by registering this waitable, then calls `get()` once it fired).
   T get() const {
     if (!state_)
-      throw error(std::make_error_code(std::errc::invalid_argument), "nodes::pending: empty");
+      throw nodes::error(std::make_error_code(std::errc::invalid_argument), "nodes::pending: empty");
     if (!done())
       const_cast<pending*>(this)->wait();
     if (auto code = state_->code())
-      throw error(code, state_->message());
+      throw nodes::error(code, state_->message());
     return *state_->value();
   }
 
