@@ -134,22 +134,18 @@ void node::export_applet(const std::string& name, const actors::applet_handle& a
   if (!applet)
     throw error(std::make_error_code(std::errc::invalid_argument),
                 "export of applet '" + name + "': empty handle");
-  detail::export_entry* entry = nullptr;
-  {
-    std::lock_guard guard{core_->mutex};
-    auto [position, added] = core_->exports.try_emplace(name);
-    if (!added)
-      throw error(errc::name_taken,
-                  "node '" + this->name() + "' exports '" + name + "' already");
-    entry = &position->second;
-    entry->kind = detail::object_kind::applet;
-    entry->applet = applet;
-    entry->watch = std::make_unique<detail::exit_watch>(core_->directory, name);
-  }
-  // Outside the node's lock: attach runs on_ready at once for an applet
-  // that is gone already. The entry stays in place (map nodes are stable)
-  // and is removed only by withdraw or the destructor, which detach first.
-  (void)runtime::detail::access::state(applet)->attach(*entry->watch);
+  std::lock_guard guard{core_->mutex};
+  auto [position, added] = core_->exports.try_emplace(name);
+  if (!added)
+    throw error(errc::name_taken, "node '" + this->name() + "' exports '" + name + "' already");
+  auto& entry = position->second;
+  entry.kind = detail::object_kind::applet;
+  entry.applet = applet;
+  entry.watch = std::make_unique<detail::exit_watch>(core_->directory, name);
+  // Under the node's lock, so that a concurrent withdraw cannot free the
+  // watch first. No lock-order problem: the watch's on_ready (run here at
+  // once for an applet that is gone already) only sends a message.
+  (void)runtime::detail::access::state(applet)->attach(*entry.watch);
 }
 
 bool node::withdraw(const std::string& name) {

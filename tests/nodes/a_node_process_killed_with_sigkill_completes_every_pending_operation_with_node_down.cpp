@@ -26,7 +26,7 @@ TEST_CASE("a node process killed with SIGKILL completes every pending operation 
 
     REQUIRE(worker.wait_for(20s));
     CHECK(worker.exit_reason().code() == al::nodes::errc::node_down);
-    REQUIRE(const_cast<al::runtime::event&>(peer.down()).wait_for(20s));
+    REQUIRE(peer.down().wait_for(20s));
 
     int queued = 0, full = 0, down = 0;
     for (auto& each : sent) {

@@ -208,7 +208,7 @@ public:
 
   [[nodiscard]] const std::string& name() const noexcept { return ref_.node_name; }
   /// Ready (for good) once the link to that node is lost.
-  [[nodiscard]] const runtime::event& down() const noexcept { return down_; }
+  [[nodiscard]] runtime::event down() const noexcept { return down_; }
 
   /// Looks up an exported object. Fails with `no_such_name`, `wrong_kind`,
   /// for queues `type_mismatch` or `type_not_registered`, and `node_down`.
