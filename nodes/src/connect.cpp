@@ -8,6 +8,10 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
+// CAF 0.17 dereferences a null argument tuple when a function-based actor
+// is spawned without arguments (UBSan: reference binding to null pointer in
+// init_fun_factory), so every spawn here passes the node's state as one.
+
 namespace actorloop::nodes {
 
 namespace {
@@ -25,7 +29,8 @@ peer adopt(const std::shared_ptr<detail::core>& state, const caf::node_id& id,
       return found->second;
     state->connected.emplace(id, made);
   }
-  state->system.spawn([state, id, directory, down](caf::event_based_actor* self) {
+  state->system.spawn(
+    [id, directory, down](caf::event_based_actor* self, std::shared_ptr<detail::core> state) {
     self->link_to(state->anchor);
     self->monitor(directory);
     self->set_down_handler([self, state, id, down](caf::down_msg&) {
@@ -41,7 +46,7 @@ peer adopt(const std::shared_ptr<detail::core>& state, const caf::node_id& id,
     // Holds itself until it quits (CAF drops the behaviour then): nothing
     // else refers to it, and CAF would end an unreferenced actor.
     return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](detail::nothing_atom) {}};
-  });
+  }, state);
   return made;
 }
 
@@ -56,7 +61,8 @@ pending<peer> node::connect(const std::string& host, std::uint16_t port) {
   auto state = core_;
   auto where = "connect to " + host + ":" + std::to_string(port) + ": ";
   auto timeout = caf::duration{state->options.connect_timeout};
-  state->system.spawn([state, result, where, host, port, timeout](caf::event_based_actor* self) {
+  state->system.spawn([result, where, host, port, timeout](caf::event_based_actor* self,
+                                                            std::shared_ptr<detail::core> state) {
     self->attach_functor([result, where](const caf::error&) {
       result->fail(errc::node_stopped, where + "this node was stopped first");
     });
@@ -96,7 +102,7 @@ pending<peer> node::connect(const std::string& host, std::uint16_t port) {
     // Holds itself until it quits (CAF drops the behaviour then): nothing
     // else refers to it, and CAF would end an unreferenced actor.
     return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](detail::nothing_atom) {}};
-  });
+  }, state);
   return pending<peer>{result};
 }
 

@@ -68,8 +68,10 @@ void exit_watch::on_ready() noexcept {
 }
 
 caf::actor spawn_directory(const std::shared_ptr<core>& state) {
+  // The state travels as a spawn argument: CAF 0.17 dereferences a null
+  // argument tuple when a function-based actor is spawned without one.
   return state->system.spawn(
-    [state](caf::stateful_actor<directory_state>* self) -> caf::behavior {
+    [](caf::stateful_actor<directory_state>* self, std::shared_ptr<core> state) -> caf::behavior {
       return {
         [self, state](lookup_atom, std::string& name, std::int32_t kind,
                       std::string& type_name) -> caf::message {
@@ -176,7 +178,8 @@ caf::actor spawn_directory(const std::shared_ptr<core>& state) {
           self->state.awaiting.erase(waiting);
         },
       };
-    });
+    },
+    state);
 }
 
 } // namespace actorloop::nodes::detail

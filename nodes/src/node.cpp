@@ -40,9 +40,13 @@ node::node(runtime::engine& engine, node_options options) {
   if (!options.allow_insecure)
     options.allow_insecure = configured<bool>(system, "actorloop.node.allow-insecure", false);
   core_ = std::make_shared<detail::core>(engine, std::move(options));
-  core_->anchor = system.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](detail::nothing_atom) {}};
-  });
+  // A spawn argument (the name) because CAF 0.17 dereferences a null
+  // argument tuple when a function-based actor is spawned without one.
+  core_->anchor = system.spawn(
+    [](caf::event_based_actor*, std::string) -> caf::behavior {
+      return {[](detail::nothing_atom) {}};
+    },
+    core_->options.name);
   core_->directory = detail::spawn_directory(core_);
   if (!core_->options.listen.empty()) {
     try {

@@ -64,7 +64,10 @@ void run_request(const std::shared_ptr<core>& state, caf::actor target, caf::mes
   }
   state->stats.messages_out.fetch_add(1, std::memory_order_relaxed);
   state->stats.bytes_out.fetch_add(wire_size(state->system, request), std::memory_order_relaxed);
-  state->system.spawn([state, pending, target, request](caf::event_based_actor* self) {
+  // The state travels as a spawn argument: CAF 0.17 dereferences a null
+  // argument tuple when a function-based actor is spawned without one.
+  state->system.spawn([pending, target, request](caf::event_based_actor* self,
+                                                 std::shared_ptr<core> state) {
     // Whatever ends this actor without an answer (the node's anchor going,
     // the engine shutting down) completes the operation.
     self->attach_functor([pending, state](const caf::error& reason) {
@@ -108,7 +111,7 @@ void run_request(const std::shared_ptr<core>& state, caf::actor target, caf::mes
     // then): nothing else holds this actor while it waits for an answer,
     // and CAF would end an unreferenced actor as unreachable.
     return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](nothing_atom) {}};
-  });
+  }, state);
 }
 
 } // namespace actorloop::nodes::detail
