@@ -24,7 +24,7 @@ namespace actorloop::nodes::detail {
 class exit_watch final : public runtime::detail::waiter {
 public:
   exit_watch(caf::actor directory, std::string name)
-    : directory_(std::move(directory)), name_(std::move(name)) {}
+      : directory_(std::move(directory)), name_(std::move(name)) {}
   void on_ready() noexcept override;
 
 private:
@@ -34,11 +34,11 @@ private:
 
 struct export_entry {
   object_kind kind = object_kind::event;
-  std::string type_name;                                  // queues
-  runtime::event event;                                   // events
-  std::function<std::error_code(caf::message&)> push;     // queues
-  actors::applet_handle applet;                           // applets
-  std::unique_ptr<exit_watch> watch;                      // applets
+  std::string type_name;                              // queues
+  runtime::event event;                               // events
+  std::function<std::error_code(caf::message&)> push; // queues
+  actors::applet_handle applet;                       // applets
+  std::unique_ptr<exit_watch> watch;                  // applets
 };
 
 struct counters {
@@ -54,7 +54,7 @@ struct counters {
 
 struct core {
   core(runtime::engine& owner, node_options settings)
-    : engine(owner), system(owner.actor_system()), options(std::move(settings)) {}
+      : engine(owner), system(owner.actor_system()), options(std::move(settings)) {}
 
   runtime::engine& engine;
   caf::actor_system& system;

@@ -29,10 +29,10 @@ std::vector<void (*)(caf::actor_system_config&)>& registrations() {
 void configure(caf::actor_system_config& config, caf::config_option_set& options) {
   config.load<caf::io::middleman>();
   caf::config_option_adder{options, "actorloop.node"}
-    .add<std::string>("listen", "listen for other nodes on HOST:PORT (port 0: any free port)")
-    .add<std::string>("name", "this node's name, as its peers see it (default node-<pid>)")
-    .add<bool>("allow-insecure",
-               "allow listening on a non-loopback address without TLS (BASP is unprotected)");
+      .add<std::string>("listen", "listen for other nodes on HOST:PORT (port 0: any free port)")
+      .add<std::string>("name", "this node's name, as its peers see it (default node-<pid>)")
+      .add<bool>("allow-insecure",
+                 "allow listening on a non-loopback address without TLS (BASP is unprotected)");
   std::vector<void (*)(caf::actor_system_config&)> copy;
   {
     std::lock_guard guard{registrations_mutex()};

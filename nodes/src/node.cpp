@@ -42,11 +42,10 @@ node::node(runtime::engine& engine, node_options options) {
   core_ = std::make_shared<detail::core>(engine, std::move(options));
   // A spawn argument (the name) because CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without one.
-  core_->anchor = system.spawn(
-    [](caf::event_based_actor*, std::string) -> caf::behavior {
-      return {[](detail::nothing_atom) {}};
-    },
-    core_->options.name);
+  core_->anchor =
+      system.spawn([](caf::event_based_actor*,
+                      std::string) -> caf::behavior { return {[](detail::nothing_atom) {}}; },
+                   core_->options.name);
   core_->directory = detail::spawn_directory(core_);
   if (!core_->options.listen.empty()) {
     try {
@@ -94,17 +93,17 @@ std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
   if (!detail::is_loopback(host) && !core_->options.allow_insecure)
     throw error(errc::insecure_listen,
                 "node '" + name() + "': refusing to listen on '" + host +
-                  "', which is not a loopback address: without TLS, BASP carries every message "
-                  "unauthenticated and unencrypted; set allow_insecure "
-                  "(--actorloop.node.allow-insecure=true) to do it anyway");
+                    "', which is not a loopback address: without TLS, BASP carries every message "
+                    "unauthenticated and unencrypted; set allow_insecure "
+                    "(--actorloop.node.allow-insecure=true) to do it anyway");
   if (core_->port.load() != 0)
     throw error(errc::listen_failed,
                 "node '" + name() + "' listens already on port " + std::to_string(this->port()));
   auto bound = core_->system.middleman().publish(core_->directory, port, host.c_str(), false);
   if (!bound)
     throw error(errc::listen_failed, "node '" + name() + "': cannot listen on " + host + ":" +
-                                       std::to_string(port) + ": " +
-                                       core_->system.render(bound.error()));
+                                         std::to_string(port) + ": " +
+                                         core_->system.render(bound.error()));
   core_->port.store(*bound);
   return *bound;
 }
@@ -118,8 +117,7 @@ void node::export_event(const std::string& name, const runtime::event& event) {
   entry.event = event;
   std::lock_guard guard{core_->mutex};
   if (!core_->exports.emplace(name, std::move(entry)).second)
-    throw error(errc::name_taken,
-                "node '" + this->name() + "' exports '" + name + "' already");
+    throw error(errc::name_taken, "node '" + this->name() + "' exports '" + name + "' already");
 }
 
 void node::add_queue_export(const std::string& name, std::string type_name,
@@ -130,8 +128,7 @@ void node::add_queue_export(const std::string& name, std::string type_name,
   entry.push = std::move(push);
   std::lock_guard guard{core_->mutex};
   if (!core_->exports.emplace(name, std::move(entry)).second)
-    throw error(errc::name_taken,
-                "node '" + this->name() + "' exports '" + name + "' already");
+    throw error(errc::name_taken, "node '" + this->name() + "' exports '" + name + "' already");
 }
 
 void node::export_applet(const std::string& name, const actors::applet_handle& applet) {

@@ -36,16 +36,16 @@ void lookup(const remote_ref& peer, std::string name, object_kind kind, std::str
   auto found = peer;
   found.object_name = name;
   run_request(
-    peer.core, peer.directory,
-    caf::make_message(lookup_atom::value, name, static_cast<std::int32_t>(kind),
-                      std::move(type_name)),
-    [done, found, where](answer& reply) {
-      if (reply.status != 0)
-        done(static_cast<errc>(reply.status), where + reply.second, {});
-      else
-        done({}, {}, found);
-    },
-    [done, where](std::error_code code, std::string text) { done(code, where + text, {}); });
+      peer.core, peer.directory,
+      caf::make_message(lookup_atom::value, name, static_cast<std::int32_t>(kind),
+                        std::move(type_name)),
+      [done, found, where](answer& reply) {
+        if (reply.status != 0)
+          done(static_cast<errc>(reply.status), where + reply.second, {});
+        else
+          done({}, {}, found);
+      },
+      [done, where](std::error_code code, std::string text) { done(code, where + text, {}); });
 }
 
 operation push(const remote_ref& target, std::string type_name, caf::message item) {
@@ -57,15 +57,16 @@ operation push(const remote_ref& target, std::string type_name, caf::message ite
   }
   auto where = "push to queue '" + target.object_name + "' on node '" + target.node_name + "': ";
   run_request(
-    target.core, target.directory,
-    caf::make_message(push_atom::value, target.object_name, std::move(type_name), std::move(item)),
-    [state, where](answer& reply) {
-      if (reply.status != 0)
-        state->fail(static_cast<errc>(reply.status), where + reply.second);
-      else
-        state->succeed({});
-    },
-    [state, where](std::error_code code, std::string text) { state->fail(code, where + text); });
+      target.core, target.directory,
+      caf::make_message(push_atom::value, target.object_name, std::move(type_name),
+                        std::move(item)),
+      [state, where](answer& reply) {
+        if (reply.status != 0)
+          state->fail(static_cast<errc>(reply.status), where + reply.second);
+        else
+          state->succeed({});
+      },
+      [state, where](std::error_code code, std::string text) { state->fail(code, where + text); });
   return operation{state};
 }
 
@@ -80,14 +81,14 @@ operation remote_event::set() const {
   }
   auto where = "set of event '" + ref_.object_name + "' on node '" + ref_.node_name + "': ";
   detail::run_request(
-    ref_.core, ref_.directory, caf::make_message(detail::set_atom::value, ref_.object_name),
-    [state, where](detail::answer& reply) {
-      if (reply.status != 0)
-        state->fail(static_cast<errc>(reply.status), where + reply.second);
-      else
-        state->succeed({});
-    },
-    [state, where](std::error_code code, std::string text) { state->fail(code, where + text); });
+      ref_.core, ref_.directory, caf::make_message(detail::set_atom::value, ref_.object_name),
+      [state, where](detail::answer& reply) {
+        if (reply.status != 0)
+          state->fail(static_cast<errc>(reply.status), where + reply.second);
+        else
+          state->succeed({});
+      },
+      [state, where](std::error_code code, std::string text) { state->fail(code, where + text); });
   return operation{state};
 }
 
@@ -124,29 +125,31 @@ pending<remote_applet> peer::lookup_applet(std::string name) const {
     return pending<remote_applet>{state};
   }
   detail::lookup(
-    ref_, std::move(name), detail::object_kind::applet, {},
-    [state](std::error_code code, std::string text, remote_ref found) {
-      if (code) {
-        state->fail(code, std::move(text));
-        return;
-      }
-      // Found: watch it until the home node answers that the applet is gone,
-      // or the node is lost. The answer is an exit reason either way.
-      auto exit = std::make_shared<detail::pending_state<actors::exit_reason>>();
-      auto where = "applet '" + found.object_name + "' on node '" + found.node_name + "': ";
-      detail::run_request(
-        found.core, found.directory, caf::make_message(detail::await_atom::value, found.object_name),
-        [exit, where](detail::answer& reply) {
-          if (reply.status != 0)
-            exit->succeed(actors::exit_reason{static_cast<errc>(reply.status), where + reply.second});
-          else
-            exit->succeed(detail::make_exit_reason(reply.code, reply.first, reply.second));
-        },
-        [exit, where](std::error_code code, std::string text) {
-          exit->succeed(actors::exit_reason{code, where + text});
-        });
-      state->succeed(remote_applet{std::move(found), exit});
-    });
+      ref_, std::move(name), detail::object_kind::applet, {},
+      [state](std::error_code code, std::string text, remote_ref found) {
+        if (code) {
+          state->fail(code, std::move(text));
+          return;
+        }
+        // Found: watch it until the home node answers that the applet is gone,
+        // or the node is lost. The answer is an exit reason either way.
+        auto exit = std::make_shared<detail::pending_state<actors::exit_reason>>();
+        auto where = "applet '" + found.object_name + "' on node '" + found.node_name + "': ";
+        detail::run_request(
+            found.core, found.directory,
+            caf::make_message(detail::await_atom::value, found.object_name),
+            [exit, where](detail::answer& reply) {
+              if (reply.status != 0)
+                exit->succeed(
+                    actors::exit_reason{static_cast<errc>(reply.status), where + reply.second});
+              else
+                exit->succeed(detail::make_exit_reason(reply.code, reply.first, reply.second));
+            },
+            [exit, where](std::error_code code, std::string text) {
+              exit->succeed(actors::exit_reason{code, where + text});
+            });
+        state->succeed(remote_applet{std::move(found), exit});
+      });
   return pending<remote_applet>{state};
 }
 

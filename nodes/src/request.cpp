@@ -66,52 +66,53 @@ void run_request(const std::shared_ptr<core>& state, caf::actor target, caf::mes
   state->stats.bytes_out.fetch_add(wire_size(state->system, request), std::memory_order_relaxed);
   // The state travels as a spawn argument: CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without one.
-  state->system.spawn([pending, target, request](caf::event_based_actor* self,
-                                                 std::shared_ptr<core> state) {
-    // Whatever ends this actor without an answer (the node's anchor going,
-    // the engine shutting down) completes the operation.
-    self->attach_functor([pending, state](const caf::error& reason) {
-      pending->failed(errc::node_stopped, "this node was stopped before the answer came (" +
-                                            state->system.render(reason) + ")");
-    });
-    self->link_to(state->anchor);
-    self->monitor(target);
-    self->set_down_handler([self, pending, target](caf::down_msg& down) {
-      if (down.source != target.address())
-        return;
-      pending->failed(errc::node_down, "the remote node went down (" +
-                                         self->system().render(down.reason) + ")");
-      self->quit();
-    });
-    self->request(target, caf::infinite, request)
-      .then(
-        [self, state, pending](std::int32_t status, std::int32_t code, std::string& first,
-                               std::string& second) {
-          state->stats.messages_in.fetch_add(1, std::memory_order_relaxed);
-          state->stats.bytes_in.fetch_add(
-            wire_size(state->system, caf::make_message(status, code, first, second)),
-            std::memory_order_relaxed);
-          answer reply{status, code, std::move(first), std::move(second)};
-          pending->answered(reply);
-          self->quit();
-        },
-        [self, pending](caf::error& failure) {
-          auto text = self->system().render(failure);
-          if (failure == caf::sec::request_receiver_down)
-            pending->failed(errc::node_down, "the remote node went down (" + text + ")");
-          else if (failure == caf::sec::unexpected_message)
-            pending->failed(errc::not_a_node,
-                            "the remote actor does not understand actorloop's requests (" + text +
-                              ")");
-          else
-            pending->failed(errc::node_down, "the request failed (" + text + ")");
+  state->system.spawn(
+      [pending, target, request](caf::event_based_actor* self, std::shared_ptr<core> state) {
+        // Whatever ends this actor without an answer (the node's anchor going,
+        // the engine shutting down) completes the operation.
+        self->attach_functor([pending, state](const caf::error& reason) {
+          pending->failed(errc::node_stopped, "this node was stopped before the answer came (" +
+                                                  state->system.render(reason) + ")");
+        });
+        self->link_to(state->anchor);
+        self->monitor(target);
+        self->set_down_handler([self, pending, target](caf::down_msg& down) {
+          if (down.source != target.address())
+            return;
+          pending->failed(errc::node_down,
+                          "the remote node went down (" + self->system().render(down.reason) + ")");
           self->quit();
         });
-    // A strong reference to itself until it quits (CAF drops the behaviour
-    // then): nothing else holds this actor while it waits for an answer,
-    // and CAF would end an unreferenced actor as unreachable.
-    return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](nothing_atom) {}};
-  }, state);
+        self->request(target, caf::infinite, request)
+            .then(
+                [self, state, pending](std::int32_t status, std::int32_t code, std::string& first,
+                                       std::string& second) {
+                  state->stats.messages_in.fetch_add(1, std::memory_order_relaxed);
+                  state->stats.bytes_in.fetch_add(
+                      wire_size(state->system, caf::make_message(status, code, first, second)),
+                      std::memory_order_relaxed);
+                  answer reply{status, code, std::move(first), std::move(second)};
+                  pending->answered(reply);
+                  self->quit();
+                },
+                [self, pending](caf::error& failure) {
+                  auto text = self->system().render(failure);
+                  if (failure == caf::sec::request_receiver_down)
+                    pending->failed(errc::node_down, "the remote node went down (" + text + ")");
+                  else if (failure == caf::sec::unexpected_message)
+                    pending->failed(errc::not_a_node,
+                                    "the remote actor does not understand actorloop's requests (" +
+                                        text + ")");
+                  else
+                    pending->failed(errc::node_down, "the request failed (" + text + ")");
+                  self->quit();
+                });
+        // A strong reference to itself until it quits (CAF drops the behaviour
+        // then): nothing else holds this actor while it waits for an answer,
+        // and CAF would end an unreferenced actor as unreachable.
+        return caf::behavior{[keep = caf::actor_cast<caf::actor>(self)](nothing_atom) {}};
+      },
+      state);
 }
 
 } // namespace actorloop::nodes::detail

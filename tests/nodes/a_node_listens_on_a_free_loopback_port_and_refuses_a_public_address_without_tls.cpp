@@ -20,8 +20,8 @@ TEST_CASE("a node listens on a free loopback port and refuses a public address w
   }
 
   al::nodes::enable();
-  al::runtime::engine engine{small_engine({"--actorloop.node.listen=127.0.0.1:0",
-                                           "--actorloop.node.name=alpha"})};
+  al::runtime::engine engine{
+      small_engine({"--actorloop.node.listen=127.0.0.1:0", "--actorloop.node.name=alpha"})};
   {
     al::nodes::node node{engine};
     CHECK(node.name() == "alpha");

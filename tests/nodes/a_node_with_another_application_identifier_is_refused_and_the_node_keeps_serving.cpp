@@ -13,7 +13,8 @@ TEST_CASE("a node with another application identifier is refused and the node ke
   al::nodes::node home{home_engine, {.name = "home", .listen = "127.0.0.1:0"}};
   home.export_event("bell", bell);
   {
-    al::runtime::engine stranger_engine{small_engine({"--middleman.app-identifiers=[\"stranger\"]"})};
+    al::runtime::engine stranger_engine{
+        small_engine({"--middleman.app-identifiers=[\"stranger\"]"})};
     al::nodes::node stranger{stranger_engine, {.name = "stranger", .listen = {}}};
     auto refused = stranger.connect("127.0.0.1", home.port());
     REQUIRE(refused.wait_for(30s));

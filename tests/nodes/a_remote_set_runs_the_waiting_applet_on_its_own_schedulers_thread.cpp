@@ -21,25 +21,25 @@ TEST_CASE("a remote set runs the waiting applet on its own scheduler's thread") 
   auto loop = home_engine.create_scheduler({.name = "loop", .threads = 1});
   al::nodes::node home{home_engine, {.name = "home", .listen = "127.0.0.1:0"}};
   auto applet = al::actors::spawn_applet(
-    home_engine, loop,
-    al::actors::applet_callbacks{
-      .name = "waiter",
-      .preselect =
-        [&](al::actors::applet_context& context) {
-          applet_threads.insert();
-          if (!context.waiting_on(bell)) {
-            context.add_wait(bell);
-            waiting.increment();
-          }
-        },
-      .postselect = [&](al::actors::applet_context& context,
-                        const al::runtime::waitable&) -> al::runtime::waitable {
-        applet_threads.insert();
-        rung.increment();
-        if (rung.value() == rings)
-          context.kill();
-        return {};
-      }});
+      home_engine, loop,
+      al::actors::applet_callbacks{
+          .name = "waiter",
+          .preselect =
+              [&](al::actors::applet_context& context) {
+                applet_threads.insert();
+                if (!context.waiting_on(bell)) {
+                  context.add_wait(bell);
+                  waiting.increment();
+                }
+              },
+          .postselect = [&](al::actors::applet_context& context,
+                            const al::runtime::waitable&) -> al::runtime::waitable {
+            applet_threads.insert();
+            rung.increment();
+            if (rung.value() == rings)
+              context.kill();
+            return {};
+          }});
   home.export_event("bell", bell);
   REQUIRE(waiting.wait_for_at_least(1, 10s));
 

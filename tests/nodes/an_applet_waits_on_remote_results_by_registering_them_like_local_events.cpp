@@ -28,39 +28,40 @@ TEST_CASE("an applet waits on remote results by registering them like local even
   std::int64_t next = 1;
   std::size_t dispatches = 0;
   auto applet = al::actors::spawn_applet(
-    away_engine, client_loop,
-    al::actors::applet_callbacks{
-      .name = "client",
-      .init = [&](al::actors::applet_context&) {
-        client_threads.insert();
-        lookup = peer.lookup_queue<std::int64_t>("inbox");
-      },
-      .preselect =
-        [&](al::actors::applet_context& context) {
-          client_threads.insert();
-          context.clear_wait();
-          context.wait_on(push ? al::runtime::waitable{push} : al::runtime::waitable{lookup});
-        },
-      .postselect = [&](al::actors::applet_context& context,
-                        const al::runtime::waitable& fired) -> al::runtime::waitable {
-        client_threads.insert();
-        ++dispatches;
-        if (fired == lookup) {
-          remote = lookup.get(); // complete: does not block
-        } else if (auto code = push.error()) {
-          errors.push_back(push.error_message());
-          if (code != al::nodes::errc::queue_full) {
-            context.kill();
+      away_engine, client_loop,
+      al::actors::applet_callbacks{
+          .name = "client",
+          .init =
+              [&](al::actors::applet_context&) {
+                client_threads.insert();
+                lookup = peer.lookup_queue<std::int64_t>("inbox");
+              },
+          .preselect =
+              [&](al::actors::applet_context& context) {
+                client_threads.insert();
+                context.clear_wait();
+                context.wait_on(push ? al::runtime::waitable{push} : al::runtime::waitable{lookup});
+              },
+          .postselect = [&](al::actors::applet_context& context,
+                            const al::runtime::waitable& fired) -> al::runtime::waitable {
+            client_threads.insert();
+            ++dispatches;
+            if (fired == lookup) {
+              remote = lookup.get(); // complete: does not block
+            } else if (auto code = push.error()) {
+              errors.push_back(push.error_message());
+              if (code != al::nodes::errc::queue_full) {
+                context.kill();
+                return {};
+              }
+              --next; // full: the item was not queued, send it again
+            } else if (next > items) {
+              context.kill();
+              return {};
+            }
+            push = remote.try_push(next++);
             return {};
-          }
-          --next; // full: the item was not queued, send it again
-        } else if (next > items) {
-          context.kill();
-          return {};
-        }
-        push = remote.try_push(next++);
-        return {};
-      }});
+          }});
 
   // Drain the home queue (capacity 2) from this thread while the applet pushes.
   std::vector<std::int64_t> received;

@@ -71,8 +71,11 @@ TEST_CASE("bad input gets clear errors and the node process keeps serving") {
 
   al::runtime::engine engine{small_engine()};
   {
-    al::nodes::node local{engine, {.name = "tester", .listen = {}, .allow_insecure = false,
-                                   .connect_timeout = std::chrono::milliseconds{1500}}};
+    al::nodes::node local{engine,
+                          {.name = "tester",
+                           .listen = {},
+                           .allow_insecure = false,
+                           .connect_timeout = std::chrono::milliseconds{1500}}};
     {
       raw_socket nothing{false}; // bound, not listening: connections are refused
       auto refused = local.connect("127.0.0.1", nothing.port);

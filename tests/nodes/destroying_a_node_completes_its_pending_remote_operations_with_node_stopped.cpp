@@ -14,11 +14,10 @@ TEST_CASE("destroying a node completes its pending remote operations with node_s
   al::runtime::engine home_engine{small_engine()};
   al::nodes::node home{home_engine, {.name = "home", .listen = "127.0.0.1:0"}};
   auto applet = al::actors::spawn_applet(
-    home_engine, "default",
-    al::actors::applet_callbacks{.name = "long-lived",
-                                 .preselect = [&](al::actors::applet_context&) {
-                                   started.increment();
-                                 }});
+      home_engine, "default",
+      al::actors::applet_callbacks{
+          .name = "long-lived",
+          .preselect = [&](al::actors::applet_context&) { started.increment(); }});
   REQUIRE(started.wait_for_at_least(1, 10s));
   home.export_applet("long-lived", applet);
   al::runtime::event bell{al::runtime::reset_mode::automatic, "bell"};

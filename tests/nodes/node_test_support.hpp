@@ -10,16 +10,16 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
-#include <fcntl.h>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
+#include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 #include <vector>
 
@@ -51,10 +51,9 @@ public:
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
     posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::vector<std::string> storage{ACTORLOOP_TEST_NODE_PROCESS,
-                                     "--actorloop.node.listen=127.0.0.1:0",
-                                     "--actorloop.node.name=" + name,
-                                     "--actorloop.default-threads=2"};
+    std::vector<std::string> storage{
+        ACTORLOOP_TEST_NODE_PROCESS, "--actorloop.node.listen=127.0.0.1:0",
+        "--actorloop.node.name=" + name, "--actorloop.default-threads=2"};
     std::vector<char*> argv;
     for (auto& each : storage)
       argv.push_back(each.data());
@@ -132,7 +131,7 @@ private:
         return line;
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
         return std::nullopt;
       pollfd watched{output_, POLLIN, 0};

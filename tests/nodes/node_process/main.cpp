@@ -35,17 +35,17 @@ int main(int argc, char** argv) {
     std::atomic<bool> fail_next{false};
     int rings = 0;
     auto worker = al::actors::spawn_applet(
-      engine, "loop",
-      al::actors::applet_callbacks{
-        .name = "worker",
-        .preselect = [&](al::actors::applet_context& context) { context.wait_on(bell); },
-        .postselect = [&](al::actors::applet_context&,
-                          const al::runtime::waitable&) -> al::runtime::waitable {
-          if (fail_next.load())
-            throw std::runtime_error("boom requested");
-          std::cout << "bell " << ++rings << std::endl;
-          return {};
-        }});
+        engine, "loop",
+        al::actors::applet_callbacks{
+            .name = "worker",
+            .preselect = [&](al::actors::applet_context& context) { context.wait_on(bell); },
+            .postselect = [&](al::actors::applet_context&,
+                              const al::runtime::waitable&) -> al::runtime::waitable {
+              if (fail_next.load())
+                throw std::runtime_error("boom requested");
+              std::cout << "bell " << ++rings << std::endl;
+              return {};
+            }});
     {
       al::nodes::node node{engine};
       node.export_event("bell", bell);

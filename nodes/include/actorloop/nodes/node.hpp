@@ -83,7 +83,7 @@ void add_type_registration(void (*registrar)(caf::actor_system_config&));
 template <class T, class Name>
 void register_type() {
   detail::add_type_registration(
-    [](caf::actor_system_config& config) { config.add_message_type<T>(Name::value); });
+      [](caf::actor_system_config& config) { config.add_message_type<T>(Name::value); });
 }
 
 /// Start-up settings of a node given from code; empty fields fall back to
@@ -107,10 +107,10 @@ struct node_options {
 /// module's requests and answers (payload bytes as CAF serializes them), not
 /// BASP's own framing and heartbeats.
 struct node_statistics {
-  std::uint64_t peers = 0;          ///< Distinct remote nodes seen (connected to or from).
-  std::uint64_t peers_lost = 0;     ///< Connected peers whose link was lost.
-  std::uint64_t messages_in = 0;    ///< Requests served plus answers received.
-  std::uint64_t messages_out = 0;   ///< Requests sent plus answers given.
+  std::uint64_t peers = 0;        ///< Distinct remote nodes seen (connected to or from).
+  std::uint64_t peers_lost = 0;   ///< Connected peers whose link was lost.
+  std::uint64_t messages_in = 0;  ///< Requests served plus answers received.
+  std::uint64_t messages_out = 0; ///< Requests sent plus answers given.
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t lookups_served = 0; ///< Lookups other nodes made here.
@@ -161,7 +161,7 @@ class remote_queue {
 public:
   remote_queue() = default;
   remote_queue(remote_ref ref, std::string type_name)
-    : ref_(std::move(ref)), type_name_(std::move(type_name)) {}
+      : ref_(std::move(ref)), type_name_(std::move(type_name)) {}
   /// Appends `value` to the queue on its home node unless it is full there.
   /// Completes once queued there, or with `queue_full` (the item was not
   /// queued: nothing is dropped silently), `closed`, `node_down`.
@@ -187,8 +187,8 @@ class remote_applet : public runtime::waitable {
 public:
   remote_applet() = default;
   remote_applet(remote_ref ref, std::shared_ptr<detail::pending_state<actors::exit_reason>> state)
-    : runtime::waitable(static_cast<const runtime::waitable&>(state->done())),
-      ref_(std::move(ref)), state_(std::move(state)) {}
+      : runtime::waitable(static_cast<const runtime::waitable&>(state->done())),
+        ref_(std::move(ref)), state_(std::move(state)) {}
   /// The exit reason; meaningful once ready. A node loss gives code
   /// `errc::node_down`.
   [[nodiscard]] actors::exit_reason exit_reason() const;
@@ -226,7 +226,7 @@ public:
     if (type_name.empty()) {
       state->fail(errc::type_not_registered,
                   std::string{"lookup of queue '"} + name + "': the item type " + typeid(T).name() +
-                    " is not registered with CAF (nodes::register_type)");
+                      " is not registered with CAF (nodes::register_type)");
       return pending<remote_queue<T>>{state};
     }
     detail::lookup(ref_, std::move(name), detail::object_kind::queue, type_name,
@@ -280,9 +280,9 @@ public:
   void export_queue(const std::string& name, runtime::wait_queue<T> queue) {
     auto type_name = detail::portable_name(*core_, caf::type_nr<T>::value, typeid(T));
     if (type_name.empty())
-      throw error(errc::type_not_registered, "export of queue '" + name + "': the item type " +
-                                               typeid(T).name() +
-                                               " is not registered with CAF (nodes::register_type)");
+      throw error(errc::type_not_registered,
+                  "export of queue '" + name + "': the item type " + typeid(T).name() +
+                      " is not registered with CAF (nodes::register_type)");
     add_queue_export(name, std::move(type_name), [queue](caf::message& item) mutable {
       if (!item.match_elements<T>())
         return std::error_code{errc::type_mismatch};

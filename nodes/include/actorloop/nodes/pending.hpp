@@ -92,15 +92,19 @@ class pending : public runtime::waitable {
 public:
   pending() = default;
   explicit pending(std::shared_ptr<detail::pending_state<T>> state)
-    : runtime::waitable(static_cast<const runtime::waitable&>(state->done())),
-      state_(std::move(state)) {}
+      : runtime::waitable(static_cast<const runtime::waitable&>(state->done())),
+        state_(std::move(state)) {}
 
   /// True once complete (with a value or an error). Never blocks.
   [[nodiscard]] bool done() const { return state_ && state_->done().test(); }
   /// The error it completed with; empty while pending or on success.
-  [[nodiscard]] std::error_code error() const { return state_ ? state_->code() : std::error_code{}; }
+  [[nodiscard]] std::error_code error() const {
+    return state_ ? state_->code() : std::error_code{};
+  }
   /// The error's text naming the objects involved; empty on success.
-  [[nodiscard]] std::string error_message() const { return state_ ? state_->message() : std::string{}; }
+  [[nodiscard]] std::string error_message() const {
+    return state_ ? state_->message() : std::string{};
+  }
 
   /// Blocks until complete and returns the value, or throws `nodes::error`
   /// with the code and text of the failure. Plain threads only: throws
@@ -108,7 +112,8 @@ public:
   /// waits by registering this waitable, then calls `get()` once it fired).
   T get() const {
     if (!state_)
-      throw nodes::error(std::make_error_code(std::errc::invalid_argument), "nodes::pending: empty");
+      throw nodes::error(std::make_error_code(std::errc::invalid_argument),
+                         "nodes::pending: empty");
     if (!done())
       const_cast<pending*>(this)->wait();
     if (auto code = state_->code())
