@@ -1,4 +1,5 @@
 #include <actorloop/runtime/detail/access.hpp>
+#include <actorloop/runtime/detail/config_hooks.hpp>
 #include <actorloop/runtime/detail/group_access.hpp>
 #include <actorloop/runtime/engine.hpp>
 
@@ -12,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/config_option_adder.hpp>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -30,6 +32,34 @@ engine_config::engine_config() {
          "netio I/O workers, e.g. \"workers=2:cpus=0-1:priority=nice/-5\"")
     .add(file_io, "file-io", "file I/O backend: auto (io_uring if allowed), uring, threads");
   load<coordinator>();
+}
+
+namespace {
+std::mutex& config_hooks_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::vector<config_hook>& config_hooks() {
+  static std::vector<config_hook> hooks;
+  return hooks;
+}
+} // namespace
+
+void add_config_hook(config_hook hook) {
+  std::lock_guard guard{config_hooks_mutex()};
+  auto& hooks = config_hooks();
+  if (hook && std::find(hooks.begin(), hooks.end(), hook) == hooks.end())
+    hooks.push_back(hook);
+}
+
+void engine_config::run_config_hooks() {
+  std::vector<config_hook> hooks;
+  {
+    std::lock_guard guard{config_hooks_mutex()};
+    hooks = config_hooks();
+  }
+  for (auto hook : hooks)
+    hook(*this, custom_options_);
 }
 
 } // namespace detail
@@ -72,6 +102,7 @@ engine::engine() : engine(engine_options{}) {}
 
 engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   impl_->config.owner = this;
+  impl_->config.run_config_hooks();
   if (!options.arguments.empty()) {
     std::vector<std::string> storage{"actorloop"};
     storage.insert(storage.end(), options.arguments.begin(), options.arguments.end());
@@ -91,6 +122,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 
 engine::engine(int argc, char** argv) : impl_(std::make_unique<impl>()) {
   impl_->config.owner = this;
+  impl_->config.run_config_hooks();
   if (auto failure = impl_->config.parse(argc, argv))
     throw error(errc::bad_configuration, "command line: " + impl_->config.render(failure));
   impl_->help_printed = impl_->config.cli_helptext_printed;

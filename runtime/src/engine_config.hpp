@@ -25,6 +25,10 @@ public:
   std::string file_io;
   /// The engine this configuration belongs to (set before CAF starts).
   engine* owner = nullptr;
+
+  /// Runs every registered config hook (detail/config_hooks.hpp) on this
+  /// configuration; called by the engine before parsing.
+  void run_config_hooks();
 };
 
 } // namespace actorloop::runtime::detail

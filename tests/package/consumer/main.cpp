@@ -3,11 +3,13 @@
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/netio/connection.hpp>
 #include <actorloop/netio/server.hpp>
+#include <actorloop/nodes/node.hpp>
 #include <actorloop/pg/backend.hpp>
 #include <actorloop/pg/frontend.hpp>
 #include <actorloop/runtime/engine.hpp>
 #include <iostream>
 int main() {
+  actorloop::nodes::enable(); // before the engine: loads CAF's middleman
   actorloop::runtime::engine engine;
   auto handle = actorloop::actors::spawn_applet(engine, "default", actorloop::actors::applet_callbacks{
       .name = "consumer",
@@ -34,5 +36,12 @@ int main() {
   bool pg_works = sync.size() == 5 && ready.message &&
                   std::holds_alternative<actorloop::pg::ready_for_query>(*ready.message);
   std::cout << "consumer: pg wire layer " << (pg_works ? "works" : "FAILED") << "\n";
-  return handle.exit_reason().is_normal() && served && pg_works ? 0 : 1;
+  // nodes: the engine becomes a node listening on a free loopback port.
+  bool node_works = false;
+  {
+    actorloop::nodes::node node{engine, {.name = "consumer", .listen = "127.0.0.1:0"}};
+    node_works = node.port() != 0;
+  }
+  std::cout << "consumer: node " << (node_works ? "listens" : "FAILED") << "\n";
+  return handle.exit_reason().is_normal() && served && pg_works && node_works ? 0 : 1;
 }

@@ -1,0 +1,37 @@
+#pragma once
+// What travels between nodes: requests to a node's directory actor and one
+// answer shape for all of them, so that one request runner serves all.
+//
+//   (lookup,  name, kind, type_name)        -> answer{status, kind, type_name, text}
+//   (ident)                                 -> answer{0, 0, node name, ""}
+//   (set,     name)                         -> answer{status, 0, "", text}
+//   (push,    name, type_name, message item)-> answer{status, 0, "", text}
+//   (await,   name)                         -> answer{0, exit code, category, exit text}
+//                                              (delayed until the applet is gone)
+// status is 0 or a nodes::errc value; text names the problem.
+
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace actorloop::nodes::detail {
+
+using lookup_atom = caf::atom_constant<caf::atom("al_lookup")>;
+using ident_atom = caf::atom_constant<caf::atom("al_ident")>;
+using set_atom = caf::atom_constant<caf::atom("al_set")>;
+using push_atom = caf::atom_constant<caf::atom("al_push")>;
+using await_atom = caf::atom_constant<caf::atom("al_await")>;
+// Local only: an exported applet was destroyed.
+using exited_atom = caf::atom_constant<caf::atom("al_exited")>;
+// Local only: keeps a helper actor's behaviour non-empty.
+using nothing_atom = caf::atom_constant<caf::atom("al_none")>;
+
+struct answer {
+  std::int32_t status = 0;
+  std::int32_t code = 0;
+  std::string first;
+  std::string second;
+};
+
+} // namespace actorloop::nodes::detail
