@@ -90,6 +90,7 @@ ACTORLOOP_PG_CONNECTION_SETTER(set_completion, completion, completion_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_server_message, server_message, server_message_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_client_message, client_message, client_message_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_notification, notification, notification_callback)
+ACTORLOOP_PG_CONNECTION_SETTER(set_security_session, security_session, security_session_callback)
 #undef ACTORLOOP_PG_CONNECTION_SETTER
 
 namespace {
