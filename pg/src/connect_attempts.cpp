@@ -29,7 +29,16 @@ void link::reset_attempt() {
   end_point_hash_.clear();
   check_value_.clear();
   check_failed_ = false;
+  auth_method_.clear();
   ++session_attempt_;
+  if (core_) {
+    // What one server reported must not judge the next one.
+    std::lock_guard guard{core_->owner_state->mutex};
+    pg_->parameters.clear();
+    pg_->key = backend_key_data{};
+    pg_->authentication.clear();
+    pg_->tls_in_use = false;
+  }
 }
 
 void link::attempt_failed(std::error_code code, std::string problem, retry how) {

@@ -201,6 +201,16 @@ backend_key_data connection::backend_key() const {
   return state_->key;
 }
 
+std::string connection::authentication_method() const {
+  std::lock_guard guard{state_->core->owner_state->mutex};
+  return state_->authentication;
+}
+
+bool connection::tls_in_use() const {
+  std::lock_guard guard{state_->core->owner_state->mutex};
+  return state_->tls_in_use;
+}
+
 transaction_status connection::transaction() const {
   std::lock_guard guard{state_->core->owner_state->mutex};
   return state_->status;

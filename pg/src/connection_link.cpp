@@ -296,9 +296,11 @@ void link::on_io(std::uint32_t epoll_events) noexcept {
       continue_tls_handshake();
       return;
     }
+    auto attempt = session_attempt_; // a failed start-up attempt may open the next socket
     if (fd_ >= 0 && (epoll_events & EPOLLOUT))
       flush_output();
-    if (fd_ >= 0 && (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+    if (fd_ >= 0 && attempt == session_attempt_ &&
+        (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
       read_input();
   } catch (...) {
     fail(errc::connection_failed, "pg: " + netio::detail::describe_current_exception());
@@ -335,8 +337,9 @@ void link::flush_output() {
 
 void link::read_input() {
   std::byte buffer[64 * 1024];
+  auto attempt = session_attempt_;
   for (;;) {
-    if (fd_ < 0 || paused_)
+    if (fd_ < 0 || paused_ || attempt != session_attempt_)
       return;
     std::error_code ended;
     std::string why;
@@ -368,7 +371,7 @@ void link::read_input() {
       if (!next.message)
         break;
       handle(std::move(*next.message));
-      if (fd_ < 0)
+      if (fd_ < 0 || attempt != session_attempt_)
         return;
     }
     flush_output();
@@ -398,16 +401,23 @@ void link::handle_authentication(const authentication_request& request) {
     return false;
   };
   switch (request.kind) {
-    case auth_kind::ok:
+    case auth_kind::ok: {
       phase_ = phase::starting;
+      std::lock_guard guard{core_->owner_state->mutex};
+      pg_->authentication = scram_ ? std::string{scram_->mechanism()}
+                                   : auth_method_.empty() ? std::string{"trust"} : auth_method_;
+      pg_->tls_in_use = tls_ != nullptr;
       return;
+    }
     case auth_kind::cleartext_password:
       if (need_password())
         frontend::password(output_, *password);
+      auth_method_ = "password";
       return;
     case auth_kind::md5_password:
       if (need_password())
         frontend::password(output_, md5_password(options.user, *password, request.salt));
+      auth_method_ = "md5";
       return;
     case auth_kind::sasl: {
       auto choice = choose_sasl_mechanism(request.mechanisms, tls_ != nullptr,

@@ -145,6 +145,7 @@ private:
   std::string last_attempt_text_;
   std::string check_value_;          // the SHOW / pg_is_in_recovery() answer
   bool check_failed_ = false;
+  std::string auth_method_;          // password or md5 when the server asked for it
   std::uint64_t session_attempt_ = 0; // names the attempt a security answer belongs to
   enum class check_kind { read_only, hot_standby } check_kind_ = check_kind::read_only;
 };

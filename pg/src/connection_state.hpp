@@ -28,6 +28,9 @@ public:
   std::map<std::string, std::string> parameters;
   backend_key_data key;
   transaction_status status = transaction_status::idle;
+  // -- start-up facts (tls_negotiation.cpp, connection_link.cpp) --
+  std::string authentication; // the method the server accepted, see connection.hpp
+  bool tls_in_use = false;
 };
 
 } // namespace actorloop::pg

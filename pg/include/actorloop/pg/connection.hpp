@@ -196,6 +196,12 @@ public:
   /// A ParameterStatus value the server reported (server_version, ...).
   [[nodiscard]] std::optional<std::string> parameter(const std::string& name) const;
   [[nodiscard]] backend_key_data backend_key() const;
+  /// How the session logged in: "trust" (no password asked), "password",
+  /// "md5", "SCRAM-SHA-256" or "SCRAM-SHA-256-PLUS" (bound to the TLS
+  /// channel); empty before a connect succeeded.
+  [[nodiscard]] std::string authentication_method() const;
+  /// True when the session runs over TLS.
+  [[nodiscard]] bool tls_in_use() const;
   /// The transaction status of the last ReadyForQuery.
   [[nodiscard]] transaction_status transaction() const;
   /// Ready while a completion waits to be reported or a result to be taken.
