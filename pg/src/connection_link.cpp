@@ -379,7 +379,9 @@ void link::read_input() {
 }
 
 void link::close_socket() {
-  tls_.reset(); // borrows fd_: goes first
+  if (tls_ && tls_->handshake_done())
+    tls_->shutdown_send(); // close_notify, as far as the socket takes it now
+  tls_.reset();            // borrows fd_: goes first
   if (fd_ < 0)
     return;
   worker_->remove(fd_, *this);

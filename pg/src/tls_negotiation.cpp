@@ -212,7 +212,8 @@ void link::read_tls_answer() {
                                       to_text(mode) + ")");
       return;
     }
-    send_startup(); // prefer: plain on the same connection, as libpq
+    tls_this_attempt_ = false; // already plain: no second, plain, try under prefer
+    send_startup();            // prefer: plain on the same connection, as libpq
     return;
   }
   auto& options = pg_->options;

@@ -13,6 +13,7 @@
 /// | server message | the calling thread          | the `poll` caller | the I/O worker |
 /// | client message | the calling thread          | the `poll` caller, or the caller that provoked it | the I/O worker, or the caller |
 /// | notification   | the reading thread; the I/O worker with async notifications | the `poll` caller | the I/O worker |
+/// | security session | the calling thread        | the `poll` caller | the I/O worker |
 ///
 /// Thread safety: every member may be called from any thread; callbacks
 /// must not call `poll`; only the completion callback may start operations.
