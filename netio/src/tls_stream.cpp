@@ -297,7 +297,12 @@ struct tls_stream::impl {
 
 tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> inner,
                        const std::string& expected_host)
+  : tls_stream(context, std::move(inner), tls_server_name{expected_host, true, true}) {}
+
+tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> inner,
+                       const tls_server_name& name)
   : impl_(std::make_unique<impl>(context)) {
+  const auto& expected_host = name.host;
   if (!inner)
     throw error(errc::invalid_argument, "tls_stream: the inner stream is null");
   auto& self = *impl_;
@@ -329,16 +334,17 @@ tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> 
     return;
   if (is_ip_literal(expected_host)) {
     // RFC 6066: SNI carries host names only.
-    if (context.verifies_peer() &&
+    if (name.check_name && context.verifies_peer() &&
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(self.ssl), expected_host.c_str()) != 1)
       throw error(errc::invalid_argument,
                   "TLS: cannot check the IP address '" + expected_host + "': " + openssl_errors());
     return;
   }
-  if (SSL_set_tlsext_host_name(self.ssl, expected_host.c_str()) != 1)
+  if (name.send_sni && SSL_set_tlsext_host_name(self.ssl, expected_host.c_str()) != 1)
     throw error(errc::invalid_argument,
                 "TLS: '" + expected_host + "' cannot be sent as a server name: " + openssl_errors());
-  if (context.verifies_peer() && SSL_set1_host(self.ssl, expected_host.c_str()) != 1)
+  if (name.check_name && context.verifies_peer() &&
+      SSL_set1_host(self.ssl, expected_host.c_str()) != 1)
     throw error(errc::invalid_argument,
                 "TLS: cannot check the host name '" + expected_host + "': " + openssl_errors());
 }
@@ -449,6 +455,31 @@ std::string tls_stream::peer_certificate_fingerprint_sha256() const {
     text += hex[digest[index] & 15];
   }
   return text;
+}
+
+std::vector<std::byte> tls_stream::peer_certificate_der() const {
+  auto* peer = SSL_get0_peer_certificate(impl_->ssl);
+  if (!peer)
+    return {};
+  int length = i2d_X509(peer, nullptr);
+  if (length <= 0) {
+    ERR_clear_error();
+    return {};
+  }
+  std::vector<std::byte> der(static_cast<std::size_t>(length));
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_X509(peer, &out) != length) {
+    ERR_clear_error();
+    return {};
+  }
+  return der;
+}
+
+std::string tls_stream::peer_verification_error() const {
+  if (!SSL_get0_peer_certificate(impl_->ssl))
+    return "the peer sent no certificate";
+  auto verdict = SSL_get_verify_result(impl_->ssl);
+  return verdict == X509_V_OK ? std::string{} : std::string{X509_verify_cert_error_string(verdict)};
 }
 
 std::string tls_stream::protocol_version() const {

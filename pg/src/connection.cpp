@@ -90,6 +90,7 @@ ACTORLOOP_PG_CONNECTION_SETTER(set_completion, completion, completion_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_server_message, server_message, server_message_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_client_message, client_message, client_message_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_notification, notification, notification_callback)
+ACTORLOOP_PG_CONNECTION_SETTER(set_security_session, security_session, security_session_callback)
 #undef ACTORLOOP_PG_CONNECTION_SETTER
 
 namespace {
@@ -198,6 +199,16 @@ std::optional<std::string> connection::parameter(const std::string& name) const 
 backend_key_data connection::backend_key() const {
   std::lock_guard guard{state_->core->owner_state->mutex};
   return state_->key;
+}
+
+std::string connection::authentication_method() const {
+  std::lock_guard guard{state_->core->owner_state->mutex};
+  return state_->authentication;
+}
+
+bool connection::tls_in_use() const {
+  std::lock_guard guard{state_->core->owner_state->mutex};
+  return state_->tls_in_use;
 }
 
 transaction_status connection::transaction() const {

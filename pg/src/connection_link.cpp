@@ -23,18 +23,6 @@ namespace {
 using netio::client_message;
 using netio::detail::connection_event;
 
-std::string to_text(ssl_mode mode) {
-  switch (mode) {
-    case ssl_mode::disable: return "disable";
-    case ssl_mode::allow: return "allow";
-    case ssl_mode::prefer: return "prefer";
-    case ssl_mode::require: return "require";
-    case ssl_mode::verify_ca: return "verify-ca";
-    case ssl_mode::verify_full: return "verify-full";
-  }
-  return "?";
-}
-
 std::string describe(const server_message& message) {
   return message.severity + " " + message.sqlstate + ": " + message.message;
 }
@@ -142,6 +130,16 @@ void link::complete(function_id function, std::uint64_t id, retcode status) {
 }
 
 void link::fail(std::error_code code, const std::string& text) {
+  // During the start-up one address failed, not the connect: the next one
+  // (or libpq's allow/prefer second try) may still succeed.
+  if (connecting_phase(phase_) && core_ && operation_id_ != 0) {
+    attempt_failed(code, text, startup_error_ ? retry::other_encryption : retry::next_address);
+    return;
+  }
+  fail_now(code, text);
+}
+
+void link::fail_now(std::error_code code, const std::string& text) {
   auto was = phase_;
   close_socket();
   phase_ = phase::closed;
@@ -151,16 +149,14 @@ void link::fail(std::error_code code, const std::string& text) {
   connection_event dead;
   dead.marks_dead = true;
   dead.run = [](netio::connection&) {};
-  if (was != phase::resolving && was != phase::connecting && was != phase::authenticating &&
-      was != phase::starting)
+  if (!connecting_phase(was))
     core_->deliver(std::move(dead));
   auto id = std::exchange(operation_id_, 0);
   if (id == 0)
     return;
   if (was == phase::querying)
     complete(function_id::execute, id, retcode::fail);
-  else if (was == phase::resolving || was == phase::connecting ||
-           was == phase::authenticating || was == phase::starting)
+  else if (connecting_phase(was))
     complete(function_id::connect, id, retcode::fail);
 }
 
@@ -169,21 +165,17 @@ void link::fail(std::error_code code, const std::string& text) {
 void link::start_connect(std::uint64_t connect_id) {
   operation_id_ = connect_id;
   auto& options = pg_->options;
-  if (options.sslmode == ssl_mode::require || options.sslmode == ssl_mode::verify_ca ||
-      options.sslmode == ssl_mode::verify_full) {
-    phase_ = phase::connecting;
-    fail(errc::bad_connection_option,
-         "sslmode=" + to_text(options.sslmode) +
-           " needs TLS, which pg::connection does not implement yet; use sslmode=disable, "
-           "allow or prefer");
-    return;
-  }
   if (options.hosts.empty()) {
     phase_ = phase::connecting;
-    fail(errc::bad_connection_option, "connect: the options name no host");
+    fail_now(errc::bad_connection_option, "connect: the options name no host");
     return;
   }
   connect_problems_.clear();
+  attempts_failed_ = 0;
+  standby_pass_two_ = false;
+  phase_ = phase::connecting;
+  if (!prepare_tls())
+    return;
   try_host(0);
 }
 
@@ -192,7 +184,16 @@ void link::try_host(std::size_t index) {
   host_timer_.reset();
   ++host_attempt_;
   if (index >= pg_->options.hosts.size()) {
-    fail(errc::connection_failed, "connect failed for every host:" + connect_problems_);
+    if (pg_->options.target_session_attrs == session_attrs::prefer_standby && !standby_pass_two_) {
+      // libpq: no standby among the hosts, so a second pass takes any server.
+      standby_pass_two_ = true;
+      try_host(0);
+      return;
+    }
+    if (attempts_failed_ == 1)
+      fail_now(last_attempt_code_, last_attempt_text_);
+    else
+      fail_now(errc::connection_failed, "connect failed for every host:" + connect_problems_);
     return;
   }
   // libpq's connect_timeout: a limit per host, from resolving to ReadyForQuery.
@@ -217,20 +218,13 @@ void link::try_host(std::size_t index) {
 }
 
 void link::host_deadline_reached(std::uint64_t attempt) {
-  if (attempt != host_attempt_ || !core_ ||
-      (phase_ != phase::resolving && phase_ != phase::connecting &&
-       phase_ != phase::authenticating && phase_ != phase::starting))
+  if (attempt != host_attempt_ || !core_ || !connecting_phase(phase_))
     return;
-  connect_problems_ += "\n  " + where() + ": timeout expired after " +
-                       std::to_string(pg_->options.connect_timeout->count()) +
-                       " s (connect_timeout)";
+  note_problem(errc::connection_failed,
+               where() + ": timeout expired after " +
+                 std::to_string(pg_->options.connect_timeout->count()) + " s (connect_timeout)");
   // Forget this host's half-done start-up before the next one.
-  close_socket();
-  output_.clear();
-  output_start_ = 0;
-  decoder_ = backend_decoder{};
-  scram_.reset();
-  startup_error_.reset();
+  reset_attempt();
   try_host(host_index_ + 1);
 }
 
@@ -238,8 +232,9 @@ void link::on_resolved(std::size_t host_index, netio::detail::resolution found) 
   if (phase_ != phase::resolving || host_index != host_index_ || !core_)
     return;
   if (found.error || found.addresses.empty()) {
-    connect_problems_ += "\n  " + where() + ": cannot resolve: " +
-                         (found.detail.empty() ? found.error.message() : found.detail);
+    note_problem(found.error ? found.error : make_error_code(errc::connection_failed),
+                 where() + ": cannot resolve: " +
+                   (found.detail.empty() ? found.error.message() : found.detail));
     try_host(host_index + 1);
     return;
   }
@@ -247,18 +242,22 @@ void link::on_resolved(std::size_t host_index, netio::detail::resolution found) 
   try_address(0);
 }
 
-void link::try_address(std::size_t index) {
+void link::try_address(std::size_t index, bool same_address_again) {
   address_index_ = index;
   if (index >= addresses_.size()) {
     try_host(host_index_ + 1);
     return;
+  }
+  if (!same_address_again) {
+    encryption_retried_ = false;
+    tls_this_attempt_ = wants_tls_first();
   }
   phase_ = phase::connecting;
   std::error_code problem;
   std::string detail;
   fd_ = netio::detail::start_connect(addresses_[index], problem, detail);
   if (fd_ < 0) {
-    connect_problems_ += "\n  " + addresses_[index].to_string() + ": " + detail;
+    note_problem(problem, addresses_[index].to_string() + ": " + detail);
     try_address(index + 1);
     return;
   }
@@ -266,20 +265,24 @@ void link::try_address(std::size_t index) {
   if (auto added = worker_->add(fd_, interest_, *this)) {
     ::close(fd_);
     fd_ = -1;
-    connect_problems_ += "\n  " + addresses_[index].to_string() + ": " + added.message();
+    note_problem(added, addresses_[index].to_string() + ": " + added.message());
     try_address(index + 1);
   }
 }
 
 void link::on_connected() {
   if (auto problem = netio::detail::pending_socket_error(fd_)) {
-    connect_problems_ += "\n  " + addresses_[address_index_].to_string() + ": " + problem.message();
+    note_problem(problem, addresses_[address_index_].to_string() + ": " + problem.message());
     close_socket();
     try_address(address_index_ + 1);
     return;
   }
   if (addresses_[address_index_].family() != AF_UNIX)
     netio::detail::set_no_delay(fd_);
+  begin_session();
+}
+
+void link::send_startup() {
   phase_ = phase::authenticating;
   auto& options = pg_->options;
   std::vector<frontend::startup_parameter> parameters{{"user", options.user}};
@@ -302,9 +305,22 @@ void link::on_io(std::uint32_t epoll_events) noexcept {
       on_connected();
       return;
     }
+    if (phase_ == phase::tls_answer) {
+      if (epoll_events & EPOLLOUT)
+        flush_output();
+      if (fd_ >= 0 && phase_ == phase::tls_answer && (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        read_tls_answer();
+      return;
+    }
+    if (phase_ == phase::tls_handshake) {
+      continue_tls_handshake();
+      return;
+    }
+    auto attempt = session_attempt_; // a failed start-up attempt may open the next socket
     if (fd_ >= 0 && (epoll_events & EPOLLOUT))
       flush_output();
-    if (fd_ >= 0 && (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+    if (fd_ >= 0 && attempt == session_attempt_ &&
+        (epoll_events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
       read_input();
   } catch (...) {
     fail(errc::connection_failed, "pg: " + netio::detail::describe_current_exception());
@@ -315,7 +331,7 @@ void link::update_interest() {
   if (fd_ < 0)
     return;
   std::uint32_t wanted = paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
-  if (output_.size() > output_start_)
+  if (output_.size() > output_start_ || tls_wants_write())
     wanted |= EPOLLOUT;
   if (wanted != interest_) {
     interest_ = wanted;
@@ -324,19 +340,13 @@ void link::update_interest() {
 }
 
 void link::flush_output() {
-  while (fd_ >= 0 && output_start_ < output_.size()) {
-    auto n = ::send(fd_, output_.data() + output_start_, output_.size() - output_start_,
-                    MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        break;
-      if (errno == EINTR)
-        continue;
-      fail(netio::detail::socket_error(errno),
-           "writing to " + where() + " failed: " + std::strerror(errno));
-      return;
-    }
-    output_start_ += static_cast<std::size_t>(n);
+  if (fd_ < 0)
+    return;
+  std::error_code problem;
+  std::string detail;
+  if (!transmit(problem, detail)) {
+    fail(problem, "writing to " + where() + " failed: " + detail);
+    return;
   }
   if (output_start_ == output_.size()) {
     output_.clear();
@@ -349,36 +359,31 @@ void link::flush_output() {
 
 void link::read_input() {
   std::byte buffer[64 * 1024];
+  auto attempt = session_attempt_;
   for (;;) {
-    if (fd_ < 0 || paused_)
+    if (fd_ < 0 || paused_ || attempt != session_attempt_)
       return;
-    auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
+    std::error_code ended;
+    std::string why;
+    auto n = receive(buffer, ended, why);
+    if (ended) {
+      if (phase_ == phase::closed)
         return;
-      if (errno == EINTR)
-        continue;
       if (startup_error_) {
-        // The server refused the start-up and reset the connection.
+        // The server refused the start-up and closed (or reset) the connection.
         fail(errc::server_error, "connect to " + where() + " failed: " + describe(*startup_error_));
         return;
       }
-      fail(netio::detail::socket_error(errno),
-           "reading from " + where() + " failed: " + std::strerror(errno));
-      return;
-    }
-    if (n == 0) {
-      if (phase_ == phase::closed)
+      if (ended == netio::errc::connection_closed) {
+        fail(errc::connection_failed, "the server closed the connection");
         return;
-      std::string text = "the server closed the connection";
-      if (startup_error_)
-        text = "connect to " + where() + " failed: " + describe(*startup_error_);
-      fail(startup_error_ ? make_error_code(errc::server_error)
-                          : make_error_code(errc::connection_failed),
-           text);
+      }
+      fail(ended, "reading from " + where() + " failed: " + why);
       return;
     }
-    decoder_.feed(std::span<const std::byte>{buffer, static_cast<std::size_t>(n)});
+    if (n == 0)
+      return;
+    decoder_.feed(std::span<const std::byte>{buffer, n});
     for (;;) {
       auto next = decoder_.next();
       if (next.error) {
@@ -388,7 +393,7 @@ void link::read_input() {
       if (!next.message)
         break;
       handle(std::move(*next.message));
-      if (fd_ < 0)
+      if (fd_ < 0 || attempt != session_attempt_)
         return;
     }
     flush_output();
@@ -396,6 +401,9 @@ void link::read_input() {
 }
 
 void link::close_socket() {
+  if (tls_ && tls_->handshake_done())
+    tls_->shutdown_send(); // close_notify, as far as the socket takes it now
+  tls_.reset();            // borrows fd_: goes first
   if (fd_ < 0)
     return;
   worker_->remove(fd_, *this);
@@ -417,19 +425,27 @@ void link::handle_authentication(const authentication_request& request) {
     return false;
   };
   switch (request.kind) {
-    case auth_kind::ok:
+    case auth_kind::ok: {
       phase_ = phase::starting;
+      std::lock_guard guard{core_->owner_state->mutex};
+      pg_->authentication = scram_ ? std::string{scram_->mechanism()}
+                                   : auth_method_.empty() ? std::string{"trust"} : auth_method_;
+      pg_->tls_in_use = tls_ != nullptr;
       return;
+    }
     case auth_kind::cleartext_password:
       if (need_password())
         frontend::password(output_, *password);
+      auth_method_ = "password";
       return;
     case auth_kind::md5_password:
       if (need_password())
         frontend::password(output_, md5_password(options.user, *password, request.salt));
+      auth_method_ = "md5";
       return;
     case auth_kind::sasl: {
-      auto choice = choose_sasl_mechanism(request.mechanisms, false, false);
+      auto choice = choose_sasl_mechanism(request.mechanisms, tls_ != nullptr,
+                                          !end_point_hash_.empty());
       if (choice.error) {
         fail(choice.error, "connect to " + where() + " failed: " + choice.detail);
         return;
@@ -440,6 +456,8 @@ void link::handle_authentication(const authentication_request& request) {
       settings.password = *password;
       settings.client_nonce = client_nonce();
       settings.binding = choice.binding;
+      if (choice.binding == channel_binding_mode::tls_server_end_point)
+        settings.channel_binding_data = end_point_hash_;
       scram_.emplace(std::move(settings));
       frontend::sasl_initial_response(output_, scram_->mechanism(),
                                       std::string_view{scram_->client_first_message()});
@@ -475,6 +493,10 @@ void link::handle_authentication(const authentication_request& request) {
 }
 
 void link::handle(backend_message&& message) {
+  if (phase_ == phase::checking_session) {
+    handle_session_check(std::move(message));
+    return;
+  }
   if (extended_ && phase_ == phase::querying && handle_extended(message))
     return;
   auto* core = core_.get();
@@ -503,9 +525,7 @@ void link::handle(backend_message&& message) {
             found->second.status = body.status;
         }
         if (phase_ == phase::starting) {
-          phase_ = phase::ready;
-          host_timer_.reset();
-          complete(function_id::connect, std::exchange(operation_id_, 0), retcode::succeed);
+          check_session();
         } else if (phase_ == phase::querying) {
           phase_ = phase::ready;
           complete(function_id::execute, std::exchange(operation_id_, 0),

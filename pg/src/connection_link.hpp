@@ -10,6 +10,8 @@
 
 #include <actorloop/pg/auth.hpp>
 
+#include <actorloop/netio/tls.hpp>
+
 #include "io_worker.hpp"
 #include "resolver.hpp"
 #include "socket_ops.hpp"
@@ -49,11 +51,19 @@ public:
   void on_io(std::uint32_t epoll_events) noexcept override;
 
 private:
-  enum class phase { idle, resolving, connecting, authenticating, starting, ready, querying, closed };
+  enum class phase {
+    idle, resolving, connecting, authenticating, starting, ready, querying, closed,
+    // start-up steps of TLS and target_session_attrs (tls_negotiation.cpp, session_attrs.cpp)
+    tls_answer, tls_handshake, tls_security, checking_session
+  };
+  [[nodiscard]] static bool connecting_phase(phase value) noexcept {
+    return value != phase::idle && value != phase::ready && value != phase::querying &&
+           value != phase::closed;
+  }
 
   void try_host(std::size_t index);
   void on_resolved(std::size_t host_index, netio::detail::resolution found);
-  void try_address(std::size_t index);
+  void try_address(std::size_t index, bool same_address_again = false);
   void on_connected();
   void read_input();
   void flush_output();
@@ -80,6 +90,8 @@ private:
   /// The connection broke (or connect failed): a client message, the
   /// connection dead, and the pending operation failed.
   void fail(std::error_code code, const std::string& text);
+  /// The same without trying another address or host: the connect is over.
+  void fail_now(std::error_code code, const std::string& text);
   void complete(function_id function, std::uint64_t id, retcode status);
   void report(netio::client_message problem);
   [[nodiscard]] std::string where() const;
@@ -108,6 +120,59 @@ private:
   // connect_timeout: one timer per host attempt; dropping it disarms it.
   std::shared_ptr<runtime::detail::deadline_target> host_timer_;
   std::uint64_t host_attempt_ = 0;
+
+  // -- start-up attempts, TLS and target_session_attrs ------------------------------
+  // (tls_negotiation.cpp, session_attrs.cpp, connect_attempts.cpp)
+public:
+  /// The security-session callback's answer, back on the worker.
+  void answer_security(std::uint64_t attempt, bool accepted, std::string why);
+
+private:
+  enum class retry { next_address, other_encryption, next_host };
+  /// This address's start-up failed (`code`, `problem`): libpq's allow/prefer
+  /// second try on the same address, else the next address or host.
+  void attempt_failed(std::error_code code, std::string problem, retry how);
+  /// Files one failed attempt's problem for the final message.
+  void note_problem(std::error_code code, std::string problem);
+  /// Builds the TLS context sslmode and the certificate options ask for;
+  /// false (the connect failed with a message) when they cannot be used.
+  [[nodiscard]] bool prepare_tls();
+  /// Forgets a half-done start-up (socket, TLS, decoder, SCRAM).
+  void reset_attempt();
+  /// Sends the StartupMessage (on plain TCP, or once TLS is up).
+  void send_startup();
+  /// After the TCP connect: SSLRequest, or the start-up directly.
+  void begin_session();
+  [[nodiscard]] bool wants_tls_first() const noexcept;
+  void read_tls_answer();
+  void continue_tls_handshake();
+  void tls_established();
+  /// Reads from the socket or the TLS session: bytes, 0 with `error` clear
+  /// for "nothing now", 0 with `error` set when it ended (`detail` says how).
+  std::size_t receive(std::span<std::byte> buffer, std::error_code& error, std::string& detail);
+  /// Writes output_ to the socket or the TLS session as far as it goes.
+  bool transmit(std::error_code& error, std::string& detail);
+  [[nodiscard]] bool tls_wants_write() const noexcept;
+  /// After the first ReadyForQuery: libpq's target_session_attrs checks.
+  void check_session();
+  void handle_session_check(backend_message&& message);
+  void session_checked(bool acceptable, const std::string& why);
+  void connect_succeeded();
+
+  std::optional<netio::tls_context> tls_context_; // built once per connect
+  std::unique_ptr<netio::tls_stream> tls_;
+  bool tls_this_attempt_ = false;    // this attempt sends SSLRequest
+  bool encryption_retried_ = false;  // allow/prefer's second try on this address used
+  std::string end_point_hash_;       // RFC 5929 data of this session, empty without
+  bool standby_pass_two_ = false;    // prefer-standby: the pass that takes any server
+  std::size_t attempts_failed_ = 0;
+  std::error_code last_attempt_code_;
+  std::string last_attempt_text_;
+  std::string check_value_;          // the SHOW / pg_is_in_recovery() answer
+  bool check_failed_ = false;
+  std::string auth_method_;          // password or md5 when the server asked for it
+  std::uint64_t session_attempt_ = 0; // names the attempt a security answer belongs to
+  enum class check_kind { read_only, hot_standby } check_kind_ = check_kind::read_only;
 };
 
 } // namespace actorloop::pg::detail

@@ -40,6 +40,9 @@ public:
   std::atomic<std::size_t> peak_copy_out_buffered{0};
   std::atomic<std::uint64_t> copy_in_bytes{0};
   std::atomic<std::size_t> peak_copy_in_unsent{0};
+  // -- start-up facts (tls_negotiation.cpp, connection_link.cpp) --
+  std::string authentication; // the method the server accepted, see connection.hpp
+  bool tls_in_use = false;
 };
 
 } // namespace actorloop::pg

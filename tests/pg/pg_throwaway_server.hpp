@@ -61,6 +61,8 @@ public:
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
   [[nodiscard]] std::string socket_dir() const { return dir_ + "/socket"; }
+  /// The test CA, server and client certificates scripts/pg-server made.
+  [[nodiscard]] std::string tls_dir() const { return dir_ + "/tls"; }
 
   /// Kills the server as a crash would (`pg_ctl stop -m immediate`: every
   /// backend ends at once, its clients see their connections drop); returns

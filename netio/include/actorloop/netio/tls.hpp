@@ -94,6 +94,17 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
+/// How a client uses the host name it expects, when the two uses must be
+/// chosen apart (PostgreSQL's sslmode=verify-ca sends SNI but does not check
+/// the name; sslsni=0 checks it but does not send it).
+struct tls_server_name {
+  std::string host;
+  /// Send `host` as SNI (never for an IP address literal, per RFC 6066).
+  bool send_sni = true;
+  /// Check `host` against the certificate when the context verifies peers.
+  bool check_name = true;
+};
+
 /// A TLS session over an inner byte stream (normally a non-blocking socket).
 ///
 /// Run `handshake` until it returns true, waiting for the readiness that
@@ -124,6 +135,9 @@ public:
   /// Without a host name a client checks the chain only. Servers pass none.
   tls_stream(const tls_context& context, std::unique_ptr<byte_stream> inner,
              const std::string& expected_host = {});
+  /// The same with SNI and the name check chosen apart (client side only).
+  tls_stream(const tls_context& context, std::unique_ptr<byte_stream> inner,
+             const tls_server_name& name);
   ~tls_stream() override;
   tls_stream(const tls_stream&) = delete;
   tls_stream& operator=(const tls_stream&) = delete;
@@ -159,6 +173,14 @@ public:
   /// SHA-256 of the peer certificate (DER), lowercase hex pairs joined by
   /// ':' (95 characters), or empty without one.
   [[nodiscard]] std::string peer_certificate_fingerprint_sha256() const;
+  /// The peer certificate in DER (what RFC 5929's tls-server-end-point
+  /// hashes), or empty without one.
+  [[nodiscard]] std::vector<std::byte> peer_certificate_der() const;
+  /// OpenSSL's verdict on the peer's chain after the handshake: empty when
+  /// it verified against the trusted CAs, else the reason ("self-signed
+  /// certificate in certificate chain"). A context that does not verify
+  /// peers still records it (the handshake then goes on regardless).
+  [[nodiscard]] std::string peer_verification_error() const;
   /// The negotiated protocol ("TLSv1.3") and cipher suite
   /// ("TLS_AES_256_GCM_SHA384"); empty before the handshake finished.
   [[nodiscard]] std::string protocol_version() const;

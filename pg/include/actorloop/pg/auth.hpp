@@ -43,6 +43,15 @@ enum class channel_binding_mode {
   tls_server_end_point,
 };
 
+/// RFC 5929's tls-server-end-point channel binding data: the hash of the
+/// server's certificate (DER) with the hash function of the certificate's
+/// signature algorithm, SHA-256 when that is MD5 or SHA-1 (RFC 5929 section
+/// 4.1). Binary, 32 to 64 bytes. Throws `pg::error` (`invalid_argument`)
+/// for bytes that are not a certificate, and for a signature algorithm with
+/// no single hash function (Ed25519, Ed448: RFC 5929 defines no binding
+/// for them, as libpq reports).
+[[nodiscard]] std::string tls_server_end_point(std::span<const std::byte> certificate_der);
+
 /// One step's outcome.
 struct scram_step {
   /// The message to send (client-final-message), when there is one.

@@ -13,6 +13,7 @@
 /// | server message | the calling thread          | the `poll` caller | the I/O worker |
 /// | client message | the calling thread          | the `poll` caller, or the caller that provoked it | the I/O worker, or the caller |
 /// | notification   | the reading thread; the I/O worker with async notifications | the `poll` caller | the I/O worker |
+/// | security session | the calling thread        | the `poll` caller | the I/O worker |
 ///
 /// Thread safety: every member may be called from any thread; callbacks
 /// must not call `poll`; only the completion callback may start operations.
@@ -22,6 +23,7 @@
 #include <actorloop/pg/backend.hpp>
 #include <actorloop/pg/options.hpp>
 #include <actorloop/pg/values.hpp>
+#include <actorloop/pg/security.hpp>
 
 #include <functional>
 #include <map>
@@ -255,11 +257,18 @@ using client_message_callback =
 /// NotificationResponse.
 using notification_callback = std::function<void(connection&, const notification&)>;
 
+/// After the TLS handshake, before the start-up message: `succeed` goes
+/// on, anything else (or a throw) fails this host's attempt with a client
+/// message saying so. Runs where a client message would (Table 2-27).
+using security_session_callback =
+  std::function<netio::callback_result(connection&, const security_session_info&)>;
+
 struct callbacks {
   completion_callback completion;
   server_message_callback server_message;
   client_message_callback client_message;
   notification_callback notification;
+  security_session_callback security_session;
 };
 
 class connection {
@@ -282,13 +291,16 @@ public:
   void set_server_message(server_message_callback callback);
   void set_client_message(client_message_callback callback);
   void set_notification(notification_callback callback);
+  void set_security_session(security_session_callback callback);
 
   // -- operations (retcode as netio: succeed/fail in sync mode, pending otherwise) --
   /// Tries each host of the options in order (Unix socket or TCP; host names
   /// resolve on the engine's resolver thread), runs the start-up and
-  /// authentication (trust, cleartext, MD5, SCRAM-SHA-256). TLS is not
-  /// implemented yet: sslmode require/verify-ca/verify-full fail at once,
-  /// prefer and allow connect without TLS.
+  /// authentication (trust, cleartext, MD5, SCRAM-SHA-256 and, over TLS,
+  /// SCRAM-SHA-256-PLUS), with TLS as sslmode asks (libpq's semantics,
+  /// docs/pg.md "TLS") and target_session_attrs checked; a host that fails
+  /// (also by authentication or a rejected session attribute) gives way to
+  /// the next.
   started_operation connect();
   /// Runs `sql` with the simple query protocol; the completion fails when
   /// an ErrorResponse came. Its `query_result` is taken with `take_result`.
@@ -376,6 +388,12 @@ public:
   /// A ParameterStatus value the server reported (server_version, ...).
   [[nodiscard]] std::optional<std::string> parameter(const std::string& name) const;
   [[nodiscard]] backend_key_data backend_key() const;
+  /// How the session logged in: "trust" (no password asked), "password",
+  /// "md5", "SCRAM-SHA-256" or "SCRAM-SHA-256-PLUS" (bound to the TLS
+  /// channel); empty before a connect succeeded.
+  [[nodiscard]] std::string authentication_method() const;
+  /// True when the session runs over TLS.
+  [[nodiscard]] bool tls_in_use() const;
   /// The transaction status of the last ReadyForQuery.
   [[nodiscard]] transaction_status transaction() const;
   /// Ready while a completion waits to be reported or a result to be taken.
