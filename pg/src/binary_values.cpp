@@ -1,5 +1,6 @@
 // The binary send/receive formats of the built-in types this client knows,
 // and pg::param's constructors that use them.
+#include "hex_digit.hpp"
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/values.hpp>
 
@@ -65,16 +66,6 @@ std::int64_t micros_since_2000(std::int64_t since_1970, const char* name) {
   return out;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
 
 // -- uuid ----------------------------------------------------------------------------
@@ -99,8 +90,8 @@ uuid uuid::parse(std::string_view text) {
   for (std::size_t i = 0; ok && i < out.bytes.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10)
       ok = text[at++] == '-';
-    int high = ok ? hex_digit(text[at]) : -1;
-    int low = ok ? hex_digit(text[at + 1]) : -1;
+    int high = ok ? detail::hex_digit(text[at]) : -1;
+    int low = ok ? detail::hex_digit(text[at + 1]) : -1;
     ok = high >= 0 && low >= 0;
     at += 2;
     if (ok)

@@ -3,6 +3,7 @@
 // Hosts may be IPv6 addresses in brackets; every part is percent-decoded;
 // the hosts and ports become comma-separated "host" and "port" entries, as
 // libpq stores them, so both syntaxes resolve alike.
+#include "hex_digit.hpp"
 #include "conninfo.hpp"
 
 #include <actorloop/pg/error.hpp>
@@ -18,16 +19,6 @@ conninfo_result failure(std::string detail) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decodes `text`; false (and `problem` set) on a bad token or %00.
 bool percent_decode(std::string_view text, std::string& out, std::string& problem) {
   out.clear();
@@ -36,8 +27,8 @@ bool percent_decode(std::string_view text, std::string& out, std::string& proble
       out.push_back(text[i]);
       continue;
     }
-    int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+    int high = i + 1 < text.size() ? detail::hex_digit(text[i + 1]) : -1;
+    int low = i + 2 < text.size() ? detail::hex_digit(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
       problem = "invalid percent-encoded token: \"" + std::string(text) + "\"";
       return false;

@@ -1,5 +1,6 @@
 // Typed access to a result's cells in the text or the binary format, with
 // errors that name the row, the column and its type.
+#include "hex_digit.hpp"
 #include <actorloop/pg/connection.hpp>
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/values.hpp>
@@ -62,16 +63,6 @@ auto located(const result& where, std::size_t row, std::size_t column, body_type
     throw pg::error(problem.code(), "row " + std::to_string(row) + ", " + describe(where, column) +
                                   ": " + problem.what());
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 } // namespace
@@ -187,7 +178,7 @@ std::string result::bytea(std::size_t row, std::size_t column) const {
   bool ok = cell.size() >= 2 && cell[0] == '\\' && cell[1] == 'x' && cell.size() % 2 == 0;
   std::string out;
   for (std::size_t at = 2; ok && at < cell.size(); at += 2) {
-    int high = hex_value(cell[at]), low = hex_value(cell[at + 1]);
+    int high = detail::hex_digit(cell[at]), low = detail::hex_digit(cell[at + 1]);
     ok = high >= 0 && low >= 0;
     out += static_cast<char>(high * 16 + low);
   }
