@@ -604,13 +604,8 @@ void link::handle(backend_message&& message) {
 // -- operations ----------------------------------------------------------------------
 
 void link::send_query(std::uint64_t request_id, std::string sql) {
-  if (phase_ != phase::ready || fd_ < 0) {
-    operation_id_ = request_id;
-    phase_ = phase::querying;
-    fail(errc::connection_failed, "execute: the connection is not ready");
+  if (!open_query(request_id))
     return;
-  }
-  open_query(request_id);
   frontend::query(output_, sql);
   flush_output();
 }

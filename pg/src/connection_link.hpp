@@ -71,8 +71,9 @@ private:
   void handle(backend_message&& message);
   void handle_authentication(const authentication_request& request);
   // -- the extended protocol (extended_query.cpp) ----------------------------------
-  /// The result records of query `request_id`, before its messages go out.
-  void open_query(std::uint64_t request_id);
+  /// The result records of query `request_id`, before its messages go out;
+  /// false (and the operation failed) when the connection is not ready.
+  [[nodiscard]] bool open_query(std::uint64_t request_id);
   /// Handles `message` for the extended operation in flight; false when
   /// the common handling in handle() is still to run.
   bool handle_extended(backend_message& message);

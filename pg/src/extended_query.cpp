@@ -41,7 +41,13 @@ void raise_peak(std::atomic<std::size_t>& peak, std::size_t value) {
   }
 }
 
-void link::open_query(std::uint64_t request_id) {
+bool link::open_query(std::uint64_t request_id) {
+  if (phase_ != phase::ready || fd_ < 0) {
+    operation_id_ = request_id;
+    phase_ = phase::querying;
+    fail(errc::connection_failed, "execute: the connection is not ready");
+    return false;
+  }
   extended_.reset();
   {
     std::lock_guard guard{core_->owner_state->mutex};
@@ -52,16 +58,12 @@ void link::open_query(std::uint64_t request_id) {
   operation_id_ = request_id;
   query_failed_ = false;
   phase_ = phase::querying;
+  return true;
 }
 
 void link::send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation) {
-  if (phase_ != phase::ready || fd_ < 0) {
-    operation_id_ = request_id;
-    phase_ = phase::querying;
-    fail(errc::connection_failed, "execute: the connection is not ready");
+  if (!open_query(request_id))
     return;
-  }
-  open_query(request_id);
   extended_ = std::move(operation);
   auto& messages = extended_->messages;
   output_.insert(output_.end(), messages.begin(), messages.end());
