@@ -2,7 +2,7 @@
 
 #include <actorloop/runtime/detail/access.hpp>
 
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 

@@ -5,7 +5,7 @@
 // server sessions are both built on it. Every member runs on the worker's
 // thread.
 
-#include "io_worker.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
 
 #include <actorloop/netio/byte_stream.hpp>
 #include <actorloop/netio/codec.hpp>

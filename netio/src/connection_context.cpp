@@ -1,6 +1,6 @@
 // context: defaults inherited by connections, context-level errors, and
 // Client-Library's ct_exit.
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 namespace actorloop::netio {
 

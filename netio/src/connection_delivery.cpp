@@ -1,7 +1,7 @@
 // The protocol-independent core of a connection: delivering events on the
 // thread the I/O mode prescribes, backpressure on undelivered events, the
 // completion and notification waitables, and client-message reports.
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 #include <algorithm>
 #include <exception>

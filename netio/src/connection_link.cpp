@@ -3,7 +3,7 @@
 // messages that arrive turned into connection events.
 #include "connection_link.hpp"
 
-#include "resolver.hpp"
+#include <actorloop/netio/detail/resolver.hpp>
 #include "security.hpp"
 
 #include <algorithm>

@@ -5,8 +5,8 @@
 // connection events for the core. Private to the netio module.
 
 #include "channel.hpp"
-#include "connection_core.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 namespace actorloop::netio {
 

@@ -1,7 +1,7 @@
 // Starting an operation: Client-Library's busy rule, what callbacks may
 // start, dead and unconnected connections, then the hand-off to the
 // connection's transport on its I/O worker.
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // Waiting for a connection's events on the thread that delivers them:
 // deferred mode's poll (context and connection level) and the blocked
 // caller of a sync-mode operation.
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 namespace actorloop::netio::detail {
 

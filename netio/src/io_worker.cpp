@@ -1,6 +1,6 @@
-#include "io_worker.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
 
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/detail/access.hpp>

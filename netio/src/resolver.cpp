@@ -1,4 +1,4 @@
-#include "resolver.hpp"
+#include <actorloop/netio/detail/resolver.hpp>
 
 #include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/detail/group_access.hpp>

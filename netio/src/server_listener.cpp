@@ -2,7 +2,7 @@
 // keepalive), and riding out descriptor exhaustion without spinning.
 
 #include "server_session.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 

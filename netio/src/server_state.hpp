@@ -5,7 +5,7 @@
 
 #include <actorloop/netio/server.hpp>
 
-#include "io_worker.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
 #include "server_statistics.hpp"
 
 #include <atomic>

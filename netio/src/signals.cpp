@@ -1,4 +1,4 @@
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 #include <actorloop/netio/error.hpp>
 

@@ -2,8 +2,8 @@
 
 #include <actorloop/runtime/detail/access.hpp>
 
-#include "io_worker.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 

@@ -1,4 +1,4 @@
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 

@@ -1,10 +1,10 @@
 #include <actorloop/netio/stream.hpp>
 
 #include "channel.hpp"
-#include "io_worker.hpp"
-#include "resolver.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
+#include <actorloop/netio/detail/resolver.hpp>
 #include "security.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/netio/error.hpp>
 

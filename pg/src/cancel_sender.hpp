@@ -5,8 +5,8 @@
 // session's I/O worker and never blocks it; the worker's epoll drives every
 // step.
 
-#include "io_worker.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <functional>
 #include <memory>

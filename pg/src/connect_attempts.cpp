@@ -30,6 +30,7 @@ void link::reset_attempt() {
   check_value_.clear();
   check_failed_ = false;
   auth_method_.clear();
+  awaiting_callback_ = false;
   ++session_attempt_;
   if (core_) {
     // What one server reported must not judge the next one.

@@ -91,6 +91,8 @@ ACTORLOOP_PG_CONNECTION_SETTER(set_server_message, server_message, server_messag
 ACTORLOOP_PG_CONNECTION_SETTER(set_client_message, client_message, client_message_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_notification, notification, notification_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_security_session, security_session, security_session_callback)
+ACTORLOOP_PG_CONNECTION_SETTER(set_encryption, encryption, encryption_callback)
+ACTORLOOP_PG_CONNECTION_SETTER(set_negotiation, negotiation, negotiation_callback)
 #undef ACTORLOOP_PG_CONNECTION_SETTER
 
 namespace {

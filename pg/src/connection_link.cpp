@@ -3,12 +3,10 @@
 // conversion of backend messages into the core's connection events.
 #include "connection_link.hpp"
 
-#include "resolver.hpp"
+#include <actorloop/netio/detail/resolver.hpp>
 
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
-
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstring>
@@ -25,24 +23,6 @@ using netio::detail::connection_event;
 
 std::string describe(const server_message& message) {
   return message.severity + " " + message.sqlstate + ": " + message.message;
-}
-
-/// A fresh SCRAM client nonce: 18 random bytes, base64 (as libpq does).
-std::string client_nonce() {
-  unsigned char raw[18];
-  if (RAND_bytes(raw, sizeof raw) != 1)
-    throw error(errc::crypto_failure, "RAND_bytes failed for the SCRAM nonce");
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string text;
-  for (std::size_t i = 0; i < sizeof raw; i += 3) {
-    unsigned value = (raw[i] << 16u) | (raw[i + 1] << 8u) | raw[i + 2];
-    text += alphabet[(value >> 18u) & 63u];
-    text += alphabet[(value >> 12u) & 63u];
-    text += alphabet[(value >> 6u) & 63u];
-    text += alphabet[value & 63u];
-  }
-  return text;
 }
 
 /// An event that calls the pg callback `member` installed when it runs
@@ -330,7 +310,7 @@ void link::on_io(std::uint32_t epoll_events) noexcept {
 void link::update_interest() {
   if (fd_ < 0)
     return;
-  std::uint32_t wanted = paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  std::uint32_t wanted = paused_ || awaiting_callback_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
   if (output_.size() > output_start_ || tls_wants_write())
     wanted |= EPOLLOUT;
   if (wanted != interest_) {
@@ -361,7 +341,7 @@ void link::read_input() {
   std::byte buffer[64 * 1024];
   auto attempt = session_attempt_;
   for (;;) {
-    if (fd_ < 0 || paused_ || attempt != session_attempt_)
+    if (fd_ < 0 || paused_ || awaiting_callback_ || attempt != session_attempt_)
       return;
     std::error_code ended;
     std::string why;
@@ -384,19 +364,27 @@ void link::read_input() {
     if (n == 0)
       return;
     decoder_.feed(std::span<const std::byte>{buffer, n});
-    for (;;) {
-      auto next = decoder_.next();
-      if (next.error) {
-        fail(next.error, "the server's data cannot be decoded: " + next.detail);
-        return;
-      }
-      if (!next.message)
-        break;
-      handle(std::move(*next.message));
-      if (fd_ < 0 || attempt != session_attempt_)
-        return;
-    }
+    if (!handle_decoded())
+      return;
     flush_output();
+  }
+}
+
+bool link::handle_decoded() {
+  auto attempt = session_attempt_;
+  for (;;) {
+    if (awaiting_callback_)
+      return false; // the rest waits in the decoder for the callback's verdict
+    auto next = decoder_.next();
+    if (next.error) {
+      fail(next.error, "the server's data cannot be decoded: " + next.detail);
+      return false;
+    }
+    if (!next.message)
+      return true;
+    handle(std::move(*next.message));
+    if (fd_ < 0 || attempt != session_attempt_)
+      return false;
   }
 }
 
@@ -413,84 +401,6 @@ void link::close_socket() {
 }
 
 // -- backend messages ----------------------------------------------------------------
-
-void link::handle_authentication(const authentication_request& request) {
-  auto& options = pg_->options;
-  auto password = options.password_for(options.hosts[host_index_]);
-  auto need_password = [&] {
-    if (password)
-      return true;
-    fail(errc::connection_failed,
-         "connect to " + where() + " failed: the server asks for a password and none was given");
-    return false;
-  };
-  switch (request.kind) {
-    case auth_kind::ok: {
-      phase_ = phase::starting;
-      std::lock_guard guard{core_->owner_state->mutex};
-      pg_->authentication = scram_ ? std::string{scram_->mechanism()}
-                                   : auth_method_.empty() ? std::string{"trust"} : auth_method_;
-      pg_->tls_in_use = tls_ != nullptr;
-      return;
-    }
-    case auth_kind::cleartext_password:
-      if (need_password())
-        frontend::password(output_, *password);
-      auth_method_ = "password";
-      return;
-    case auth_kind::md5_password:
-      if (need_password())
-        frontend::password(output_, md5_password(options.user, *password, request.salt));
-      auth_method_ = "md5";
-      return;
-    case auth_kind::sasl: {
-      auto choice = choose_sasl_mechanism(request.mechanisms, tls_ != nullptr,
-                                          !end_point_hash_.empty());
-      if (choice.error) {
-        fail(choice.error, "connect to " + where() + " failed: " + choice.detail);
-        return;
-      }
-      if (!need_password())
-        return;
-      scram_client::options settings;
-      settings.password = *password;
-      settings.client_nonce = client_nonce();
-      settings.binding = choice.binding;
-      if (choice.binding == channel_binding_mode::tls_server_end_point)
-        settings.channel_binding_data = end_point_hash_;
-      scram_.emplace(std::move(settings));
-      frontend::sasl_initial_response(output_, scram_->mechanism(),
-                                      std::string_view{scram_->client_first_message()});
-      return;
-    }
-    case auth_kind::sasl_continue: {
-      if (!scram_) {
-        fail(errc::scram_protocol_violation, "SASLContinue without a SASL exchange");
-        return;
-      }
-      auto step = scram_->handle_server_first(request.data);
-      if (step.error) {
-        fail(step.error, "connect to " + where() + " failed: " + step.detail);
-        return;
-      }
-      frontend::sasl_response(output_, step.message);
-      return;
-    }
-    case auth_kind::sasl_final: {
-      auto step = scram_ ? scram_->verify_server_final(request.data)
-                         : scram_step{{}, make_error_code(errc::scram_protocol_violation),
-                                      "SASLFinal without a SASL exchange"};
-      if (step.error)
-        fail(step.error, "connect to " + where() + " failed: " + step.detail);
-      return;
-    }
-    default:
-      fail(errc::unsupported_authentication,
-           "connect to " + where() + " failed: the server asks for authentication method " +
-             std::to_string(static_cast<int>(request.kind)) +
-             ", which pg supports not (trust, password, md5 and SCRAM-SHA-256 are supported)");
-  }
-}
 
 void link::handle(backend_message&& message) {
   if (phase_ == phase::checking_session) {

@@ -12,9 +12,9 @@
 
 #include <actorloop/netio/tls.hpp>
 
-#include "io_worker.hpp"
-#include "resolver.hpp"
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
+#include <actorloop/netio/detail/resolver.hpp>
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 namespace actorloop::pg::detail {
 
@@ -68,8 +68,16 @@ private:
   void read_input();
   void flush_output();
   void update_interest();
+  /// Handles the messages the decoder holds; false when reading must stop
+  /// (the connection failed, the attempt changed, or a callback's verdict
+  /// is awaited: the rest then stays in the decoder until it comes).
+  bool handle_decoded();
   void handle(backend_message&& message);
+  // -- authentication (authentication.cpp) -----------------------------------------
   void handle_authentication(const authentication_request& request);
+  /// Asks the negotiation callback, if installed, about `step`; then sends
+  /// `step.answer` (nothing for message 12) and goes on.
+  void negotiate(negotiation_step step);
   // -- the extended protocol (extended_query.cpp) ----------------------------------
   /// The result records of query `request_id`, before its messages go out;
   /// false (and the operation failed) when the connection is not ready.
@@ -124,11 +132,26 @@ private:
 
   // -- start-up attempts, TLS and target_session_attrs ------------------------------
   // (tls_negotiation.cpp, session_attrs.cpp, connect_attempts.cpp)
-public:
-  /// The security-session callback's answer, back on the worker.
-  void answer_security(std::uint64_t attempt, bool accepted, std::string why);
-
 private:
+  // -- questions to callbacks during the start-up (callback_questions.cpp) ----------
+  /// A callback's verdict on a start-up step.
+  struct verdict {
+    bool ok = false;
+    std::string why;     ///< Why not, for the client message.
+    std::string payload; ///< What the callback produced (the encrypted password).
+  };
+  using callback_question = std::function<verdict(connection&)>;
+  using callback_follow_up = std::function<void(link&, verdict)>;
+  /// Runs `ask` where the connection's callbacks run (the connect caller,
+  /// the `poll` caller or this worker, Table 2-27) and `then` back on this
+  /// worker with its verdict. Reading stops meanwhile, so nothing the server
+  /// sent after the step is handled before the verdict. A throw from `ask`
+  /// is a refusal naming `callback_name`. Nothing runs if the attempt ended.
+  void ask_callback(std::string callback_name, callback_question ask, callback_follow_up then);
+  void answer_callback(std::uint64_t attempt, const verdict& answer,
+                       const callback_follow_up& then);
+  bool awaiting_callback_ = false;
+
   enum class retry { next_address, other_encryption, next_host };
   /// This address's start-up failed (`code`, `problem`): libpq's allow/prefer
   /// second try on the same address, else the next address or host.

@@ -6,7 +6,7 @@
 
 #include <actorloop/pg/connection.hpp>
 
-#include "connection_core.hpp"
+#include <actorloop/netio/detail/connection_core.hpp>
 
 #include <atomic>
 #include <deque>

@@ -154,6 +154,7 @@ bool link::wants_tls_first() const noexcept {
 }
 
 void link::begin_session() {
+  awaiting_callback_ = false;
   ++session_attempt_;
   if (!tls_this_attempt_ || !tls_context_) {
     send_startup();
@@ -280,45 +281,22 @@ void link::tls_established() {
   info.host = options.hosts[host_index_].host;
   info.channel_binding_available = !end_point_hash_.empty();
   phase_ = phase::tls_security;
-  update_interest();
-  // The callback runs where a client message would; its answer comes back
-  // here. Every path answers: a throw rejects the session, naming it.
-  auto self = shared_from_this();
-  auto worker = worker_;
-  auto pg = pg_;
-  auto* core = core_.get();
-  auto attempt = session_attempt_;
-  netio::detail::connection_event question;
-  question.run = [self, worker, callback, info, pg, core, attempt](netio::connection&) {
-    connection* target = nullptr;
-    {
-      std::lock_guard guard{core->owner_state->mutex};
-      target = pg->self;
-    }
-    bool accepted = false;
-    std::string why = "the security-session callback rejected the TLS session";
-    if (target) {
-      try {
-        accepted = callback(*target, info) == netio::callback_result::succeed;
-      } catch (...) {
-        why = "the security-session callback threw: " + netio::detail::describe_current_exception();
+  ask_callback(
+    "security-session", [callback, info](connection& target) {
+      verdict answer;
+      answer.ok = callback(target, info) == netio::callback_result::succeed;
+      if (!answer.ok)
+        answer.why = "the security-session callback rejected the TLS session";
+      return answer;
+    },
+    [](link& self, verdict answer) {
+      if (!answer.ok) {
+        self.attempt_failed(errc::connection_failed, self.where() + ": " + answer.why,
+                            retry::next_address);
+        return;
       }
-    } else {
-      why = "the connection is going";
-    }
-    worker->post([self, attempt, accepted, why] { self->answer_security(attempt, accepted, why); });
-  };
-  core_->deliver(std::move(question));
-}
-
-void link::answer_security(std::uint64_t attempt, bool accepted, std::string why) {
-  if (phase_ != phase::tls_security || attempt != session_attempt_ || !core_)
-    return;
-  if (!accepted) {
-    attempt_failed(errc::connection_failed, where() + ": " + why, retry::next_address);
-    return;
-  }
-  send_startup();
+      self.send_startup();
+    });
 }
 
 std::size_t link::receive(std::span<std::byte> buffer, std::error_code& error,

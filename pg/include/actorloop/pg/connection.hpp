@@ -13,7 +13,7 @@
 /// | server message | the calling thread          | the `poll` caller | the I/O worker |
 /// | client message | the calling thread          | the `poll` caller, or the caller that provoked it | the I/O worker, or the caller |
 /// | notification   | the reading thread; the I/O worker with async notifications | the `poll` caller | the I/O worker |
-/// | security session | the calling thread        | the `poll` caller | the I/O worker |
+/// | security session, encryption, negotiation | the calling thread | the `poll` caller | the I/O worker |
 ///
 /// Thread safety: every member may be called from any thread; callbacks
 /// must not call `poll`; only the completion callback may start operations.
@@ -25,6 +25,7 @@
 #include <actorloop/pg/values.hpp>
 #include <actorloop/pg/security.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -263,12 +264,60 @@ using notification_callback = std::function<void(connection&, const notification
 using security_session_callback =
   std::function<netio::callback_result(connection&, const security_session_info&)>;
 
+/// Client-Library's encryption callback (password encryption with a key
+/// the server supplies), for PostgreSQL's MD5 method: `key` is the 4-byte
+/// salt of AuthenticationMD5Password, `password` the connection's password.
+/// The callback writes the PasswordMessage text into `encrypted`, which
+/// starts empty (`md5_password(user, password, key)` is what pg sends when
+/// no callback is installed). `succeed` sends it; `fail`, a throw or an
+/// empty `encrypted` fails the connect with a client message saying which.
+/// Not called for the cleartext method (nothing is encrypted there) nor for
+/// SCRAM (the negotiation callback sees that). Runs where a client message
+/// would (Table 2-27), once per MD5 request.
+using encryption_callback = std::function<netio::callback_result(
+  connection&, std::string_view password, std::string_view key, std::string& encrypted)>;
+
+/// One step of a SASL exchange (SCRAM-SHA-256 or SCRAM-SHA-256-PLUS), as
+/// the negotiation callback sees it. The mapping of Client-Library's
+/// challenge/response negotiation onto PostgreSQL: each server challenge
+/// is one call.
+struct negotiation_step {
+  /// The authentication request code: 10 AuthenticationSASL (the server
+  /// offers mechanisms), 11 AuthenticationSASLContinue (server-first-message),
+  /// 12 AuthenticationSASLFinal (server-final-message).
+  std::uint32_t message_id = 0;
+  /// What the server offered (message 10; empty for 11 and 12).
+  std::vector<std::string> offered;
+  /// The mechanism pg chose ("SCRAM-SHA-256" or "SCRAM-SHA-256-PLUS").
+  std::string mechanism;
+  /// The server's data: empty for 10, the SCRAM message for 11 and 12.
+  std::string challenge;
+  /// What pg is about to send: the client-first-message (10), the
+  /// client-final-message with the proof (11); empty for 12, which pg
+  /// answers with nothing once it verified the server's signature.
+  std::string answer;
+};
+
+/// Client-Library's negotiation callback, for PostgreSQL's SASL exchange.
+/// pg computes every answer itself (SCRAM on OpenSSL's primitives); the
+/// callback audits each step before its answer goes out, e.g. to refuse a
+/// login that is not channel-bound. `succeed` goes on; `fail` or a throw
+/// fails the connect with a client message. `continue_negotiation` (call
+/// again for another response) also fails it, with a message saying why: a
+/// PostgreSQL SASL step takes exactly one response. For message 12 the
+/// callback runs after the server's signature verified. Runs where a client
+/// message would (Table 2-27).
+using negotiation_callback =
+  std::function<netio::negotiation_result(connection&, const negotiation_step&)>;
+
 struct callbacks {
   completion_callback completion;
   server_message_callback server_message;
   client_message_callback client_message;
   notification_callback notification;
   security_session_callback security_session;
+  encryption_callback encryption;
+  negotiation_callback negotiation;
 };
 
 class connection {
@@ -292,6 +341,8 @@ public:
   void set_client_message(client_message_callback callback);
   void set_notification(notification_callback callback);
   void set_security_session(security_session_callback callback);
+  void set_encryption(encryption_callback callback);
+  void set_negotiation(negotiation_callback callback);
 
   // -- operations (retcode as netio: succeed/fail in sync mode, pending otherwise) --
   /// Tries each host of the options in order (Unix socket or TCP; host names

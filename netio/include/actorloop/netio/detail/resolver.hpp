@@ -1,8 +1,10 @@
 #pragma once
 // Asynchronous name resolution: blocking getaddrinfo calls run on the
 // engine's resolver thread, never on an I/O worker.
+// Internal (namespace netio::detail): shared by netio and the pg module,
+// which hosts its connections on the same core; not a stable API.
 
-#include "socket_ops.hpp"
+#include <actorloop/netio/detail/socket_ops.hpp>
 
 #include <actorloop/runtime/engine.hpp>
 

@@ -1,6 +1,8 @@
 #pragma once
 // One I/O worker: an epoll poller that a one-thread actorloop scheduler parks
 // in, and a CAF actor on that scheduler whose mailbox carries commands.
+// Internal (namespace netio::detail): shared by netio and the pg module,
+// which hosts its connections on the same core; not a stable API.
 
 #include <actorloop/netio/io_pool.hpp>
 #include <actorloop/runtime/detail/group_access.hpp>

@@ -4,9 +4,11 @@
 // `connection` (I/O mode, busy rule, callbacks installed and inherited,
 // events delivered on the thread the mode prescribes, backpressure, the
 // completion and notification waitables) and the transport interface a
-// protocol implements on the I/O worker. Private to the netio module.
+// protocol implements on the I/O worker.
+// Internal (namespace netio::detail): shared by netio and the pg module,
+// which hosts its connections on the same core; not a stable API.
 
-#include "io_worker.hpp"
+#include <actorloop/netio/detail/io_worker.hpp>
 
 #include <actorloop/netio/connection.hpp>
 #include <actorloop/netio/error.hpp>

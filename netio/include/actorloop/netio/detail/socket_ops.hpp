@@ -1,5 +1,7 @@
 #pragma once
 // Thin, error-reporting wrappers around the BSD socket calls netio uses.
+// Internal (namespace netio::detail): shared by netio and the pg module,
+// which hosts its connections on the same core; not a stable API.
 
 #include <actorloop/netio/byte_stream.hpp>
 #include <actorloop/netio/endpoint.hpp>
