@@ -310,7 +310,8 @@ void link::on_io(std::uint32_t epoll_events) noexcept {
 void link::update_interest() {
   if (fd_ < 0)
     return;
-  std::uint32_t wanted = paused_ || awaiting_callback_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  std::uint32_t wanted =
+    paused_ || awaiting_callback_ || rows_held_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
   if (output_.size() > output_start_ || tls_wants_write())
     wanted |= EPOLLOUT;
   if (wanted != interest_) {
@@ -341,7 +342,7 @@ void link::read_input() {
   std::byte buffer[64 * 1024];
   auto attempt = session_attempt_;
   for (;;) {
-    if (fd_ < 0 || paused_ || awaiting_callback_ || attempt != session_attempt_)
+    if (fd_ < 0 || paused_ || awaiting_callback_ || rows_held_ || attempt != session_attempt_)
       return;
     std::error_code ended;
     std::string why;
@@ -364,8 +365,12 @@ void link::read_input() {
     if (n == 0)
       return;
     decoder_.feed(std::span<const std::byte>{buffer, n});
-    if (!handle_decoded())
+    if (!handle_decoded()) {
+      // Held for a callback or on_rows: send what was written, read no more.
+      if (fd_ >= 0 && attempt == session_attempt_)
+        flush_output();
       return;
+    }
     flush_output();
   }
 }
@@ -373,8 +378,8 @@ void link::read_input() {
 bool link::handle_decoded() {
   auto attempt = session_attempt_;
   for (;;) {
-    if (awaiting_callback_)
-      return false; // the rest waits in the decoder for the callback's verdict
+    if (awaiting_callback_ || rows_held_)
+      return false; // the rest waits in the decoder for the callback's verdict or on_rows
     auto next = decoder_.next();
     if (next.error) {
       fail(next.error, "the server's data cannot be decoded: " + next.detail);

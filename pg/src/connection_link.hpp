@@ -88,6 +88,10 @@ private:
   void deliver_chunk();
   /// handle_extended for a pipeline (pipeline_query.cpp).
   bool handle_pipeline(backend_message& message);
+  /// handle_extended for execute_streaming: a simple query's rows to on_rows.
+  bool handle_simple_streaming(backend_message& message);
+  /// execute_streaming's bound: reading stops while two chunks wait.
+  bool rows_held_ = false;
   // -- COPY (copy_stream.cpp) --------------------------------------------------------
   bool handle_copy(backend_message& message);
   void deliver_copy_data();

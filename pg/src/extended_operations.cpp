@@ -86,6 +86,21 @@ started_operation connection::execute(std::string sql, std::vector<param> params
   });
 }
 
+started_operation connection::execute_streaming(std::string sql, std::uint32_t rows_per_chunk,
+                                                row_chunk_callback on_rows) {
+  return start_extended("execute_streaming", [&](extended_operation& operation) {
+    if (rows_per_chunk == 0 || !on_rows)
+      throw error(errc::invalid_argument, "rows_per_chunk must be above 0 and on_rows set");
+    if (sql.find('\0') != std::string::npos)
+      throw error(errc::invalid_argument, "the query text contains a NUL byte");
+    frontend::query(operation.messages, sql);
+    operation.what = extended_operation::kind::simple_streaming;
+    operation.fetch.results = format::text;
+    operation.fetch.rows_per_chunk = rows_per_chunk;
+    operation.fetch.on_rows = std::move(on_rows);
+  });
+}
+
 started_operation connection::execute(pipeline batch) {
   return start_extended("execute(pipeline)", [&](extended_operation& operation) {
     if (batch.statements_ == 0)

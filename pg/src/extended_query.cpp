@@ -49,6 +49,7 @@ bool link::open_query(std::uint64_t request_id) {
     return false;
   }
   extended_.reset();
+  rows_held_ = false;
   {
     std::lock_guard guard{core_->owner_state->mutex};
     // The core's record keeps the completion waitable set until the result is taken.
@@ -147,6 +148,56 @@ void link::chunk_returned(std::uint64_t request_id) {
     send_execute();
     flush_output();
   }
+  if (rows_held_ && operation.unconsumed <= 1) {
+    // A simple query's rows: read again, starting with what the decoder holds.
+    rows_held_ = false;
+    if (!handle_decoded())
+      return;
+    flush_output();
+    read_input();
+  }
+}
+
+bool link::handle_simple_streaming(backend_message& message) {
+  auto& operation = *extended_;
+  auto deliver_rows = [&] {
+    if (!operation.chunk.empty())
+      deliver_chunk();
+    // Two chunks wait for on_rows: stop reading until one comes back.
+    if (operation.unconsumed >= 2 && !rows_held_) {
+      rows_held_ = true;
+      update_interest();
+    }
+  };
+  return std::visit(
+    [&](auto& body) -> bool {
+      using type = std::decay_t<decltype(body)>;
+      if constexpr (std::is_same_v<type, row_description>) {
+        operation.columns = body;
+        return false; // the statement's result records its description
+      } else if constexpr (std::is_same_v<type, data_row>) {
+        operation.chunk.push_back(std::move(body));
+        note_buffered_row(*pg_);
+        if (operation.chunk.size() >= operation.fetch.rows_per_chunk)
+          deliver_rows();
+        return true;
+      } else if constexpr (std::is_same_v<type, command_complete> ||
+                           std::is_same_v<type, server_message>) {
+        // A statement ended (or failed): its last rows go before its tag or error.
+        if constexpr (std::is_same_v<type, server_message>) {
+          if (!body.is_error)
+            return false;
+        }
+        deliver_rows();
+        return false;
+      } else if constexpr (std::is_same_v<type, ready_for_query>) {
+        extended_.reset();
+        return false; // completes the operation
+      } else {
+        return false;
+      }
+    },
+    message);
 }
 
 bool link::handle_extended(backend_message& message) {
@@ -156,6 +207,8 @@ bool link::handle_extended(backend_message& message) {
   if (operation.what == extended_operation::kind::copy_out ||
       operation.what == extended_operation::kind::copy_in)
     return handle_copy(message);
+  if (operation.what == extended_operation::kind::simple_streaming)
+    return handle_simple_streaming(message);
   bool streamed = static_cast<bool>(operation.fetch.on_rows);
   return std::visit(
     [&](auto& body) -> bool {

@@ -14,7 +14,7 @@ namespace actorloop::pg::detail {
 
 struct extended_operation {
   enum class kind { execute, prepare, execute_prepared, close_statement, pipeline, copy_out,
-                    copy_in };
+                    copy_in, simple_streaming };
   kind what = kind::execute;
   std::string statement_name;       // the statement's name ("" unnamed)
   std::vector<std::byte> messages;  // up to the first Execute; Sync or Flush follow

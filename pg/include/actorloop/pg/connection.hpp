@@ -356,6 +356,20 @@ public:
   /// Runs `sql` with the simple query protocol; the completion fails when
   /// an ErrorResponse came. Its `query_result` is taken with `take_result`.
   started_operation execute(std::string sql);
+  /// Runs `sql` with the simple query protocol, as `execute(sql)`, but
+  /// streams the rows of every statement to `on_rows` at most
+  /// `rows_per_chunk` at a time (each chunk carries its statement's row
+  /// description), so a large result is never built whole. The server
+  /// sends a simple query's rows without waiting, so the bound is kept by
+  /// reading: once two chunks wait for `on_rows`, the I/O worker stops
+  /// reading this connection until one comes back; the socket's buffers
+  /// then push back on the server. At most 2 x `rows_per_chunk` rows are
+  /// held (`streaming().peak_buffered_rows`). The `query_result` has one
+  /// `result` per statement with its description and command tag and no
+  /// rows. `rows_per_chunk` 0, no `on_rows` or a NUL in `sql` is a client
+  /// message (invalid_argument) and `fail`, nothing sent.
+  started_operation execute_streaming(std::string sql, std::uint32_t rows_per_chunk,
+                                      row_chunk_callback on_rows);
   /// Runs one statement with the extended protocol (PostgreSQL
   /// documentation, 55.2.3 "Extended Query"): Parse of the unnamed
   /// statement with the parameters' types, Bind, Describe, Execute, Sync.
