@@ -240,7 +240,7 @@ void launcher_usage() {
   std::fprintf(stderr,
                "usage: actorloop-sample-14-distributed-pipeline [--jobs N] [--batch N] "
                "[--window N] [--queue N] [--kill-at N | --no-kill] [--timeout-s N] "
-               "[--fault skip-resend] [engine options for every node]\n"
+               "[--resend-acknowledged N] [--fault skip-resend] [engine options for every node]\n"
                "  --jobs N       jobs to send (default 100000)\n"
                "  --batch N      jobs per batch, the unit pushed and acknowledged (default 100)\n"
                "  --window N     unacknowledged batches per worker (default 8, at most --queue)\n"
@@ -248,6 +248,9 @@ void launcher_usage() {
                "  --kill-at N    SIGKILL worker-1 once N jobs are acknowledged (default 40%%)\n"
                "  --no-kill      run without killing a worker\n"
                "  --timeout-s N  give up (and fail) after N seconds (default 120)\n"
+               "  --resend-acknowledged N  at the loss, also re-send the last N batches the lost\n"
+               "                 worker had had acknowledged (default 4): the sink must drop\n"
+               "                 them as duplicates by number\n"
                "  --fault skip-resend  make the producer forget the lost worker's batches;\n"
                "                 the run must then fail, naming the lost jobs\n");
 }
@@ -265,6 +268,7 @@ int run_launcher(int argc, char** argv) {
         auto no_kill = sample::take_flag(argc, argv, "--no-kill");
         auto timeout = sample::take_number_option(argc, argv, "--timeout-s").value_or(120);
         auto fault = sample::take_option(argc, argv, "--fault");
+        auto duplicates = sample::take_option(argc, argv, "--resend-acknowledged").value_or("4");
         if (sample::take_flag(argc, argv, "--help")) {
           launcher_usage();
           return 0;
@@ -307,6 +311,8 @@ int run_launcher(int argc, char** argv) {
           std::vector<std::string> producer_arguments{
               "--role=producer", "--jobs",       number(jobs), "--batch",        number(batch),
               "--window",        number(window), "--queue",    number(in_flight)};
+          producer_arguments.push_back("--resend-acknowledged");
+          producer_arguments.push_back(duplicates);
           if (fault) {
             producer_arguments.push_back("--fault");
             producer_arguments.push_back(*fault);
@@ -393,7 +399,8 @@ int run_launcher(int argc, char** argv) {
           say("throughput: ", fields["acknowledged"], " jobs through 2 workers to the sink in ",
               seconds, " s = ", static_cast<long>(std::stod(fields["acknowledged"]) / seconds),
               " jobs/s (", fields["pushes"], " batch pushes, ", fields["resent_batches"],
-              " batches re-sent)");
+              " batches re-sent, ", fields["forced_batches"],
+              " acknowledged batches re-sent on purpose)");
           return checks.verdict();
         } catch (const std::runtime_error& failure) {
           // The children still running are killed by their destructors.

@@ -53,6 +53,9 @@ struct producer_settings {
   /// Fault injection for the smoke test: forget a lost worker's batches
   /// instead of re-sending them (the sink must then report them missing).
   bool skip_resend = false;
+  /// Also re-send the last N batches a lost worker had had acknowledged, as
+  /// a producer that cannot tell would: the sink must drop them by number.
+  std::size_t resend_acknowledged = 0;
 };
 
 /// Written by the applet on its scheduler thread; read by main once the
@@ -65,6 +68,7 @@ struct producer_report {
   std::int64_t resent_jobs = 0;
   std::int64_t duplicate_acks = 0;
   std::int64_t abandoned_batches = 0;
+  std::int64_t forced_batches = 0; ///< acknowledged batches re-sent on purpose
   std::int64_t pushes = 0;
 };
 
@@ -77,6 +81,7 @@ struct worker_link {
   bool alive = true;
   std::set<std::int64_t> window;      ///< sent to it; its result not acknowledged yet
   std::list<nodes::operation> pushes; ///< pushes to its queue still pending
+  std::deque<std::int64_t> recent;    ///< its latest acknowledged batches (resend_acknowledged)
 };
 
 class producer_applet final : public actors::applet {
@@ -116,7 +121,7 @@ public:
       dispatch_worker_event(fired);
     }
     pump();
-    if (settled_count_ == batches_) {
+    if (finished()) {
       report_.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
       context.kill();
@@ -125,6 +130,20 @@ public:
   }
 
 private:
+  /// Every batch acknowledged (or abandoned), and every copy sent to a live
+  /// worker acknowledged too: nothing of ours is still on its way to the
+  /// sink, so no acknowledgement can arrive that nobody takes (except for a
+  /// lost worker's copies, fewer than the acks queue holds).
+  [[nodiscard]] bool finished() const {
+    if (settled_count_ != batches_ || !forced_.empty())
+      return false;
+    for (auto& worker : workers_) {
+      if (worker.alive && !worker.window.empty())
+        return false;
+    }
+    return true;
+  }
+
   static constexpr unsigned char unsettled = 0, acknowledged = 1, abandoned = 2;
 
   void acknowledge(const ack_batch& item) {
@@ -135,8 +154,11 @@ private:
                                  std::to_string(batch));
       // The copy that worker delivered leaves its window.
       for (auto& worker : workers_) {
-        if (worker.name == item.workers[index])
-          worker.window.erase(batch);
+        if (worker.name != item.workers[index] || worker.window.erase(batch) == 0)
+          continue;
+        worker.recent.push_back(batch);
+        if (worker.recent.size() > settings_.resend_acknowledged)
+          worker.recent.pop_front();
       }
       auto& state = settled_[static_cast<std::size_t>(batch)];
       if (state == acknowledged) {
@@ -210,10 +232,13 @@ private:
     }
     worker.window.clear();
     worker.pushes.clear(); // they complete with node_down; nobody needs them now
+    forced_.insert(forced_.end(), worker.recent.begin(), worker.recent.end());
     say("producer: ", worker.name, " lost (", how, "); ", unacknowledged,
         " unacknowledged batches ",
         settings_.skip_resend ? "abandoned (fault injected: no re-send)"
-                              : "to re-send to the surviving workers");
+                              : "to re-send to the surviving workers",
+        "; ", worker.recent.size(), " acknowledged batches re-sent on purpose");
+    worker.recent.clear();
     bool any_alive = false;
     for (auto& each : workers_)
       any_alive = any_alive || each.alive;
@@ -225,6 +250,12 @@ private:
 
   /// The next batch to send: a lost worker's first, then a new one; -1 if none.
   std::int64_t next_batch() {
+    if (!forced_.empty()) {
+      auto batch = forced_.front(); // acknowledged already: sent again on purpose
+      forced_.pop_front();
+      ++report_.forced_batches;
+      return batch;
+    }
     while (!resend_.empty()) {
       auto batch = resend_.front();
       resend_.pop_front();
@@ -265,7 +296,8 @@ private:
   std::vector<unsigned char> settled_; ///< per batch: unsettled, acknowledged, abandoned
   std::int64_t settled_count_ = 0;
   std::int64_t next_fresh_ = 0;
-  std::deque<std::int64_t> resend_;
+  std::deque<std::int64_t> resend_; ///< a lost worker's unacknowledged batches
+  std::deque<std::int64_t> forced_; ///< acknowledged batches to send again (resend_acknowledged)
   std::int64_t progress_step_;
   std::int64_t next_progress_;
   std::chrono::steady_clock::time_point started_;
@@ -274,6 +306,7 @@ private:
 void producer_usage() {
   std::fprintf(stderr, "usage: actorloop-sample-14-distributed-pipeline --role=producer [--jobs N] "
                        "[--batch N] [--window N] [--queue N] [--fault skip-resend] "
+                       "[--resend-acknowledged N] "
                        "--actorloop.node.listen=127.0.0.1:0 [engine options]\n"
                        "  then \"workers PORT PORT ...\" on its standard input\n");
 }
@@ -311,6 +344,8 @@ int run_producer(int argc, char** argv) {
         settings.window = static_cast<std::size_t>(
             sample::take_number_option(argc, argv, "--window").value_or(8));
         auto capacity = sample::take_number_option(argc, argv, "--queue").value_or(24);
+        if (auto extra = sample::take_option(argc, argv, "--resend-acknowledged"))
+          settings.resend_acknowledged = static_cast<std::size_t>(std::stoul(*extra));
         if (auto fault = sample::take_option(argc, argv, "--fault")) {
           if (*fault != "skip-resend")
             throw std::invalid_argument("--fault takes skip-resend, not '" + *fault + "'");
@@ -336,7 +371,8 @@ int run_producer(int argc, char** argv) {
                                           .down = peer.down(),
                                           .alive = true,
                                           .window = {},
-                                          .pushes = {}});
+                                          .pushes = {},
+                                          .recent = {}});
           }
           applet = actors::spawn_applet(
               engine, loop,
@@ -354,11 +390,13 @@ int run_producer(int argc, char** argv) {
           say("producer: ", report.acknowledged_jobs, " jobs acknowledged in ", report.seconds,
               " s: ", static_cast<std::int64_t>(report.acknowledged_jobs / report.seconds),
               " jobs/s; lost ", lost.empty() ? "none" : lost, ", ", report.resent_batches,
-              " batches (", report.resent_jobs, " jobs) re-sent, ", report.duplicate_acks,
+              " batches (", report.resent_jobs, " jobs) re-sent, ", report.forced_batches,
+              " acknowledged batches re-sent on purpose, ", report.duplicate_acks,
               " duplicate acknowledgements");
           say("summary jobs=", settings.jobs, " acknowledged=", report.acknowledged_jobs,
               " seconds=", report.seconds, " lost=", lost.empty() ? "none" : lost,
-              " resent_batches=", report.resent_batches, " duplicate_acks=", report.duplicate_acks,
+              " resent_batches=", report.resent_batches, " forced_batches=", report.forced_batches,
+              " duplicate_acks=", report.duplicate_acks,
               " abandoned_batches=", report.abandoned_batches, " pushes=", report.pushes);
           // Stay a node until the launcher is done with the others: the sink
           // may still acknowledge duplicates of re-sent batches.

@@ -36,8 +36,8 @@ namespace {
 struct sink_report {
   explicit sink_report(std::int64_t jobs) : jobs(jobs), kept(static_cast<std::size_t>(jobs) + 1) {}
   std::int64_t jobs;
-  std::vector<unsigned char> kept; ///< kept[n]: job n arrived (1..jobs)
-  std::int64_t distinct = 0;       ///< job numbers kept
+  std::vector<unsigned char> kept; ///< kept[n]: how often job n was kept (1..jobs); must end as 1
+  std::int64_t distinct = 0;       ///< job numbers kept at least once
   std::int64_t duplicates = 0;     ///< deliveries dropped because the number was kept already
   std::int64_t wrong = 0;          ///< results that are not work(number)
   std::int64_t out_of_range = 0;   ///< numbers outside 1..jobs
@@ -91,10 +91,10 @@ private:
         ++report_.out_of_range;
       } else if (batch.results[index] != work(number)) {
         ++report_.wrong;
-      } else if (report_.kept[static_cast<std::size_t>(number)]) {
+      } else if (report_.kept[static_cast<std::size_t>(number)] != 0) {
         ++report_.duplicates; // a re-sent job whose first copy got here too
       } else {
-        report_.kept[static_cast<std::size_t>(number)] = 1;
+        ++report_.kept[static_cast<std::size_t>(number)];
         if (++report_.distinct == report_.jobs)
           say("sink: all ", report_.jobs, " jobs received");
       }
@@ -120,17 +120,21 @@ void sink_usage() {
                "[--jobs N] [--queue N] --actorloop.node.listen=127.0.0.1:0 [engine options]\n");
 }
 
-/// The first few missing job numbers, for the report.
-std::string missing_numbers(const sink_report& report) {
+/// How many job numbers were kept `times` times (0: lost; more than 1: a
+/// duplicate got through), and the first few of them.
+std::pair<std::int64_t, std::string> numbers_kept(const sink_report& report, bool never) {
   std::ostringstream text;
-  int shown = 0;
-  for (std::int64_t number = 1; number <= report.jobs && shown < 10; ++number) {
-    if (!report.kept[static_cast<std::size_t>(number)])
-      text << (shown++ ? ", " : "") << number;
+  std::int64_t count = 0;
+  for (std::int64_t number = 1; number <= report.jobs; ++number) {
+    auto kept = report.kept[static_cast<std::size_t>(number)];
+    if (never ? kept != 0 : kept <= 1)
+      continue;
+    if (++count <= 10)
+      text << (count > 1 ? ", " : "") << number;
   }
-  if (report.jobs - report.distinct > shown)
+  if (count > 10)
     text << ", ...";
-  return text.str();
+  return {count, text.str()};
 }
 
 } // namespace
@@ -170,13 +174,18 @@ int run_sink(int argc, char** argv) {
         sample::checklist checks;
         auto reason = applet.exit_reason();
         checks.expect(reason.is_normal(), "the sink applet failed: " + reason.message());
-        say("sink: ", report.distinct, " of ", report.jobs, " jobs arrived, each kept once; ",
-            report.duplicates, " duplicate deliveries of re-sent jobs dropped by number; ",
-            report.batches, " result batches taken, ", report.acks_pushed,
-            " acknowledgement pushes");
-        checks.expect(report.distinct == report.jobs,
-                      std::to_string(report.jobs - report.distinct) +
-                          " jobs never reached the sink (lost): " + missing_numbers(report));
+        auto [lost, lost_numbers] = numbers_kept(report, true);
+        auto [repeated, repeated_numbers] = numbers_kept(report, false);
+        say("sink: ", report.distinct, " of ", report.jobs, " jobs arrived; ", report.duplicates,
+            " duplicate deliveries of re-sent jobs dropped by number; ", report.batches,
+            " result batches taken, ", report.acks_pushed, " acknowledgement pushes");
+        checks.expect(lost == 0, std::to_string(lost) +
+                                     " jobs never reached the sink (lost): " + lost_numbers);
+        checks.expect(repeated == 0,
+                      std::to_string(repeated) +
+                          " jobs were kept more than once (duplicated): " + repeated_numbers);
+        if (lost == 0 && repeated == 0)
+          say("sink: each of the ", report.jobs, " jobs kept exactly once");
         checks.expect(report.wrong == 0,
                       std::to_string(report.wrong) + " results were wrong or malformed");
         checks.expect(report.out_of_range == 0, std::to_string(report.out_of_range) +
