@@ -1,8 +1,10 @@
 // Sample 14, the launcher role (the default): starts the producer, the sink
 // and two workers as child processes of this same binary, wires them by
 // reading each one's "listening on PORT" line (every node listens on a free
-// loopback port), SIGKILLs worker-1 once the producer reports --kill-at jobs
-// acknowledged, then stops the others in order (workers, sink, producer) and
+// loopback port), SIGKILLs worker-1 once it says it stopped after --kill-at
+// jobs (it then holds the batch it took last, unprocessed, and its queue
+// fills: the kill always finds batches it had not done, however late the
+// kill lands on a loaded machine), then stops the others in order (workers, sink, producer) and
 // gives the verdict. A plain thread: it multiplexes the children's output
 // with poll(2), against one deadline for the whole run.
 #include "pipeline.hpp"
@@ -245,7 +247,8 @@ void launcher_usage() {
                "  --batch N      jobs per batch, the unit pushed and acknowledged (default 100)\n"
                "  --window N     unacknowledged batches per worker (default 8, at most --queue)\n"
                "  --queue N      capacity of each worker's job queue (default 8)\n"
-               "  --kill-at N    SIGKILL worker-1 once N jobs are acknowledged (default 40%%)\n"
+               "  --kill-at N    SIGKILL worker-1 once it has done N jobs (default a fifth\n"
+               "                 of --jobs, about 40%% into the run)\n"
                "  --no-kill      run without killing a worker\n"
                "  --timeout-s N  give up (and fail) after N seconds (default 120)\n"
                "  --resend-acknowledged N  at the loss, also re-send the last N batches the lost\n"
@@ -264,7 +267,7 @@ int run_launcher(int argc, char** argv) {
         auto batch = sample::take_number_option(argc, argv, "--batch").value_or(100);
         auto window = sample::take_number_option(argc, argv, "--window").value_or(8);
         auto queue = sample::take_number_option(argc, argv, "--queue").value_or(8);
-        auto kill_at = sample::take_number_option(argc, argv, "--kill-at").value_or(jobs * 4 / 10);
+        auto kill_at = sample::take_number_option(argc, argv, "--kill-at").value_or(jobs / 5);
         auto no_kill = sample::take_flag(argc, argv, "--no-kill");
         auto timeout = sample::take_number_option(argc, argv, "--timeout-s").value_or(120);
         auto fault = sample::take_option(argc, argv, "--fault");
@@ -277,9 +280,9 @@ int run_launcher(int argc, char** argv) {
           throw std::invalid_argument("--window (" + std::to_string(window) +
                                       ") must not exceed --queue (" + std::to_string(queue) +
                                       "): the window is what keeps a worker's queue from filling");
-        if (!no_kill && kill_at >= jobs)
-          throw std::invalid_argument(
-              "--kill-at must be below --jobs, so that the kill is mid-run");
+        if (!no_kill && kill_at >= jobs / 2)
+          throw std::invalid_argument("--kill-at must be below half of --jobs (worker-1's "
+                                      "share), so that the kill is mid-run");
         constexpr int worker_count = 2;
         // What the sink's results queue and the producer's acks queue can
         // hold at most: every live worker's window, plus the batches a lost
@@ -306,7 +309,7 @@ int run_launcher(int argc, char** argv) {
           say("launcher: ", jobs, " jobs in batches of ", batch, ", window ", window,
               " batches per worker, worker queues of ", queue, ", ",
               no_kill ? std::string{"no kill"}
-                      : "worker-1 killed (SIGKILL) at " + number(kill_at) + " jobs acknowledged");
+                      : "worker-1 killed (SIGKILL) once it has done " + number(kill_at) + " jobs");
 
           std::vector<std::string> producer_arguments{
               "--role=producer", "--jobs",       number(jobs), "--batch",        number(batch),
@@ -336,6 +339,10 @@ int run_launcher(int argc, char** argv) {
             auto name = "worker-" + number(index);
             std::vector<std::string> arguments{"--role=worker", "--queue", number(queue), "--sink",
                                                number(sink_port)};
+            if (index == 1 && !no_kill) {
+              arguments.push_back("--stop-after");
+              arguments.push_back(number(kill_at));
+            }
             for (auto& each : node_arguments(name))
               arguments.push_back(each);
             workers.push_back(std::make_unique<child>(name, arguments));
@@ -357,11 +364,10 @@ int run_launcher(int argc, char** argv) {
               [&](child& from, const std::string& line) {
                 if (&from == &producer && line.rfind("summary ", 0) == 0) {
                   summary = line;
-                } else if (&from == &producer && line.rfind("progress ", 0) == 0 && !no_kill &&
-                           !killed && std::stol(line.substr(9)) >= kill_at) {
+                } else if (&from == &victim && line.rfind("stopped ", 0) == 0 && !killed) {
                   victim_status = victim.kill9();
                   killed = true;
-                  say("launcher: killed ", victim.name(), " (SIGKILL) at ", line.substr(9));
+                  say("launcher: killed ", victim.name(), " (SIGKILL)");
                 } else if (from.ended() && !(killed && &from == &victim)) {
                   throw std::runtime_error("the " + from.name() + " ended during the run");
                 }

@@ -4,8 +4,8 @@
 // One executable, four roles (--role=...):
 //   launcher (the default) starts the other three as child processes of this
 //            same binary, reads each one's "listening on PORT" line to wire
-//            them (no fixed ports), SIGKILLs worker-1 once the producer
-//            reports a given number of jobs acknowledged (--kill-at), then
+//            them (no fixed ports), SIGKILLs worker-1 once that worker says
+//            it stopped after --kill-at jobs (holding a batch undone), then
 //            stops the rest and gives the verdict;
 //   producer cuts --jobs numbered jobs into batches and pushes them to the
 //            remote "jobs" queues of the workers, at most --window batches
@@ -14,7 +14,9 @@
 //            "acks". When a worker's node goes (its remote applet handle,
 //            its peer's down event or a failed push says node_down), it sends
 //            the batches that worker had not had acknowledged to the
-//            surviving worker;
+//            surviving worker (and, to exercise the sink's duplicate removal
+//            in every run, the last --resend-acknowledged batches it had had
+//            acknowledged);
 //   worker   takes batches from its exported queue "jobs", does the work and
 //            pushes a result batch to the sink's remote queue "results";
 //   sink     takes result batches, keeps each job number once (duplicates from
@@ -30,7 +32,7 @@
 //
 // Usage: actorloop-sample-14-distributed-pipeline [--jobs N] [--batch N]
 //          [--window N] [--queue N] [--kill-at N | --no-kill]
-//          [--timeout-s N] [--fault skip-resend]
+//          [--resend-acknowledged N] [--timeout-s N] [--fault skip-resend]
 // Exit status 0: every job reached the sink exactly once; 1: a check failed;
 // 2: bad options.
 #include "pipeline.hpp"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of sample 14. First the full run: 100,000 jobs, worker-1 killed
-# with SIGKILL at 40% acknowledged; it must pass (every job at the sink
+# with SIGKILL after 20,000 of them; it must pass (every job at the sink
 # exactly once). Then the same with the producer told not to re-send the
 # lost worker's batches: that run must fail, and say which jobs were lost,
 # which shows that the check can fail.

@@ -4,6 +4,12 @@
 // waits on its queue and on every push still pending, in preselect; a push
 // that fails ends the applet with the failure as its exit reason, which the
 // producer sees through its remote handle.
+//
+// With --stop-after N (the launcher gives it to the worker it kills), the
+// applet stops once it has done N jobs: it keeps the batch it took next,
+// unprocessed, no longer waits on its queue, and says "stopped ..." so that
+// the launcher kills it. The kill then always finds work this worker had not
+// done (that batch, and whatever the producer queued since).
 #include "pipeline.hpp"
 
 #include <actorloop/actors/applet.hpp>
@@ -36,16 +42,22 @@ struct worker_report {
   std::int64_t jobs = 0;
 };
 
+struct worker_settings {
+  std::string name;
+  std::int64_t stop_after = 0; ///< 0: never stop
+};
+
 class worker_applet final : public actors::applet {
 public:
   worker_applet(runtime::wait_queue<job_batch> jobs, nodes::remote_queue<result_batch> results,
-                std::string name, worker_report& report)
-      : jobs_(std::move(jobs)), results_(std::move(results)), name_(std::move(name)),
-        report_(report) {}
+                worker_settings settings, worker_report& report)
+      : jobs_(std::move(jobs)), results_(std::move(results)), name_(std::move(settings.name)),
+        stop_after_(settings.stop_after), report_(report) {}
 
   void preselect(actors::applet_context& context) override {
     context.clear_wait();
-    context.wait_on(jobs_);
+    if (!stopped_)
+      context.wait_on(jobs_);
     for (auto& push : pushes_)
       context.wait_on(push);
   }
@@ -53,8 +65,15 @@ public:
   runtime::waitable postselect(actors::applet_context&, const runtime::waitable& fired) override {
     if (fired == jobs_) {
       // One batch per turn; the queue stays ready while it holds more.
-      if (auto batch = jobs_.try_pop())
-        process(std::move(*batch));
+      if (auto batch = jobs_.try_pop()) {
+        if (stop_after_ > 0 && report_.jobs >= stop_after_) {
+          stopped_ = true; // keep it undone; wait for the kill
+          say("stopped after ", report_.jobs, " jobs, holding batch ", batch->batch,
+              " undone: kill me");
+        } else {
+          process(std::move(*batch));
+        }
+      }
       return {};
     }
     for (auto push = pushes_.begin(); push != pushes_.end(); ++push) {
@@ -84,13 +103,17 @@ private:
   runtime::wait_queue<job_batch> jobs_;
   nodes::remote_queue<result_batch> results_;
   std::string name_;
+  std::int64_t stop_after_;
+  bool stopped_ = false;
   worker_report& report_;
   std::list<nodes::operation> pushes_; // pending pushes to the sink
 };
 
 void worker_usage() {
-  std::fprintf(stderr, "usage: actorloop-sample-14-distributed-pipeline --role=worker --sink PORT "
-                       "[--queue N] --actorloop.node.listen=127.0.0.1:0 [engine options]\n");
+  std::fprintf(
+      stderr,
+      "usage: actorloop-sample-14-distributed-pipeline --role=worker --sink PORT "
+      "[--queue N] [--stop-after N] --actorloop.node.listen=127.0.0.1:0 [engine options]\n");
 }
 
 } // namespace
@@ -99,6 +122,7 @@ int run_worker(int argc, char** argv) {
   return sample::guarded_main(
       [&] {
         auto capacity = sample::take_number_option(argc, argv, "--queue").value_or(8);
+        auto stop_after = sample::take_number_option(argc, argv, "--stop-after").value_or(0);
         auto sink_port = sample::take_number_option(argc, argv, "--sink");
         if (!sink_port || *sink_port > 65535)
           throw std::invalid_argument("--role=worker needs --sink PORT (the sink's port)");
@@ -114,7 +138,9 @@ int run_worker(int argc, char** argv) {
           auto sink = node.connect("127.0.0.1", static_cast<std::uint16_t>(*sink_port)).get();
           auto results = sink.lookup_queue<result_batch>("results").get();
           applet = actors::spawn_applet(
-              engine, loop, std::make_unique<worker_applet>(jobs, results, node.name(), report),
+              engine, loop,
+              std::make_unique<worker_applet>(jobs, results,
+                                              worker_settings{node.name(), stop_after}, report),
               node.name());
           node.export_queue("jobs", jobs);
           node.export_applet("worker", applet);
