@@ -300,6 +300,13 @@ int run_launcher(int argc, char** argv) {
 
         // Engine options given to the launcher go to every node.
         std::vector<std::string> engine_arguments{argv + 1, argv + argc};
+        for (auto& each : engine_arguments) {
+          // Engine (CAF) options are "--category.name=value"; anything else
+          // is a mistyped option of this launcher.
+          auto name = each.substr(0, each.find('='));
+          if (name.rfind("--", 0) != 0 || name.find('.') == std::string::npos)
+            throw std::invalid_argument("unknown option '" + each + "'");
+        }
         bool threads_given = false;
         for (auto& each : engine_arguments)
           threads_given = threads_given || each.rfind("--actorloop.default-threads", 0) == 0;
