@@ -65,7 +65,17 @@ public:
     for (auto& each : arguments)
       argv.push_back(each.data());
     argv.push_back(nullptr);
-    auto failure = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+    // The launcher ignores SIGPIPE (a child that died must not kill it when
+    // told "quit"); the children get the default back.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    auto failure = posix_spawn(&pid_, program.c_str(), &actions, &attributes, argv.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(to_child[0]);
     ::close(from_child[1]);
@@ -320,6 +330,7 @@ int run_launcher(int argc, char** argv) {
         };
         auto number = [](long value) { return std::to_string(value); };
         auto deadline = clock_type::now() + std::chrono::seconds(timeout);
+        std::signal(SIGPIPE, SIG_IGN);
         try {
 
           say("launcher: ", jobs, " jobs in batches of ", batch, ", window ", window,
