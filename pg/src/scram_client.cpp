@@ -6,6 +6,7 @@
 //   AuthMessage     = client-first-bare "," server-first "," client-final-without-proof
 //   ClientProof     = ClientKey XOR HMAC(StoredKey, AuthMessage)
 //   ServerSignature = HMAC(HMAC(SaltedPassword, "Server Key"), AuthMessage)
+#include "saslprep.hpp"
 #include "crypto.hpp"
 
 #include <actorloop/pg/auth.hpp>
@@ -161,7 +162,7 @@ scram_step scram_client::handle_server_first(std::string_view server_first) {
   auth_message_ = client_first_bare_ + "," + std::string(server_first) + "," + without_proof;
 
   try {
-    auto salted = detail::pbkdf2_sha256(settings_.password, *salt,
+    auto salted = detail::pbkdf2_sha256(detail::sasl_prepare(settings_.password), *salt,
                                         static_cast<unsigned>(iterations));
     auto client_key = detail::hmac_sha256(salted, "Client Key");
     auto stored_key = detail::sha256(client_key);

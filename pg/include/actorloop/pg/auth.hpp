@@ -6,11 +6,11 @@
 /// base64, constant-time comparison) is OpenSSL's; nothing here is
 /// hand-written cryptography.
 ///
-/// Not done: SASLprep of the password. The password is used as the bytes
-/// given, which is what PostgreSQL itself does for a password that is not
-/// valid UTF-8 or that SASLprep refuses; for an ASCII password without
-/// control characters it equals the SASLprep'ed form. A non-ASCII password
-/// that SASLprep would change fails authentication.
+/// SCRAM hashes the password after SASLprep (RFC 4013, GNU libidn's
+/// profile), as PostgreSQL does when it stores one, so a non-ASCII password
+/// matches in any Unicode form the user types. A password that is not
+/// valid UTF-8, or that SASLprep refuses, is used as the bytes given
+/// (PostgreSQL's and libpq's rule).
 ///
 /// Thread safety: `md5_password` is safe from any thread. A `scram_client`
 /// is a single exchange's state: use it from one thread at a time.
