@@ -184,13 +184,21 @@ bool link::handle_extended(backend_message& message) {
         note_buffered_row(*pg_);
         return true;
       } else if constexpr (std::is_same_v<type, portal_suspended>) {
+        // At most two chunks held: the one just ended, waiting for on_rows,
+        // and the next one arriving. The next Execute goes out before this
+        // chunk is handed over: in async mode on_rows runs right here on the
+        // worker, and the server would otherwise sit idle until it returned.
+        auto keep = extended_; // a failed write below ends the operation
+        if (operation.unconsumed == 0) {
+          send_execute();
+          flush_output();
+          if (fd_ < 0)
+            return true;
+        } else {
+          operation.execute_wanted = true;
+        }
         if (streamed)
           deliver_chunk();
-        // At most two chunks held: one waiting for on_rows, one arriving.
-        if (operation.unconsumed <= 1)
-          send_execute();
-        else
-          operation.execute_wanted = true;
         return true;
       } else if constexpr (std::is_same_v<type, command_complete> ||
                            std::is_same_v<type, empty_query_response>) {
