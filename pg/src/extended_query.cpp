@@ -119,6 +119,14 @@ void link::deliver_chunk() {
       ~returned() {
         pg->buffered_rows.fetch_sub(count, std::memory_order_relaxed);
         pg->rows_streamed.fetch_add(count, std::memory_order_relaxed);
+        if (worker->on_this_thread()) {
+          // Async mode: on_rows ran on the worker, inside the read. Counted
+          // back at once, or the next PortalSuspended of the same read would
+          // still see this chunk out and hold the next Execute back.
+          if (auto alive = weak.lock())
+            alive->chunk_returned(id);
+          return;
+        }
         worker->post([weak = weak, id = id] {
           if (auto alive = weak.lock())
             alive->chunk_returned(id);
