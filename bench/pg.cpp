@@ -26,6 +26,32 @@
 //                             `NOTIFY` with the send time as payload, one at
 //                             a time, waiting for each delivery before the
 //                             next, so only the receiving path differs.
+//  pg_insert_pipelined_100k   rows per second of 100,000 prepared inserts
+//                             (int8 in binary, text) in one pipeline with a
+//                             Sync every 1,000 on both sides: one async-mode
+//                             connection's execute(pipeline) against libpq's
+//                             pipeline mode, non-blocking (PQsendQueryPrepared,
+//                             PQpipelineSync, PQflush, PQconsumeInput,
+//                             PQgetResult, poll when it cannot go on).
+//  pg_fetch_1m_rows           rows per second of one SELECT of 1,000,000
+//                             (int8, text) rows in the binary format: an
+//                             async-mode connection's fetch_options::on_rows
+//                             in chunks of 10,000 against libpq's single-row
+//                             mode (PQsendQueryParams, PQsetSingleRowMode,
+//                             PQgetResult per row). Each side runs in a
+//                             child process of its own, so that the peak
+//                             memory is its own: _peak_mib is how far the
+//                             peak RSS rose during the fetch.
+//  pg_copy_in_100mb           MB per second of COPY FROM STDIN of 100 MB of
+//                             text rows, in the same ~64 KiB pieces made
+//                             before the runs: copy_in's source against
+//                             PQputCopyData/PQputCopyEnd (blocking mode).
+// For the three bulk ones ours is in async mode because that is the mode in
+// which one thread does all of a connection's work, as libpq's one thread
+// does: the I/O worker writes, reads, decodes and runs on_rows, the copy
+// source and the completion. (Sync mode would hand every chunk and the
+// completion to the calling thread, deferred mode to the poll caller.) The
+// libpq thread is pinned to the CPU of the I/O worker that ran ours.
 //
 // Placement (like for like): our two I/O workers are pinned to the first two
 // allowed CPUs; the libpq threads doing our workers' jobs are pinned the same
@@ -47,12 +73,14 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <endian.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <memory>
@@ -104,6 +132,22 @@ std::string run_command(const std::string& command, int& status) {
   return output;
 }
 
+/// How both sides reach the server on `port`: TCP to 127.0.0.1 as
+/// trust_user, without TLS.
+pg::connection_options options_for(std::uint16_t port) {
+  pg::connection_options result;
+  result.hosts.push_back(pg::host_spec{"127.0.0.1", port, {}});
+  result.user = "trust_user";
+  result.dbname = "postgres";
+  result.sslmode = pg::ssl_mode::disable;
+  return result;
+}
+
+std::string conninfo_for(std::uint16_t port) {
+  return "host=127.0.0.1 port=" + std::to_string(port) +
+         " user=trust_user dbname=postgres sslmode=disable";
+}
+
 /// The throwaway PostgreSQL of scripts/pg-server in its own temporary
 /// directory; stopped (and the directory removed) on destruction.
 class pg_process {
@@ -133,18 +177,8 @@ public:
   pg_process& operator=(const pg_process&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] pg::connection_options options() const {
-    pg::connection_options result;
-    result.hosts.push_back(pg::host_spec{"127.0.0.1", port_, {}});
-    result.user = "trust_user";
-    result.dbname = "postgres";
-    result.sslmode = pg::ssl_mode::disable;
-    return result;
-  }
-  [[nodiscard]] std::string conninfo() const {
-    return "host=127.0.0.1 port=" + std::to_string(port_) +
-           " user=trust_user dbname=postgres sslmode=disable";
-  }
+  [[nodiscard]] pg::connection_options options() const { return options_for(port_); }
+  [[nodiscard]] std::string conninfo() const { return conninfo_for(port_); }
 
 private:
   std::string script_;
@@ -152,12 +186,14 @@ private:
   std::uint16_t port_ = 0;
 };
 
-PGconn* libpq_connect(const pg_process& server) {
-  PGconn* connection = PQconnectdb(server.conninfo().c_str());
+PGconn* libpq_connect(const std::string& conninfo) {
+  PGconn* connection = PQconnectdb(conninfo.c_str());
   if (PQstatus(connection) != CONNECTION_OK)
     bench::fail("libpq: connect failed: %s", PQerrorMessage(connection));
   return connection;
 }
+
+PGconn* libpq_connect(const pg_process& server) { return libpq_connect(server.conninfo()); }
 
 void libpq_exec(PGconn* connection, const char* sql) {
   PGresult* result = PQexec(connection, sql);
@@ -630,9 +666,589 @@ unsigned cpu_of_worker(runtime::engine& engine, std::thread::id thread,
   bench::fail("the listener's I/O thread is none of the I/O workers");
 }
 
+// -- shared by the bulk benchmarks -------------------------------------------------
+
+/// Runs one async-mode operation after another on one connection: `run`
+/// starts it and waits for its completion (on the I/O worker).
+class async_steps {
+public:
+  explicit async_steps(pg::connection& connection) : connection_(connection) {
+    connection_.set_completion(
+      [this](pg::connection&, netio::function_id, netio::retcode status) {
+        if (status != netio::retcode::succeed)
+          failed_ = true;
+        done_.add();
+      });
+  }
+  /// Starts an operation with `start` and waits for its completion; fails
+  /// the benchmark, naming `what`, unless it succeeded.
+  template <class Start>
+  void run(Start&& start, const char* what) {
+    failed_ = false;
+    done_.expect(1); // before the start: the completion may come at once
+    netio::started_operation started = start();
+    if (started.code != netio::retcode::pending)
+      bench::fail("ours: %s did not start: %s", what, connection_.last_error().text.c_str());
+    if (!done_.wait(600s))
+      bench::fail("ours: %s did not complete within 600 s", what);
+    if (failed_.load()) {
+      auto result = connection_.take_result();
+      bench::fail("ours: %s failed: %s", what,
+                  result && result->error ? result->error->message.c_str()
+                                          : connection_.last_error().text.c_str());
+    }
+  }
+private:
+  pg::connection& connection_;
+  tally done_;
+  std::atomic<bool> failed_{false};
+};
+
+/// The text column of the inserted rows: the same bytes on both sides.
+std::string payload_of(std::int64_t id) {
+  return "actorloop bulk row " + std::to_string(id);
+}
+
+/// The count and sum of ids of a table, read through libpq.
+std::pair<std::int64_t, std::int64_t> count_and_sum(PGconn* admin, const char* table) {
+  auto sql = std::string{"SELECT count(*), coalesce(sum(id), 0) FROM "} + table;
+  PGresult* result = PQexec(admin, sql.c_str());
+  if (PQresultStatus(result) != PGRES_TUPLES_OK)
+    bench::fail("libpq: %s failed: %s", sql.c_str(), PQerrorMessage(admin));
+  std::pair<std::int64_t, std::int64_t> outcome{std::atoll(PQgetvalue(result, 0, 0)),
+                                                std::atoll(PQgetvalue(result, 0, 1))};
+  PQclear(result);
+  return outcome;
+}
+
+/// Checks that `table` holds ids 1..rows exactly (count and sum) and empties it.
+void check_and_empty(PGconn* admin, const char* table, std::int64_t rows, const char* side) {
+  auto [count, sum] = count_and_sum(admin, table);
+  if (count != rows || sum != rows * (rows + 1) / 2)
+    bench::fail("%s: %s holds %lld rows (id sum %lld), not %lld", side, table,
+                static_cast<long long>(count), static_cast<long long>(sum),
+                static_cast<long long>(rows));
+  libpq_exec(admin, (std::string{"TRUNCATE "} + table).c_str());
+}
+
+/// Runs `work` on a thread pinned to `cpu` (the CPU of the I/O worker that
+/// ran ours), as the libpq side's one thread.
+template <class Work>
+void on_pinned_thread(unsigned cpu, Work&& work) {
+  std::thread thread{[&] {
+    bench::pin_this_thread(cpu);
+    work();
+  }};
+  thread.join();
+}
+
+// -- pg_insert_pipelined_100k ------------------------------------------------------
+
+constexpr int insert_sync_every = 1000;
+constexpr const char* insert_sql = "INSERT INTO bench_insert (id, payload) VALUES ($1, $2)";
+
+/// Ours: one async-mode connection, the statement prepared, then one
+/// pipeline of `rows` execute_prepared with a Sync every insert_sync_every
+/// (built and encoded on this thread, sent and read by the I/O worker).
+/// `warm_up` rows go first in a pipeline of their own (ids -1, -2, ...,
+/// deleted before the span). `io_cpu` is set to the CPU of its worker.
+measured ours_insert(runtime::engine& engine, const pg_process& server, PGconn* admin, int rows,
+                     int warm_up, const std::vector<unsigned>& cpus, unsigned& io_cpu) {
+  netio::context context{engine, {netio::io_mode::async}};
+  pg::connection connection{context, server.options()};
+  async_steps steps{connection};
+  steps.run([&] { return connection.connect(); }, "connect");
+  io_cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+  steps.run([&] { return connection.prepare("bench_insert", insert_sql, {20, 25}); }, "prepare");
+  (void)connection.take_result();
+  auto load = [&](std::int64_t first, int count, std::int64_t step) {
+    pg::pipeline batch;
+    for (int index = 0; index < count; ++index) {
+      std::int64_t id = first + step * index;
+      batch.execute_prepared("bench_insert", {id, payload_of(id)});
+      if ((index + 1) % insert_sync_every == 0)
+        batch.sync();
+    }
+    steps.run([&] { return connection.execute(std::move(batch)); }, "the insert pipeline");
+    auto result = connection.take_result();
+    if (!result || result->results.size() != static_cast<std::size_t>(count))
+      bench::fail("ours: the pipeline gave %zu results for %d inserts",
+                  result ? result->results.size() : 0, count);
+    for (auto& each : result->results)
+      if (each.status != pg::statement_status::completed || each.rows_affected() != 1)
+        bench::fail("ours: an insert did not insert one row (%s)", each.command_tag.c_str());
+  };
+  load(-1, warm_up, -1);
+  libpq_exec(admin, "DELETE FROM bench_insert");
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  load(1, rows, 1);
+  auto end = bench_clock::now();
+  measured outcome{rows / bench::seconds_between(start, end), meter.stop()};
+  steps.run([&] { return connection.close(); }, "close");
+  check_and_empty(admin, "bench_insert", rows, "ours");
+  return outcome;
+}
+
+/// libpq's pipeline mode as its documentation has it (PostgreSQL
+/// documentation, 34.5 "Pipeline Mode"): non-blocking, PQsendQueryPrepared
+/// per row and PQpipelineSync every insert_sync_every, reading results
+/// whenever the socket has them and waiting in poll only when libpq cannot
+/// flush or everything is sent.
+void libpq_insert_rows(PGconn* connection, std::int64_t first, int count, std::int64_t step) {
+  const int syncs = (count + insert_sync_every - 1) / insert_sync_every;
+  const int formats[2] = {1, 0};
+  int sent = 0;
+  int inserted = 0;
+  int synced = 0;
+  bool blocked = false; // libpq holds output the socket did not take
+  std::string text;
+  auto read_results = [&] {
+    if (PQconsumeInput(connection) != 1)
+      bench::fail("libpq: PQconsumeInput failed: %s", PQerrorMessage(connection));
+    bool after_null = false;
+    while (PQisBusy(connection) == 0) {
+      PGresult* result = PQgetResult(connection);
+      if (result == nullptr) {
+        // The end of one statement's results; two in a row: nothing more queued.
+        if (after_null)
+          break;
+        after_null = true;
+        continue;
+      }
+      after_null = false;
+      auto status = PQresultStatus(result);
+      if (status == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(result), "1") == 0)
+        ++inserted;
+      else if (status == PGRES_PIPELINE_SYNC)
+        ++synced;
+      else
+        bench::fail("libpq: a pipelined insert failed: %s", PQresultErrorMessage(result));
+      PQclear(result);
+    }
+  };
+  while (synced < syncs) {
+    if (sent < count && !blocked) {
+      // One segment, then whatever answers have come.
+      int until = std::min(count, sent + insert_sync_every);
+      for (; sent < until; ++sent) {
+        std::int64_t id = first + step * sent;
+        std::uint64_t wire = htobe64(static_cast<std::uint64_t>(id));
+        text = payload_of(id);
+        const char* values[2] = {reinterpret_cast<const char*>(&wire), text.c_str()};
+        const int lengths[2] = {8, static_cast<int>(text.size())};
+        if (PQsendQueryPrepared(connection, "bench_insert", 2, values, lengths, formats, 1) != 1)
+          bench::fail("libpq: PQsendQueryPrepared failed: %s", PQerrorMessage(connection));
+      }
+      if (PQpipelineSync(connection) != 1)
+        bench::fail("libpq: PQpipelineSync failed: %s", PQerrorMessage(connection));
+      int flushed = PQflush(connection);
+      if (flushed < 0)
+        bench::fail("libpq: PQflush failed: %s", PQerrorMessage(connection));
+      blocked = flushed == 1;
+      read_results();
+      continue;
+    }
+    pollfd watched{PQsocket(connection), static_cast<short>(POLLIN | (blocked ? POLLOUT : 0)), 0};
+    if (::poll(&watched, 1, 60000) <= 0)
+      bench::fail("libpq: the pipeline made no progress for 60 s");
+    if ((watched.revents & POLLOUT) != 0) {
+      int flushed = PQflush(connection);
+      if (flushed < 0)
+        bench::fail("libpq: PQflush failed: %s", PQerrorMessage(connection));
+      blocked = flushed == 1;
+    }
+    if ((watched.revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+      read_results();
+  }
+  if (inserted != count)
+    bench::fail("libpq: %d of %d pipelined inserts inserted a row", inserted, count);
+}
+
+measured libpq_insert(const pg_process& server, const std::vector<pid_t>& our_threads,
+                      PGconn* admin, unsigned cpu, int rows, int warm_up) {
+  measured outcome;
+  on_pinned_thread(cpu, [&] {
+    PGconn* connection = libpq_connect(server);
+    const Oid types[2] = {20, 25};
+    PGresult* prepared = PQprepare(connection, "bench_insert", insert_sql, 2, types);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK)
+      bench::fail("libpq: PQprepare failed: %s", PQerrorMessage(connection));
+    PQclear(prepared);
+    if (PQsetnonblocking(connection, 1) != 0 || PQenterPipelineMode(connection) != 1)
+      bench::fail("libpq: cannot enter non-blocking pipeline mode: %s",
+                  PQerrorMessage(connection));
+    libpq_insert_rows(connection, -1, warm_up, -1);
+    libpq_exec(admin, "DELETE FROM bench_insert");
+    bench::cpu_meter meter{our_threads};
+    meter.start();
+    auto start = bench_clock::now();
+    libpq_insert_rows(connection, 1, rows, 1);
+    auto end = bench_clock::now();
+    outcome = {rows / bench::seconds_between(start, end), meter.stop()};
+    if (PQexitPipelineMode(connection) != 1)
+      bench::fail("libpq: PQexitPipelineMode failed: %s", PQerrorMessage(connection));
+    PQfinish(connection);
+  });
+  check_and_empty(admin, "bench_insert", rows, "libpq");
+  return outcome;
+}
+
+// -- pg_copy_in_100mb ----------------------------------------------------------------
+
+/// The COPY data of one run, made before the runs: text-format rows
+/// "id<TAB>payload<NL>" in pieces of about 64 KiB, ids 1..rows, at least
+/// `bytes` in all. Both sides send these very pieces.
+struct copy_data {
+  std::vector<std::string> pieces;
+  std::int64_t rows = 0;
+  std::size_t bytes = 0;
+};
+
+copy_data make_copy_data(std::size_t bytes) {
+  copy_data data;
+  std::string piece;
+  while (data.bytes < bytes) {
+    ++data.rows;
+    piece += std::to_string(data.rows);
+    piece += '\t';
+    piece += payload_of(data.rows);
+    piece += " padding to a typical row of a bulk load, about a hundred bytes\n";
+    if (piece.size() >= 64 * 1024) {
+      data.bytes += piece.size();
+      data.pieces.push_back(std::move(piece));
+      piece.clear();
+    }
+  }
+  return data;
+}
+
+measured ours_copy(runtime::engine& engine, const pg_process& server, PGconn* admin,
+                   const copy_data& data, const std::vector<unsigned>& cpus, unsigned& io_cpu) {
+  netio::context context{engine, {netio::io_mode::async}};
+  pg::connection connection{context, server.options()};
+  async_steps steps{connection};
+  steps.run([&] { return connection.connect(); }, "connect");
+  io_cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+  // Warm-up: one piece, deleted again.
+  bool given = false;
+  auto warm_up_source = [&](pg::connection&) -> std::optional<std::string> {
+    if (given)
+      return std::nullopt;
+    given = true;
+    return data.pieces.front();
+  };
+  steps.run([&] { return connection.copy_in("COPY bench_copy FROM STDIN", warm_up_source); },
+            "the warm-up COPY");
+  (void)connection.take_result();
+  libpq_exec(admin, "TRUNCATE bench_copy");
+  std::size_t next = 0;
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  // The source runs on the I/O worker, asked again whenever less than
+  // copy_in_window bytes wait to be written.
+  auto source = [&](pg::connection&) -> std::optional<std::string> {
+    if (next == data.pieces.size())
+      return std::nullopt;
+    return data.pieces[next++];
+  };
+  steps.run([&] { return connection.copy_in("COPY bench_copy FROM STDIN", source); },
+            "COPY FROM STDIN");
+  auto end = bench_clock::now();
+  measured outcome{static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
+                   meter.stop()};
+  auto result = connection.take_result();
+  if (!result || result->results.empty() ||
+      result->results.back().rows_affected() != static_cast<std::uint64_t>(data.rows))
+    bench::fail("ours: COPY did not report %lld rows", static_cast<long long>(data.rows));
+  steps.run([&] { return connection.close(); }, "close");
+  check_and_empty(admin, "bench_copy", data.rows, "ours");
+  return outcome;
+}
+
+/// libpq in its default (blocking) mode, as its documentation shows COPY
+/// FROM STDIN: PQexec of the COPY, PQputCopyData per piece, PQputCopyEnd,
+/// then PQgetResult.
+void libpq_copy_pieces(PGconn* connection, const std::vector<std::string>& pieces,
+                       std::size_t count, std::int64_t rows) {
+  PGresult* started = PQexec(connection, "COPY bench_copy FROM STDIN");
+  if (PQresultStatus(started) != PGRES_COPY_IN)
+    bench::fail("libpq: COPY did not start: %s", PQerrorMessage(connection));
+  PQclear(started);
+  for (std::size_t index = 0; index < count; ++index)
+    if (PQputCopyData(connection, pieces[index].data(), static_cast<int>(pieces[index].size())) !=
+        1)
+      bench::fail("libpq: PQputCopyData failed: %s", PQerrorMessage(connection));
+  if (PQputCopyEnd(connection, nullptr) != 1)
+    bench::fail("libpq: PQputCopyEnd failed: %s", PQerrorMessage(connection));
+  PGresult* result = PQgetResult(connection);
+  if (PQresultStatus(result) != PGRES_COMMAND_OK ||
+      std::atoll(PQcmdTuples(result)) != static_cast<long long>(rows))
+    bench::fail("libpq: COPY failed: %s", PQerrorMessage(connection));
+  PQclear(result);
+  while ((result = PQgetResult(connection)) != nullptr)
+    PQclear(result);
+}
+
+measured libpq_copy(const pg_process& server, const std::vector<pid_t>& our_threads,
+                    PGconn* admin, unsigned cpu, const copy_data& data) {
+  measured outcome;
+  std::int64_t first_piece_rows = 0;
+  for (char byte : data.pieces.front())
+    first_piece_rows += byte == '\n' ? 1 : 0;
+  on_pinned_thread(cpu, [&] {
+    PGconn* connection = libpq_connect(server);
+    libpq_copy_pieces(connection, data.pieces, 1, first_piece_rows);
+    libpq_exec(admin, "TRUNCATE bench_copy");
+    bench::cpu_meter meter{our_threads};
+    meter.start();
+    auto start = bench_clock::now();
+    libpq_copy_pieces(connection, data.pieces, data.pieces.size(), data.rows);
+    auto end = bench_clock::now();
+    outcome = {static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
+               meter.stop()};
+    PQfinish(connection);
+  });
+  check_and_empty(admin, "bench_copy", data.rows, "libpq");
+  return outcome;
+}
+
+// -- pg_fetch_1m_rows ----------------------------------------------------------------
+//
+// Each side runs in a child process of its own (this executable again, with
+// --pg-fetch-child), so that each starts from a fresh heap and its peak
+// resident memory is its own: the peak (VmHWM, reset through
+// /proc/self/clear_refs after the warm-up) minus the resident memory just
+// before the measured fetch.
+
+constexpr std::uint32_t fetch_chunk_rows = 10000;
+constexpr const char* fetch_child_flag = "--pg-fetch-child";
+
+std::string fetch_sql(std::int64_t rows) {
+  return "SELECT id, payload FROM bench_fetch WHERE id <= " + std::to_string(rows);
+}
+
+/// A field of /proc/self/status in bytes ("VmRSS", "VmHWM").
+std::int64_t status_bytes(const char* field) {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr)
+    bench::fail("cannot read /proc/self/status");
+  char line[256];
+  long long kib = -1;
+  auto length = std::strlen(field);
+  while (std::fgets(line, sizeof line, status) != nullptr)
+    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
+      kib = std::atoll(line + length + 1);
+      break;
+    }
+  std::fclose(status);
+  if (kib < 0)
+    bench::fail("no %s in /proc/self/status", field);
+  return kib * 1024;
+}
+
+/// The resident memory now, with the peak reset to it (Linux: writing 5 to
+/// /proc/self/clear_refs resets VmHWM).
+std::int64_t reset_peak_memory() {
+  int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::write(fd, "5", 1) != 1)
+    bench::fail("cannot reset the peak RSS through /proc/self/clear_refs: %s",
+                std::strerror(errno));
+  ::close(fd);
+  return status_bytes("VmRSS");
+}
+
+/// How far the peak resident memory rose above `baseline`, in MiB; RSS
+/// counts whole pages, so a rise below one page reports as one page.
+double peak_growth_mib(std::int64_t baseline) {
+  auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  return static_cast<double>(std::max(status_bytes("VmHWM") - baseline, page)) /
+         (1024.0 * 1024.0);
+}
+
+/// What a fetch child reports: rows/s, CPU seconds, peak memory growth,
+/// the CPU of the thread that did the work, and (ours) the most rows ever
+/// buffered.
+struct fetch_run {
+  double value = 0;
+  double cpu_s = 0;
+  double peak_mib = 0;
+  unsigned cpu = 0;
+  std::size_t peak_buffered_rows = 0;
+};
+
+void print_fetch_run(const fetch_run& run) {
+  std::printf("%.6f %.6f %.6f %u %zu\n", run.value, run.cpu_s, run.peak_mib, run.cpu,
+              run.peak_buffered_rows);
+  std::fflush(stdout);
+}
+
+/// What both sides compute from every row: the sum of the ids and of the
+/// payloads' lengths (so every value is read).
+struct fetch_totals {
+  std::int64_t rows = 0;
+  std::int64_t id_sum = 0;
+  std::int64_t text_bytes = 0;
+};
+
+void check_totals(const fetch_totals& totals, std::int64_t rows, const char* side) {
+  if (totals.rows != rows || totals.id_sum != rows * (rows + 1) / 2)
+    bench::fail("%s: fetched %lld rows (id sum %lld), not %lld", side,
+                static_cast<long long>(totals.rows), static_cast<long long>(totals.id_sum),
+                static_cast<long long>(rows));
+}
+
+/// Ours: an async-mode connection; on_rows runs on its I/O worker, which
+/// also reads and decodes, as libpq's one thread does.
+fetch_run ours_fetch_child(std::uint16_t port, std::int64_t rows, std::int64_t warm_up) {
+  auto allowed = bench::allowed_cpus();
+  std::vector<unsigned> cpus(allowed.begin(),
+                             allowed.begin() + static_cast<std::ptrdiff_t>(
+                                                 std::min(allowed.size(), io_workers)));
+  runtime::engine engine;
+  netio::io_pool_options pool;
+  pool.workers = io_workers;
+  for (unsigned cpu : cpus)
+    pool.cpus.add(cpu);
+  netio::start_io_workers(engine, pool);
+  fetch_run outcome;
+  {
+    netio::context context{engine, {netio::io_mode::async}};
+    pg::connection connection{context, options_for(port)};
+    async_steps steps{connection};
+    steps.run([&] { return connection.connect(); }, "connect");
+    outcome.cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+    // Touched by on_rows only (the I/O worker); read after the completion.
+    fetch_totals totals;
+    pg::fetch_options fetch;
+    fetch.rows_per_chunk = fetch_chunk_rows;
+    fetch.on_rows = [&totals](pg::connection&, const pg::result& chunk) {
+      for (std::size_t row = 0; row < chunk.row_count(); ++row) {
+        totals.id_sum += chunk.int64(row, 0);
+        totals.text_bytes += static_cast<std::int64_t>(chunk.text(row, 1).size());
+      }
+      totals.rows += static_cast<std::int64_t>(chunk.row_count());
+    };
+    steps.run([&] { return connection.execute(fetch_sql(warm_up), {}, fetch); }, "warm-up");
+    check_totals(totals, warm_up, "ours");
+    totals = {};
+    auto baseline = reset_peak_memory();
+    bench::cpu_meter meter;
+    meter.start();
+    auto start = bench_clock::now();
+    steps.run([&] { return connection.execute(fetch_sql(rows), {}, fetch); }, "the fetch");
+    auto end = bench_clock::now();
+    outcome.cpu_s = meter.stop();
+    outcome.peak_mib = peak_growth_mib(baseline);
+    outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
+    (void)connection.take_result();
+    check_totals(totals, rows, "ours");
+    outcome.peak_buffered_rows = connection.streaming().peak_buffered_rows;
+    steps.run([&] { return connection.close(); }, "close");
+  }
+  return outcome;
+}
+
+/// libpq's single-row mode (PostgreSQL documentation, 34.6 "Retrieving
+/// Query Results Row-by-Row"): PQsendQueryParams with binary results (the
+/// same bytes on the wire as ours), PQsetSingleRowMode, a PGresult per row.
+void libpq_fetch_rows(PGconn* connection, const std::string& sql, fetch_totals& totals) {
+  if (PQsendQueryParams(connection, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) != 1)
+    bench::fail("libpq: PQsendQueryParams failed: %s", PQerrorMessage(connection));
+  if (PQsetSingleRowMode(connection) != 1)
+    bench::fail("libpq: PQsetSingleRowMode failed");
+  while (PGresult* result = PQgetResult(connection)) {
+    auto status = PQresultStatus(result);
+    if (status == PGRES_SINGLE_TUPLE) {
+      std::uint64_t wire = 0;
+      std::memcpy(&wire, PQgetvalue(result, 0, 0), sizeof wire);
+      totals.id_sum += static_cast<std::int64_t>(be64toh(wire));
+      totals.text_bytes += PQgetlength(result, 0, 1);
+      ++totals.rows;
+    } else if (status != PGRES_TUPLES_OK) {
+      bench::fail("libpq: the fetch failed: %s", PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+}
+
+fetch_run libpq_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
+                            std::int64_t warm_up) {
+  bench::pin_this_thread(cpu);
+  fetch_run outcome;
+  outcome.cpu = cpu;
+  PGconn* connection = libpq_connect(conninfo_for(port));
+  fetch_totals totals;
+  libpq_fetch_rows(connection, fetch_sql(warm_up), totals);
+  check_totals(totals, warm_up, "libpq");
+  totals = {};
+  auto baseline = reset_peak_memory();
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  libpq_fetch_rows(connection, fetch_sql(rows), totals);
+  auto end = bench_clock::now();
+  outcome.cpu_s = meter.stop();
+  outcome.peak_mib = peak_growth_mib(baseline);
+  outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
+  check_totals(totals, rows, "libpq");
+  PQfinish(connection);
+  return outcome;
+}
+
+/// The child's main: `--pg-fetch-child ours|libpq <port> <cpu> <rows> <warm-up rows>`.
+int fetch_child_main(int argc, char** argv) {
+  if (argc != 7)
+    bench::fail("usage: %s %s ours|libpq <port> <cpu> <rows> <warm-up rows>", argv[0],
+                fetch_child_flag);
+  char* no_arguments[] = {argv[0], nullptr};
+  (void)bench::parse_arguments(1, no_arguments); // the timer slack of every benchmark
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string_view side{argv[2]};
+  auto port = static_cast<std::uint16_t>(std::atoi(argv[3]));
+  auto cpu = static_cast<unsigned>(std::atoi(argv[4]));
+  std::int64_t rows = std::atoll(argv[5]);
+  std::int64_t warm_up = std::atoll(argv[6]);
+  if (side == "ours")
+    print_fetch_run(ours_fetch_child(port, rows, warm_up));
+  else if (side == "libpq")
+    print_fetch_run(libpq_fetch_child(port, cpu, rows, warm_up));
+  else
+    bench::fail("%s: side must be ours or libpq, not %s", fetch_child_flag, argv[2]);
+  return 0;
+}
+
+/// Runs one side's fetch in a child process and reads its report.
+fetch_run run_fetch_child(const std::string& self, const char* side, std::uint16_t port,
+                          unsigned cpu, std::int64_t rows, std::int64_t warm_up) {
+  int status = 0;
+  auto out = run_command("'" + self + "' " + fetch_child_flag + " " + side + " " +
+                           std::to_string(port) + " " + std::to_string(cpu) + " " +
+                           std::to_string(rows) + " " + std::to_string(warm_up),
+                         status);
+  fetch_run run;
+  if (status != 0 || std::sscanf(out.c_str(), "%lf %lf %lf %u %zu", &run.value, &run.cpu_s,
+                                 &run.peak_mib, &run.cpu, &run.peak_buffered_rows) != 5)
+    bench::fail("pg: the %s fetch child failed (status %d): %s", side, status, out.c_str());
+  return run;
+}
+
+/// This executable's path, for the fetch children.
+std::string own_executable() {
+  std::error_code error;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error)
+    bench::fail("cannot read /proc/self/exe: %s", error.message().c_str());
+  return path.string();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], fetch_child_flag) == 0)
+    return fetch_child_main(argc, argv);
   auto settings = bench::parse_arguments(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   const int seq_round_trips = settings.smoke ? 200 : settings.quick ? 2000 : 20000;
@@ -641,6 +1257,11 @@ int main(int argc, char** argv) {
   const int warm_up_seq = settings.smoke ? 20 : 500;
   const int warm_up_async = settings.smoke ? 1 : 10;
   const int warm_up_notify = settings.smoke ? 5 : 50;
+  const int insert_rows = settings.smoke ? 3000 : 100000;
+  const int warm_up_insert = settings.smoke ? 1000 : 2000;
+  const std::int64_t fetch_rows = settings.smoke ? 30000 : 1000000;
+  const std::int64_t warm_up_fetch = 1000; // small: the peak memory is the big fetch's
+  const std::size_t copy_bytes = settings.smoke ? 1000000 : 100000000;
 
   pg_process server;
   auto allowed = bench::allowed_cpus();
@@ -656,9 +1277,22 @@ int main(int argc, char** argv) {
   netio::start_io_workers(engine, pool);
   auto our_threads = watch.take();
   PGconn* notifier = libpq_connect(server);
+  // The tables of the bulk benchmarks (no index: the client's side of the
+  // work is what differs), and the rows to fetch.
+  libpq_exec(notifier, "CREATE TABLE bench_insert (id int8, payload text)");
+  libpq_exec(notifier, "CREATE TABLE bench_copy (id int8, payload text)");
+  libpq_exec(notifier, ("CREATE TABLE bench_fetch AS SELECT i::int8 AS id, "
+                        "'actorloop fetched row ' || i AS payload FROM generate_series(1, " +
+                        std::to_string(fetch_rows) + ") AS i")
+                         .c_str());
+  libpq_exec(notifier, "VACUUM ANALYZE bench_fetch");
+  auto copy_rows = make_copy_data(copy_bytes);
+  auto self = own_executable();
 
   bench::side seq_ours, seq_peer, async_ours, async_peer, p50_ours, p50_peer, p99_ours,
-    p99_peer;
+    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_peer, peak_ours, peak_peer,
+    copy_ours, copy_peer;
+  std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     auto mine = ours_seq(engine, server, seq_round_trips, warm_up_seq);
     auto theirs = libpq_seq(server, our_threads, seq_round_trips, warm_up_seq);
@@ -681,6 +1315,27 @@ int main(int argc, char** argv) {
     p50_peer.add(their_latency.p50, their_latency.cpu_s);
     p99_ours.add(our_latency.p99, our_latency.cpu_s);
     p99_peer.add(their_latency.p99, their_latency.cpu_s);
+
+    // The bulk ones: libpq's one thread on the CPU of the I/O worker that ran ours.
+    unsigned io_cpu = cpus.front();
+    mine = ours_insert(engine, server, notifier, insert_rows, warm_up_insert, cpus, io_cpu);
+    theirs = libpq_insert(server, our_threads, notifier, io_cpu, insert_rows, warm_up_insert);
+    insert_ours.add(mine.value, mine.cpu_s);
+    insert_peer.add(theirs.value, theirs.cpu_s);
+
+    auto fetched = run_fetch_child(self, "ours", server.port(), 0, fetch_rows, warm_up_fetch);
+    auto their_fetch =
+      run_fetch_child(self, "libpq", server.port(), fetched.cpu, fetch_rows, warm_up_fetch);
+    fetch_ours.add(fetched.value, fetched.cpu_s);
+    fetch_peer.add(their_fetch.value, their_fetch.cpu_s);
+    peak_ours.add(fetched.peak_mib, fetched.cpu_s);
+    peak_peer.add(their_fetch.peak_mib, their_fetch.cpu_s);
+    peak_buffered_rows = std::max(peak_buffered_rows, fetched.peak_buffered_rows);
+
+    mine = ours_copy(engine, server, notifier, copy_rows, cpus, io_cpu);
+    theirs = libpq_copy(server, our_threads, notifier, io_cpu, copy_rows);
+    copy_ours.add(mine.value, mine.cpu_s);
+    copy_peer.add(theirs.value, theirs.cpu_s);
   }
   PQfinish(notifier);
   bench::comment("pg: PostgreSQL %s from scripts/pg-server on 127.0.0.1:%u (TCP, trust, no TLS); "
@@ -691,6 +1346,21 @@ int main(int argc, char** argv) {
                  "pg_select1_async_100conn: %d connections x %d round trips; notify: %d "
                  "notifications, one at a time, the same libpq notifier for both",
                  seq_round_trips, warm_up_seq, async_connections, per_connection, notifications);
+  bench::comment("pg_insert_pipelined_100k: %d prepared inserts (int8 binary, text) in one "
+                 "pipeline, a Sync every %d, on both sides; ours async mode (the I/O worker "
+                 "sends and reads), libpq non-blocking pipeline mode on one thread pinned to "
+                 "that worker's CPU",
+                 insert_rows, insert_sync_every);
+  bench::comment("pg_fetch_1m_rows: %lld rows (int8, text) in binary, ours async mode with "
+                 "on_rows in chunks of %u (at most %zu rows buffered), libpq single-row mode; "
+                 "each side in a child process of its own; _peak_mib: peak RSS rise during "
+                 "the fetch",
+                 static_cast<long long>(fetch_rows), fetch_chunk_rows, peak_buffered_rows);
+  bench::comment("pg_copy_in_100mb: COPY FROM STDIN of %.1f MB (%lld text rows, %zu pieces "
+                 "of ~64 KiB made before the runs); ours async mode copy_in, libpq "
+                 "PQputCopyData/PQputCopyEnd in blocking mode",
+                 static_cast<double>(copy_rows.bytes) / 1e6,
+                 static_cast<long long>(copy_rows.rows), copy_rows.pieces.size());
   const auto higher = bench::better::higher;
   const auto lower = bench::better::lower;
   const auto alternative = bench::peer_kind::alternative;
@@ -702,5 +1372,13 @@ int main(int argc, char** argv) {
                 "libpq PQnotifies on socket readiness", alternative, p50_peer);
   bench::report("pg_notify_latency_p99", "us", lower, p99_ours,
                 "libpq PQnotifies on socket readiness", alternative, p99_peer);
+  bench::report("pg_insert_pipelined_100k", "rows/s", higher, insert_ours,
+                "libpq pipeline mode", alternative, insert_peer);
+  bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours, "libpq single-row mode",
+                alternative, fetch_peer);
+  bench::report("pg_fetch_1m_rows_peak_mib", "MiB", lower, peak_ours, "libpq single-row mode",
+                alternative, peak_peer);
+  bench::report("pg_copy_in_100mb", "MB/s", higher, copy_ours, "libpq PQputCopyData",
+                alternative, copy_peer);
   return 0;
 }

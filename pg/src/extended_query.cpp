@@ -120,6 +120,14 @@ void link::deliver_chunk() {
       ~returned() {
         pg->buffered_rows.fetch_sub(count, std::memory_order_relaxed);
         pg->rows_streamed.fetch_add(count, std::memory_order_relaxed);
+        if (worker->on_this_thread()) {
+          // Async mode: on_rows ran on the worker, inside the read. Counted
+          // back at once, or the next PortalSuspended of the same read would
+          // still see this chunk out and hold the next Execute back.
+          if (auto alive = weak.lock())
+            alive->chunk_returned(id);
+          return;
+        }
         worker->post([weak = weak, id = id] {
           if (auto alive = weak.lock())
             alive->chunk_returned(id);
@@ -237,13 +245,21 @@ bool link::handle_extended(backend_message& message) {
         note_buffered_row(*pg_);
         return true;
       } else if constexpr (std::is_same_v<type, portal_suspended>) {
+        // At most two chunks held: the one just ended, waiting for on_rows,
+        // and the next one arriving. The next Execute goes out before this
+        // chunk is handed over: in async mode on_rows runs right here on the
+        // worker, and the server would otherwise sit idle until it returned.
+        auto keep = extended_; // a failed write below ends the operation
+        if (operation.unconsumed == 0) {
+          send_execute();
+          flush_output();
+          if (fd_ < 0)
+            return true;
+        } else {
+          operation.execute_wanted = true;
+        }
         if (streamed)
           deliver_chunk();
-        // At most two chunks held: one waiting for on_rows, one arriving.
-        if (operation.unconsumed <= 1)
-          send_execute();
-        else
-          operation.execute_wanted = true;
         return true;
       } else if constexpr (std::is_same_v<type, command_complete> ||
                            std::is_same_v<type, empty_query_response>) {

@@ -48,6 +48,10 @@ EXPECTED = {
     "pg_select1_async_100conn": {"alternative"},
     "pg_notify_latency_p50": {"alternative"},
     "pg_notify_latency_p99": {"alternative"},
+    "pg_insert_pipelined_100k": {"alternative"},
+    "pg_fetch_1m_rows": {"alternative"},
+    "pg_fetch_1m_rows_peak_mib": {"alternative"},
+    "pg_copy_in_100mb": {"alternative"},
 }
 
 
