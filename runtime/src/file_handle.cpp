@@ -109,6 +109,12 @@ std::size_t file_state::register_with_rings() {
   if (descriptor->value < 0)
     throw error(std::make_error_code(std::errc::bad_file_descriptor),
                 "register_with_rings: '" + path + "' has no valid descriptor");
+  // Checked here too so that both backends refuse a bad descriptor alike
+  // (the thread pool has no ring to ask).
+  if (::fcntl(descriptor->value, F_GETFD) < 0 && errno == EBADF)
+    throw error(std::error_code{EBADF, std::generic_category()},
+                "register_with_rings: '" + path + "': bad file descriptor " +
+                  std::to_string(descriptor->value));
   for (auto& ring : service->rings()) {
     int failed = ring->register_file(*descriptor);
     if (failed == 0)
