@@ -98,6 +98,7 @@ void file_op_state::finish(file_result outcome) noexcept {
     std::lock_guard guard{mutex_};
     done_ = true;
     result_ = outcome;
+    completed_.store(true, std::memory_order_release);
     self.swap(in_flight_self_);
     backend.swap(backend_);
     signal_locked();
@@ -105,14 +106,14 @@ void file_op_state::finish(file_result outcome) noexcept {
   }
 }
 
+// done, result and the fast paths of cancel take no lock: the result is
+// final once `completed_` is set.
 bool file_op_state::done() const {
-  std::lock_guard guard{mutex_};
-  return done_;
+  return completed_.load(std::memory_order_acquire);
 }
 
 file_result file_op_state::result() const {
-  std::lock_guard guard{mutex_};
-  if (!done_)
+  if (!completed_.load(std::memory_order_acquire))
     throw error(errc::invalid_argument,
                 "result of " + name() + " asked for while the operation is still in flight");
   return result_;
@@ -124,6 +125,8 @@ bool file_op_state::cancel_requested() const {
 }
 
 void file_op_state::cancel() noexcept {
+  if (completed_.load(std::memory_order_acquire))
+    return;
   std::shared_ptr<file_backend> backend;
   {
     std::lock_guard guard{mutex_};
@@ -142,6 +145,8 @@ void file_op_state::block_until_done() noexcept {
 }
 
 void file_op_state::cancel_and_wait() noexcept {
+  if (completed_.load(std::memory_order_acquire))
+    return; // The common case: the last handle of a finished operation.
   cancel();
   std::shared_ptr<file_backend> backend;
   {

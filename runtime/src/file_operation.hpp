@@ -166,7 +166,11 @@ private:
   // The first finish wins (a completion and a refusal never both run, but
   // a second call must not touch the state).
   std::atomic<bool> finishing_{false};
-  // Guarded by mutex_ (the waitable's lock).
+  // done_ and result_ are written once, under mutex_ (the waitable's lock),
+  // before `completed_` is set (release): whoever reads `completed_` true
+  // (acquire) may read result_ without the lock.
+  std::atomic<bool> completed_{false};
+  // Guarded by mutex_.
   bool done_ = false;
   bool cancel_requested_ = false;
   file_result result_;
