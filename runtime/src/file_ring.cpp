@@ -444,6 +444,10 @@ std::shared_ptr<file_ring> file_ring_slot::ring(scheduler_group& group, std::str
   if (shut_)
     return nullptr;
   fast_.store(ring_.get(), std::memory_order_release);
+  // Whoever made the ring (an operation, file_buffers, a registered file):
+  // the workers' fast path then skips noting it, so note it here.
+  if (ring_)
+    note_backend("uring");
   return ring_;
 }
 
