@@ -162,8 +162,10 @@ public:
   [[nodiscard]] file_operation fsync(bool data_only = false);
 
   /// Closes the file for new operations (they complete at once with
-  /// `errc::closed`) and cancels those in flight; the descriptor is closed
-  /// once the last of them has completed. Never blocks. Idempotent.
+  /// `errc::closed`) and cancels those in flight; each still completes
+  /// exactly once. The descriptor leaves the rings' file tables (see
+  /// `register_with_rings`) and is closed once the last of them has
+  /// completed. Never blocks. Idempotent.
   void close();
 
   /// Operations started and not yet complete.
