@@ -6,6 +6,8 @@
 // each completion starts the next read. Peers on the same two threads: two
 // plain threads doing pread (what a user would write; alternative) and fio
 // --ioengine=io_uring with two jobs of iodepth 16 (limit).
+// file_read_4k_random_fixed: the same with registered buffers and files, vs
+// fio --fixedbufs --registerfiles.
 // file_copy: the copy of samples/12_file_copy (8 buffers of 256 KiB in
 // flight from an applet) against a pread/pwrite loop with the same buffer
 // size on one plain thread.
@@ -152,6 +154,8 @@ double run_ours_random(runtime::engine& engine, const std::string& path, std::ui
       state.fixed = runtime::file_buffers::allocate(engine, reader_depth, block);
       if (state.fixed.registrations() == 0)
         bench::fail("file_read_4k_random_fixed: no ring registered the buffers");
+      if (state.file.register_with_rings() == 0)
+        bench::fail("file_read_4k_random_fixed: no ring registered the file");
     }
     runs.emplace_back("files-" + std::to_string(index), state.callbacks());
   }
@@ -165,6 +169,10 @@ double run_ours_random(runtime::engine& engine, const std::string& path, std::ui
     if (registered && state->fixed.fixed_operations() != state->total)
       bench::fail("file_read_4k_random_fixed: %llu of %zu reads used the fixed buffers",
                   static_cast<unsigned long long>(state->fixed.fixed_operations()), state->total);
+    if (registered && state->file.fixed_file_operations() != state->total)
+      bench::fail("file_read_4k_random_fixed: %llu of %zu reads used the registered file",
+                  static_cast<unsigned long long>(state->file.fixed_file_operations()),
+                  state->total);
   }
   return static_cast<double>(completed) / seconds;
 }
@@ -224,7 +232,7 @@ double run_fio(const std::string& path, std::uint64_t bytes, double seconds, boo
                         " --iodepth_batch_complete_min=" + std::to_string(reader_depth) +
                         " --group_reporting --gtod_reduce=1 --rw=randread --bs=4k --thread"
                         " --time_based " +
-                        (registered ? "--fixedbufs " : "") + "--runtime=" +
+                        (registered ? "--fixedbufs --registerfiles " : "") + "--runtime=" +
                         std::to_string(seconds) + "s --size=" + std::to_string(bytes) +
                         " --filename=" + path +
                         " --invalidate=0 --output-format=terse --terse-version=3 2>/dev/null";
@@ -425,9 +433,12 @@ int main(int argc, char** argv) {
     bench::report("file_read_4k_random", "reads/s", bench::better::higher, ours_plain,
                   "fio io_uring 2 jobs x iodepth 16, batches of 16", bench::peer_kind::limit, fio);
     bench::comment("file_read_4k_random_fixed: the same with registered buffers "
-                   "(runtime::file_buffers, io_uring fixed buffers) vs fio with --fixedbufs");
+                   "(runtime::file_buffers, io_uring fixed buffers) and registered files "
+                   "(file::register_with_rings, IOSQE_FIXED_FILE) vs fio with --fixedbufs "
+                   "--registerfiles");
     bench::report("file_read_4k_random_fixed", "reads/s", bench::better::higher, ours_fixed,
-                  "fio io_uring 2 jobs x iodepth 16, batches of 16, --fixedbufs", bench::peer_kind::limit,
+                  "fio io_uring 2 jobs x iodepth 16, batches of 16, --fixedbufs --registerfiles",
+                  bench::peer_kind::limit,
                   fio_fixed);
 
     bench::comment("file_copy: copy a %llu MiB file in the page cache with %zu buffers of "

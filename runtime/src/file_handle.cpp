@@ -2,6 +2,7 @@
 // closing with operations in flight.
 
 #include "file_operation.hpp"
+#include "file_ring.hpp"
 #include "file_service.hpp"
 
 #include <algorithm>
@@ -18,14 +19,35 @@ namespace detail {
 
 file_descriptor::~file_descriptor() {
   // Every operation holds the descriptor until its completion: the kernel is
-  // done with it, so the number cannot be reused under it.
+  // done with it, so neither the number nor a fixed-file slot can be reused
+  // under it. The slots go first: the table holds its own reference to the
+  // open file, which must not outlive the descriptor.
+  std::vector<std::weak_ptr<file_ring>> rings;
+  {
+    std::lock_guard guard{mutex_};
+    rings.swap(rings_);
+  }
+  for (auto& each : rings)
+    if (auto ring = each.lock())
+      ring->unregister_file(*this);
   if (value >= 0)
     ::close(value);
 }
 
+void file_descriptor::registered_with(const std::shared_ptr<file_ring>& ring) {
+  std::lock_guard guard{mutex_};
+  rings_.push_back(ring);
+}
+
+std::size_t file_descriptor::registrations() const {
+  std::lock_guard guard{mutex_};
+  return rings_.size();
+}
+
 file_state::file_state(std::shared_ptr<file_service> service, int descriptor, std::string path)
   : service(std::move(service)), path(std::move(path)),
-    descriptor_(std::make_shared<file_descriptor>(descriptor)) {}
+    fixed_operations_(std::make_shared<std::atomic<std::uint64_t>>(0)),
+    descriptor_(std::make_shared<file_descriptor>(descriptor, fixed_operations_)) {}
 
 file_state::~file_state() = default;
 
@@ -43,6 +65,7 @@ bool file_state::track(const std::shared_ptr<file_op_state>& op) {
   std::lock_guard guard{mutex_};
   if (!descriptor_)
     return false;
+  op->set_descriptor(descriptor_);
   if (operations_.size() >= prune_at_) {
     std::erase_if(operations_, [](const std::weak_ptr<file_op_state>& each) {
       auto alive = each.lock();
@@ -62,6 +85,7 @@ void file_state::close() {
     if (!descriptor_)
       return;
     descriptor.swap(descriptor_);
+    closed_ = descriptor;
     operations.swap(operations_);
   }
   for (auto& each : operations)
@@ -76,6 +100,42 @@ std::size_t file_state::in_flight() const {
       auto alive = each.lock();
       return alive && !alive->done();
     }));
+}
+
+std::size_t file_state::register_with_rings() {
+  auto descriptor = descriptor_reference();
+  if (!descriptor)
+    throw error(errc::closed, "register_with_rings: '" + path + "' is closed");
+  if (descriptor->value < 0)
+    throw error(std::make_error_code(std::errc::bad_file_descriptor),
+                "register_with_rings: '" + path + "' has no valid descriptor");
+  // Checked here too so that both backends refuse a bad descriptor alike
+  // (the thread pool has no ring to ask).
+  if (::fcntl(descriptor->value, F_GETFD) < 0 && errno == EBADF)
+    throw error(std::error_code{EBADF, std::generic_category()},
+                "register_with_rings: '" + path + "': bad file descriptor " +
+                  std::to_string(descriptor->value));
+  for (auto& ring : service->rings()) {
+    int failed = ring->register_file(*descriptor);
+    if (failed == 0)
+      descriptor->registered_with(ring);
+    else if (failed == -EBADF)
+      throw error(std::error_code{EBADF, std::generic_category()},
+                  "register_with_rings: '" + path + "': bad file descriptor " +
+                    std::to_string(descriptor->value));
+    // Otherwise (already registered there, table full, no table): this
+    // ring's operations take the ordinary path.
+  }
+  return descriptor->registrations();
+}
+
+std::size_t file_state::registrations() const {
+  std::shared_ptr<file_descriptor> descriptor;
+  {
+    std::lock_guard guard{mutex_};
+    descriptor = descriptor_ ? descriptor_ : closed_.lock();
+  }
+  return descriptor ? descriptor->registrations() : 0;
 }
 
 } // namespace detail
@@ -152,13 +212,18 @@ std::size_t file::in_flight() const {
 file_operation file::start(file_op kind, std::uint64_t offset, const iovec* buffers,
                            std::size_t count) {
   auto& state = checked();
-  auto op = std::make_shared<detail::file_op_state>(kind, state.descriptor_reference(),
-                                                    state.path, offset, buffers, count);
+  // One heap block per operation (see file_op_state).
+  auto op = std::make_shared<detail::file_op_state>(kind, offset, buffers, count);
   file_operation handle{op};
   if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
     op->fail(std::make_error_code(std::errc::invalid_argument));
     return handle;
   }
+  // Chosen before the file publishes the operation (track), so that a
+  // concurrent close can cancel it through its backend.
+  auto backend = state.service->backend_for_caller();
+  const bool runnable = backend != nullptr;
+  op->prepare(op, std::move(backend));
   if (!state.track(op)) {
     op->fail(errc::closed);
     return handle;
@@ -167,13 +232,24 @@ file_operation file::start(file_op kind, std::uint64_t offset, const iovec* buff
     op->fail(std::make_error_code(std::errc::bad_file_descriptor));
     return handle;
   }
-  auto backend = state.service->backend_for_caller();
-  if (!backend) {
+  if (!runnable) {
     op->fail(errc::scheduler_stopped);
     return handle;
   }
-  op->launch(op, std::move(backend));
+  op->launch(op);
   return handle;
+}
+
+std::size_t file::register_with_rings() {
+  return checked().register_with_rings();
+}
+
+std::size_t file::registrations() const {
+  return checked().registrations();
+}
+
+std::uint64_t file::fixed_file_operations() const {
+  return checked().fixed_file_operations();
 }
 
 file_operation file::read(std::uint64_t offset, std::span<std::byte> buffer) {

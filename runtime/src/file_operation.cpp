@@ -4,6 +4,7 @@
 #include "file_operation.hpp"
 
 #include <cerrno>
+#include <utility>
 
 namespace actorloop::runtime {
 
@@ -21,12 +22,27 @@ const char* to_string(file_op kind) noexcept {
 
 namespace detail {
 
-file_op_state::file_op_state(file_op kind, std::shared_ptr<file_descriptor> descriptor,
-                             const std::string& path, std::uint64_t offset,
-                             const iovec* buffers, std::size_t count)
-  : waitable_state(waitable_kind::file_operation, std::string{to_string(kind)} + " " + path),
-    kind(kind), offset(offset), descriptor(descriptor ? descriptor->value : -1),
-    file_(std::move(descriptor)) {
+namespace {
+
+/// The waitable's name: short enough for the string's inline buffer, so
+/// naming costs no allocation per operation.
+const char* name_of(file_op kind) noexcept {
+  switch (kind) {
+    case file_op::read: return "file read";
+    case file_op::write: return "file write";
+    case file_op::readv: return "file readv";
+    case file_op::writev: return "file writev";
+    case file_op::fsync: return "file fsync";
+    case file_op::fdatasync: return "file fdatasync";
+  }
+  return "file operation";
+}
+
+} // namespace
+
+file_op_state::file_op_state(file_op kind, std::uint64_t offset, const iovec* buffers,
+                             std::size_t count)
+  : waitable_state(waitable_kind::file_operation, name_of(kind)), kind(kind), offset(offset) {
   if (kind == file_op::readv || kind == file_op::writev) {
     many_.assign(buffers, buffers + count);
     // An empty vector still needs one element for buffers(); a zero-length
@@ -40,14 +56,21 @@ file_op_state::file_op_state(file_op kind, std::shared_ptr<file_descriptor> desc
     requested_ += buffers[index].iov_len;
 }
 
-void file_op_state::launch(const std::shared_ptr<file_op_state>& self,
-                           std::shared_ptr<file_backend> backend) {
-  {
-    std::lock_guard guard{mutex_};
-    in_flight_self_ = self;
-    backend_ = backend;
-  }
-  backend->start(self);
+void file_op_state::prepare(const std::shared_ptr<file_op_state>& self,
+                            std::shared_ptr<file_backend> backend) noexcept {
+  // No other thread knows the operation yet: no lock.
+  in_flight_self_ = self;
+  backend_ = std::move(backend);
+}
+
+void file_op_state::set_descriptor(std::shared_ptr<file_descriptor> file) noexcept {
+  descriptor = file->value;
+  file_ = std::move(file);
+}
+
+void file_op_state::launch(const std::shared_ptr<file_op_state>& self) {
+  // backend_ is only reset by finish, which cannot run before this start.
+  backend_->start(self);
 }
 
 void file_op_state::complete(long result) noexcept {
@@ -62,17 +85,12 @@ void file_op_state::fail(std::error_code failure) noexcept {
 }
 
 void file_op_state::finish(file_result outcome) noexcept {
-  // First let go of the descriptor, so whoever sees the operation done also
-  // sees the descriptor closed if this was its last user (file::close).
-  std::shared_ptr<file_descriptor> file;
-  {
-    std::lock_guard guard{mutex_};
-    if (finishing_)
-      return;
-    finishing_ = true;
-    file.swap(file_);
-  }
-  file.reset();
+  if (finishing_.exchange(true, std::memory_order_acq_rel))
+    return;
+  // First let go of the descriptor (only the finisher touches file_ now),
+  // so whoever sees the operation done also sees the descriptor closed if
+  // this was its last user (file::close).
+  file_.reset();
   // Dropped after unlocking: the last reference may destroy this state.
   std::shared_ptr<file_op_state> self;
   std::shared_ptr<file_backend> backend;
@@ -80,6 +98,7 @@ void file_op_state::finish(file_result outcome) noexcept {
     std::lock_guard guard{mutex_};
     done_ = true;
     result_ = outcome;
+    completed_.store(true, std::memory_order_release);
     self.swap(in_flight_self_);
     backend.swap(backend_);
     signal_locked();
@@ -87,14 +106,14 @@ void file_op_state::finish(file_result outcome) noexcept {
   }
 }
 
+// done, result and the fast paths of cancel take no lock: the result is
+// final once `completed_` is set.
 bool file_op_state::done() const {
-  std::lock_guard guard{mutex_};
-  return done_;
+  return completed_.load(std::memory_order_acquire);
 }
 
 file_result file_op_state::result() const {
-  std::lock_guard guard{mutex_};
-  if (!done_)
+  if (!completed_.load(std::memory_order_acquire))
     throw error(errc::invalid_argument,
                 "result of " + name() + " asked for while the operation is still in flight");
   return result_;
@@ -106,6 +125,8 @@ bool file_op_state::cancel_requested() const {
 }
 
 void file_op_state::cancel() noexcept {
+  if (completed_.load(std::memory_order_acquire))
+    return;
   std::shared_ptr<file_backend> backend;
   {
     std::lock_guard guard{mutex_};
@@ -124,6 +145,8 @@ void file_op_state::block_until_done() noexcept {
 }
 
 void file_op_state::cancel_and_wait() noexcept {
+  if (completed_.load(std::memory_order_acquire))
+    return; // The common case: the last handle of a finished operation.
   cancel();
   std::shared_ptr<file_backend> backend;
   {
@@ -136,54 +159,86 @@ void file_op_state::cancel_and_wait() noexcept {
     backend->wait_done(*this);
 }
 
-file_op_token::~file_op_token() {
-  // The caller's buffer may be freed right after this: make sure the kernel
-  // (or the I/O thread) is done with it.
-  if (op)
-    op->cancel_and_wait();
-}
-
 } // namespace detail
 
 // -- file_operation -----------------------------------------------------------
 
-file_operation::file_operation(std::shared_ptr<detail::file_op_state> state)
-  : waitable(state), token_(std::make_shared<detail::file_op_token>()) {
-  token_->op = std::move(state);
+file_operation::file_operation(const std::shared_ptr<detail::file_op_state>& state)
+  : waitable(state), op_(state.get()) {
+  op_->handles.fetch_add(1, std::memory_order_relaxed);
+}
+
+file_operation::file_operation(const file_operation& other) noexcept
+  : waitable(other), op_(other.op_) {
+  if (op_)
+    op_->handles.fetch_add(1, std::memory_order_relaxed);
+}
+
+file_operation::file_operation(file_operation&& other) noexcept
+  : waitable(std::move(other)), op_(std::exchange(other.op_, nullptr)) {}
+
+file_operation& file_operation::operator=(const file_operation& other) {
+  if (this != &other) {
+    file_operation copy{other};
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+file_operation& file_operation::operator=(file_operation&& other) {
+  if (this != &other) {
+    release();
+    waitable::operator=(std::move(other));
+    op_ = std::exchange(other.op_, nullptr);
+  }
+  return *this;
+}
+
+file_operation::~file_operation() {
+  release();
+}
+
+void file_operation::release() noexcept {
+  // The last handle: the caller's buffer may be freed right after this, so
+  // make sure the kernel (or the I/O thread) is done with it. The state is
+  // alive meanwhile (the waitable base still holds it).
+  if (op_ && op_->handles.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    op_->cancel_and_wait();
+  op_ = nullptr;
 }
 
 namespace {
 
-detail::file_op_state& op_of(const std::shared_ptr<detail::file_op_token>& token) {
-  if (!token)
+detail::file_op_state& op_of(detail::file_op_state* op) {
+  if (op == nullptr)
     throw error(errc::invalid_argument, "operation on an empty file_operation handle");
-  return *token->op;
+  return *op;
 }
 
 } // namespace
 
 bool file_operation::done() const {
-  return op_of(token_).done();
+  return op_of(op_).done();
 }
 
 file_result file_operation::result() const {
-  return op_of(token_).result();
+  return op_of(op_).result();
 }
 
 void file_operation::cancel() {
-  op_of(token_).cancel();
+  op_of(op_).cancel();
 }
 
 file_op file_operation::op() const {
-  return op_of(token_).kind;
+  return op_of(op_).kind;
 }
 
 std::uint64_t file_operation::offset() const {
-  return op_of(token_).offset;
+  return op_of(op_).offset;
 }
 
 std::size_t file_operation::requested() const {
-  return op_of(token_).requested();
+  return op_of(op_).requested();
 }
 
 } // namespace actorloop::runtime

@@ -25,6 +25,9 @@ constexpr unsigned completion_entries = 16384;
 // Slots of the sparse fixed-buffer table: one per file_buffers block.
 constexpr unsigned fixed_slots = 64;
 
+// Slots of the sparse fixed-file table: one per registered file.
+constexpr unsigned file_slots = 256;
+
 // user_data of our own NOPs and cancel requests, whose completions carry no
 // operation.
 constexpr std::uint64_t no_operation = 0;
@@ -61,6 +64,8 @@ std::shared_ptr<file_ring> file_ring::create(scheduler_group& group, std::string
   // Without a sparse table (kernels before 5.19, or no locked memory left)
   // file_buffers stay unregistered here; everything else works.
   ring->fixed_table_ = io_uring_register_buffers_sparse(&ring->ring_, fixed_slots) == 0;
+  // Likewise for registered files (the table counts against RLIMIT_NOFILE).
+  ring->file_table_ = io_uring_register_files_sparse(&ring->ring_, file_slots) == 0;
   return ring;
 }
 
@@ -130,6 +135,17 @@ void file_ring::start(const std::shared_ptr<file_op_state>& op) noexcept {
         case file_op::fdatasync:
           io_uring_prep_fsync(sqe, op->descriptor, IORING_FSYNC_DATASYNC);
           break;
+      }
+      if (!files_.empty()) {
+        // A registered file: the slot instead of the descriptor.
+        const file_descriptor* file = op->descriptor_object();
+        for (auto& each : files_)
+          if (each.file == file) {
+            sqe->fd = static_cast<int>(each.slot);
+            sqe->flags |= IOSQE_FIXED_FILE;
+            file->fixed_operations->fetch_add(1, std::memory_order_relaxed);
+            break;
+          }
       }
       io_uring_sqe_set_data64(sqe, tag(*op));
       in_flight_.fetch_add(1, std::memory_order_acq_rel);
@@ -375,6 +391,40 @@ void file_ring::unregister_block(const file_buffer_block& block) noexcept {
   fixed_.erase(found);
 }
 
+// -- registered files -------------------------------------------------------------
+
+int file_ring::register_file(const file_descriptor& file) noexcept {
+  std::lock_guard guard{sq_mutex_};
+  if (stopped_ || !file_table_)
+    return -ENXIO;
+  if (std::any_of(files_.begin(), files_.end(), [&](auto& each) { return each.file == &file; }))
+    return -EEXIST;
+  if (files_.size() == file_slots)
+    return -ENFILE;
+  unsigned slot = 0;
+  while (std::any_of(files_.begin(), files_.end(), [&](auto& each) { return each.slot == slot; }))
+    ++slot;
+  int descriptor = file.value;
+  int updated = io_uring_register_files_update(&ring_, slot, &descriptor, 1);
+  if (updated != 1)
+    return updated < 0 ? updated : -EIO;
+  files_.push_back({&file, slot});
+  return 0;
+}
+
+void file_ring::unregister_file(const file_descriptor& file) noexcept {
+  std::lock_guard guard{sq_mutex_};
+  auto found = std::find_if(files_.begin(), files_.end(),
+                            [&](auto& each) { return each.file == &file; });
+  if (found == files_.end())
+    return;
+  // -1 empties the slot; the kernel drops its reference to the open file
+  // (no operation uses it any more: the descriptor's last one completed).
+  int nothing = -1;
+  (void)io_uring_register_files_update(&ring_, found->slot, &nothing, 1);
+  files_.erase(found);
+}
+
 // -- slot ---------------------------------------------------------------------
 
 file_ring_slot::~file_ring_slot() {
@@ -394,6 +444,10 @@ std::shared_ptr<file_ring> file_ring_slot::ring(scheduler_group& group, std::str
   if (shut_)
     return nullptr;
   fast_.store(ring_.get(), std::memory_order_release);
+  // Whoever made the ring (an operation, file_buffers, a registered file):
+  // the workers' fast path then skips noting it, so note it here.
+  if (ring_)
+    note_backend("uring");
   return ring_;
 }
 

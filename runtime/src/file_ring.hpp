@@ -13,6 +13,13 @@
 // write whose buffer lies wholly inside a registered block is submitted with
 // the fixed opcode. The table is guarded by sq_mutex_.
 //
+// Registered (fixed) files: the ring keeps a sparse table of `file_slots`
+// descriptors; file::register_with_rings puts a file_descriptor in a free
+// slot, and every operation whose descriptor object sits in the table is
+// submitted with IOSQE_FIXED_FILE and the slot index. The descriptor leaves
+// the table when it is closed (after its last operation completed). The
+// table is guarded by sq_mutex_.
+//
 // Locks, always taken in this order: cq_mutex_ (one consumer of the
 // completion queue at a time) -> the group's mutex (a completion wakes an
 // applet) -> sq_mutex_ (one producer of the submission queue at a time).
@@ -91,6 +98,15 @@ public:
   /// Drops `block` from the table (before its memory is unmapped).
   void unregister_block(const file_buffer_block& block) noexcept;
 
+  // -- registered files (file::register_with_rings) ----------------------------
+
+  /// Puts `file` in a free slot of the file table: 0, or -EEXIST (already
+  /// there), -ENFILE (table full), -ENXIO (no table: kernel before 5.19,
+  /// ring stopped), or the kernel's -errno (e.g. -EBADF).
+  [[nodiscard]] int register_file(const file_descriptor& file) noexcept;
+  /// Clears `file`'s slot (its last operation has completed).
+  void unregister_file(const file_descriptor& file) noexcept;
+
 private:
   file_ring(scheduler_group& group);
   /// sq_mutex_ held: submits queued SQEs (retried later on EBUSY/EAGAIN).
@@ -114,6 +130,12 @@ private:
   bool stopped_ = false;     // guarded by sq_mutex_
   bool fixed_table_ = false; // the sparse buffer table exists (sq_mutex_)
   std::vector<fixed_buffer> fixed_; // registered blocks (sq_mutex_)
+  bool file_table_ = false;  // the sparse file table exists (sq_mutex_)
+  struct fixed_file {
+    const file_descriptor* file;
+    unsigned slot;
+  };
+  std::vector<fixed_file> files_; // registered descriptors (sq_mutex_)
   // Set under sq_mutex_; read without it as a hint (a stale false only
   // delays a submit to the next flush by the same thread).
   std::atomic<bool> unsubmitted_{false};

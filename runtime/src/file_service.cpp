@@ -130,6 +130,22 @@ std::shared_ptr<file_backend> file_service::threads_locked(scheduler_group* grou
   return threads_;
 }
 
+std::vector<std::shared_ptr<file_ring>> file_service::rings() {
+  std::vector<std::shared_ptr<file_ring>> result;
+  if (!use_uring_)
+    return result;
+  std::lock_guard guard{mutex_};
+  if (!owner_)
+    return result;
+  for (auto& each : owner_->schedulers()) {
+    auto& group = access::group(each);
+    std::string failure; // an I/O scheduler has no ring: it uses the default one's
+    if (auto ring = group.file_slot().ring(group, failure))
+      result.push_back(std::move(ring));
+  }
+  return result;
+}
+
 std::shared_ptr<file_backend> file_service::backend_for_caller() {
   auto* own = current_worker_group();
   // The hot path: a worker of this engine whose scheduler's ring exists (it

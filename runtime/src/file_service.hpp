@@ -12,9 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace actorloop::runtime::detail {
 
+class file_ring;
 class file_threads;
 
 /// The `actorloop.file-io` setting.
@@ -45,6 +47,10 @@ public:
   /// threads and I/O schedulers, or the thread pool. Null once the engine is
   /// gone.
   [[nodiscard]] std::shared_ptr<file_backend> backend_for_caller();
+
+  /// Every scheduler's ring, created if need be (I/O schedulers have none);
+  /// empty with the thread pool or once the engine is gone.
+  [[nodiscard]] std::vector<std::shared_ptr<file_ring>> rings();
 
   /// Whether operations run on io_uring rings (else the thread pool).
   [[nodiscard]] bool uses_uring() const noexcept { return use_uring_; }

@@ -8,10 +8,14 @@
 // operations and handles their completions in postselect. Both copies are
 // checked byte for byte against the source, and the throughput printed.
 // With --progress a progress bar is drawn while copying (only when standard
-// output is a terminal).
+// output is a terminal). With --register both files are registered with the
+// io_uring rings (file::register_with_rings: fixed files), and the sample
+// checks that every read and write took the fixed-file path (with the
+// thread pool nothing is registered and it says so).
 //
 // Usage: actorloop-sample-12-file-copy [--size-mb N] [--buffers N] [--buffer-kb N]
-//          [--source PATH] [--progress] [--actorloop.file-io=auto|uring|threads]
+//          [--source PATH] [--progress] [--register]
+//          [--actorloop.file-io=auto|uring|threads]
 // Without --source a file of --size-mb MiB of pseudo-random bytes is made in
 // a scratch directory (removed at the end). The applet runs on the scheduler
 // "files" (one thread unless given with --actorloop.schedulers).
@@ -287,7 +291,7 @@ void make_source(runtime::engine& engine, const std::string& path, long megabyte
 
 void usage() {
   say("usage: actorloop-sample-12-file-copy [--size-mb N] [--buffers N] [--buffer-kb N] "
-      "[--source PATH] [--progress] [engine options]\n",
+      "[--source PATH] [--progress] [--register] [engine options]\n",
       runtime::engine::options_help());
 }
 
@@ -297,6 +301,7 @@ int run(int argc, char** argv) {
   auto buffer_kb = static_cast<std::size_t>(sample::take_number_option(argc, argv, "--buffer-kb").value_or(256));
   auto source_option = sample::take_option(argc, argv, "--source");
   bool progress = sample::take_flag(argc, argv, "--progress");
+  bool registered = sample::take_flag(argc, argv, "--register");
   bool on_terminal = ::isatty(STDOUT_FILENO) == 1;
   if (progress && !on_terminal)
     say("--progress: standard output is not a terminal, no progress bar");
@@ -343,26 +348,50 @@ int run(int argc, char** argv) {
                   std::string{who} + ": the copy differs from the source");
   };
 
+  // --register: both files into every ring's fixed-file table; afterwards
+  // every completion must have been a fixed-file operation.
+  auto register_files = [&](runtime::file& from, runtime::file& to) {
+    if (!registered)
+      return;
+    auto rings = from.register_with_rings();
+    auto also = to.register_with_rings();
+    say("registered files: source with ", rings, " ring(s), target with ", also, " ring(s)",
+        rings == 0 ? " (the thread pool has nothing to register)" : "");
+  };
+  auto check_registered = [&](const char* who, runtime::file& from, runtime::file& to,
+                              copier& copy) {
+    if (!registered || from.registrations() == 0)
+      return;
+    auto fixed = from.fixed_file_operations() + to.fixed_file_operations();
+    say(who, ": ", fixed, " of ", copy.completions(), " operations used the registered files");
+    checks.expect(fixed == copy.completions(),
+                  std::string{who} + ": only " + std::to_string(fixed) + " of " +
+                    std::to_string(copy.completions()) + " operations used the registered files");
+  };
+
   say("copying ", source, " with ", buffers, " buffers of ", buffer_kb, " KiB in flight");
   {
     auto target = scratch + "/copy-thread";
     auto from = runtime::file::open(engine, source, O_RDONLY);
+    auto to = runtime::file::open(engine, target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    register_files(from, to);
     progress_bar bar{progress, from.size(), "thread"};
-    copier copy{from, runtime::file::open(engine, target, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                buffers, buffer_kb * 1024, bar};
+    copier copy{from, to, buffers, buffer_kb * 1024, bar};
     auto begin = std::chrono::steady_clock::now();
     std::thread worker{[&] { copy_on_a_plain_thread(copy); }};
     worker.join();
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     bar.update(copy.copied(), true);
     report("plain thread + wait set", copy, seconds, target);
+    check_registered("plain thread + wait set", from, to, copy);
   }
   {
     auto target = scratch + "/copy-applet";
     auto from = runtime::file::open(engine, source, O_RDONLY);
+    auto to = runtime::file::open(engine, target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    register_files(from, to);
     progress_bar bar{progress, from.size(), "applet"};
-    copier copy{from, runtime::file::open(engine, target, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                buffers, buffer_kb * 1024, bar};
+    copier copy{from, to, buffers, buffer_kb * 1024, bar};
     std::vector<runtime::file_operation> by_index(buffers);
     auto begin = std::chrono::steady_clock::now();
     auto handle = copy_in_an_applet(engine, copy, by_index);
@@ -371,6 +400,7 @@ int run(int argc, char** argv) {
     bar.update(copy.copied(), true);
     checks.expect(handle.exit_reason().is_normal(), "the applet ended with " + handle.exit_reason().message());
     report("applet on \"files\"", copy, seconds, target);
+    check_registered("applet on \"files\"", from, to, copy);
   }
   auto stats = engine.get_scheduler(scheduler_name).stats();
   say("file I/O backend: ", stats.file_io, " (scheduler \"", scheduler_name, "\"), ",

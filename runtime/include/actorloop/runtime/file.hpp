@@ -64,7 +64,6 @@ namespace actorloop::runtime {
 namespace detail {
 class file_state;
 class file_op_state;
-struct file_op_token;
 } // namespace detail
 
 /// What a file operation does.
@@ -88,6 +87,13 @@ struct file_result {
 class file_operation : public waitable {
 public:
   file_operation() = default;
+  file_operation(const file_operation& other) noexcept;
+  file_operation(file_operation&& other) noexcept;
+  file_operation& operator=(const file_operation& other);
+  file_operation& operator=(file_operation&& other);
+  /// The last handle of an operation in flight cancels it and waits until
+  /// the kernel has let go of the buffer (see "Buffer ownership").
+  ~file_operation();
 
   /// True once the operation completed (same as `ready()`).
   [[nodiscard]] bool done() const;
@@ -107,10 +113,12 @@ public:
 
 private:
   friend class file;
-  explicit file_operation(std::shared_ptr<detail::file_op_state> state);
-  // Shared by the `file_operation` copies only (not by plain `waitable`
-  // copies or wait sets): the last one gone cancels and waits for the kernel.
-  std::shared_ptr<detail::file_op_token> token_;
+  explicit file_operation(const std::shared_ptr<detail::file_op_state>& state);
+  void release() noexcept;
+  // Counted by the `file_operation` copies only (not by plain `waitable`
+  // copies or wait sets): the last one gone cancels and waits for the
+  // kernel. The state is kept alive by the waitable's own reference.
+  detail::file_op_state* op_ = nullptr;
 };
 
 /// An open file. A cheap, copyable handle; copies share the descriptor.
@@ -154,12 +162,39 @@ public:
   [[nodiscard]] file_operation fsync(bool data_only = false);
 
   /// Closes the file for new operations (they complete at once with
-  /// `errc::closed`) and cancels those in flight; the descriptor is closed
-  /// once the last of them has completed. Never blocks. Idempotent.
+  /// `errc::closed`) and cancels those in flight; each still completes
+  /// exactly once. The descriptor leaves the rings' file tables (see
+  /// `register_with_rings`) and is closed once the last of them has
+  /// completed. Never blocks. Idempotent.
   void close();
 
   /// Operations started and not yet complete.
   [[nodiscard]] std::size_t in_flight() const;
+
+  /// Registered files (io_uring's fixed files), an option for the hot path:
+  /// puts the descriptor in the file table of every scheduler's ring (a
+  /// sparse table of 256 slots per ring), so that later operations on any
+  /// ring that holds it are submitted with IOSQE_FIXED_FILE and the kernel
+  /// skips looking the descriptor up (`fget`/`fput`) on each of them.
+  /// Returns the number of rings holding it (0 with the thread pool, which
+  /// has nothing to register; a ring whose table is full, or whose kernel
+  /// has no sparse file tables, leaves the file unregistered there and its
+  /// operations take the ordinary path with the same results). Calling it
+  /// again registers with rings that do not hold it yet (none, usually).
+  /// The registration lasts as long as the descriptor: `close` (or the last
+  /// handle going) releases the table slots when the descriptor itself is
+  /// closed, that is after every operation in flight has completed, so no
+  /// slot is ever reused under an operation. Throws `error`: `errc::closed`
+  /// for a closed file, EBADF (generic category) for a bad descriptor,
+  /// `errc::invalid_argument` for an empty handle, each naming the path.
+  /// Any thread.
+  std::size_t register_with_rings();
+  /// Rings holding the descriptor in their file tables. After `close` the
+  /// count stays until the last operation in flight has completed (the
+  /// descriptor is closed then), and is 0 from there on.
+  [[nodiscard]] std::size_t registrations() const;
+  /// Operations on this file submitted with IOSQE_FIXED_FILE so far.
+  [[nodiscard]] std::uint64_t fixed_file_operations() const;
 
 private:
   explicit file(std::shared_ptr<detail::file_state> state) noexcept : state_(std::move(state)) {}
