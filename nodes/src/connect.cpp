@@ -7,6 +7,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/sec.hpp>
+#include <caf/openssl/manager.hpp>
 
 // CAF 0.17 dereferences a null argument tuple when a function-based actor
 // is spawned without arguments (UBSan: reference binding to null pointer in
@@ -15,6 +17,20 @@
 namespace actorloop::nodes {
 
 namespace {
+
+/// A hint for the failures a TLS mismatch causes: a TLS client gets a
+/// broken handshake from a plain node; a plain client waits for a BASP
+/// handshake that a TLS node never sends (it waits for a TLS hello).
+std::string handshake_hint(const detail::core& state, const caf::error& failure) {
+  if (failure != caf::sec::request_timeout && failure != caf::sec::connection_timeout &&
+      failure != caf::sec::disconnect_during_handshake &&
+      failure != caf::sec::cannot_connect_to_node && failure != caf::sec::runtime_error)
+    return {};
+  return state.tls ? " (this node uses TLS: the other node must use TLS too, with a certificate "
+                     "from a CA in this node's CA file, and trust this node's CA)"
+                   : " (no BASP handshake came: if the other node uses TLS, this node must use "
+                     "TLS too, --actorloop.node.tls.*)";
+}
 
 /// Returns the peer for `id`, making it (and its watch) on first sight.
 peer adopt(const std::shared_ptr<detail::core>& state, const caf::node_id& id, caf::actor directory,
@@ -69,7 +85,10 @@ pending<peer> node::connect(const std::string& host, std::uint16_t port) {
           result->fail(errc::node_stopped, where + "this node was stopped first");
         });
         self->link_to(state->anchor);
-        auto middleman = state->system.middleman().actor_handle();
+        // With TLS, caf::openssl's middleman actor makes the connection
+        // (TLS handshake first, then BASP's) for the same BASP broker.
+        auto middleman = state->tls ? state->system.openssl_manager().actor_handle()
+                                    : state->system.middleman().actor_handle();
         self->request(middleman, timeout, caf::connect_atom::value, host, port)
             .then(
                 [self, state, result, where, timeout](const caf::node_id& id,
@@ -101,7 +120,8 @@ pending<peer> node::connect(const std::string& host, std::uint16_t port) {
                 },
                 [self, state, result, where](caf::error& failure) {
                   state->stats.failures.fetch_add(1, std::memory_order_relaxed);
-                  result->fail(errc::connect_failed, where + self->system().render(failure));
+                  result->fail(errc::connect_failed, where + self->system().render(failure) +
+                                                         handshake_hint(*state, failure));
                   self->quit();
                 });
         // Holds itself until it quits (CAF drops the behaviour then): nothing
