@@ -15,6 +15,7 @@ void expect_refused(al::nodes::node& local, std::uint16_t port) {
   auto attempt = local.connect("127.0.0.1", port);
   REQUIRE(attempt.wait_for(30s));
   CHECK(attempt.error() == al::nodes::errc::connect_failed);
+  MESSAGE(attempt.error_message());
   CHECK(attempt.error_message().find("TLS") != std::string::npos);
 }
 
