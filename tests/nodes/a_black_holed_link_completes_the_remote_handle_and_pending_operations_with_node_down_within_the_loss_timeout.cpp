@@ -6,6 +6,11 @@
 // and push complete with node_down, the peer's down event fires and later
 // operations fail with node_down: all within the loss timeout plus a few
 // heartbeat intervals, and not before the loss timeout minus one interval.
+// The node process sends heartbeats but waits a minute before it gives up on
+// a silent peer, and its link is cut once the test side has seen the loss:
+// CAF 0.17.6 leaks its BASP broker at exit (LeakSanitizer: a cycle of CAF
+// allocations only) in a process whose accepted connection it closed for a
+// timeout, so the test keeps the node process off that path.
 #include "node_test_support.hpp"
 
 #include <actorloop_test/fault_proxy.hpp>
@@ -19,7 +24,8 @@ TEST_CASE("a black-holed link completes the remote handle and pending operations
   const std::vector<std::string> heartbeat{"--actorloop.node.heartbeat-interval=100ms",
                                            "--actorloop.node.loss-timeout=1s"};
   al::nodes::enable();
-  node_process child{"child", heartbeat};
+  node_process child{"child", {"--actorloop.node.heartbeat-interval=100ms",
+                               "--actorloop.node.loss-timeout=60s"}};
   actorloop_test::fault_proxy proxy{child.port()};
   {
     al::runtime::engine engine{small_engine(heartbeat)};
@@ -64,8 +70,9 @@ TEST_CASE("a black-holed link completes the remote handle and pending operations
     CHECK(after.error() == al::nodes::errc::node_down);
     CHECK(local.statistics().peers_lost == 1);
   }
-  // The node process, too, lost the link and still serves.
-  proxy.set_mode(actorloop_test::fault_proxy::mode::pass);
+  // The node process loses the link by a reset, and still serves.
+  proxy.set_mode(actorloop_test::fault_proxy::mode::cut);
+  CHECK(proxy.links_cut() == 1);
   {
     al::runtime::engine engine{small_engine(heartbeat)};
     al::nodes::node local{engine, {.name = "again", .listen = {}}};
