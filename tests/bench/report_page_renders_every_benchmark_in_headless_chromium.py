@@ -48,6 +48,8 @@ EXPECTED = {
     "pg_select1_async_100conn": {"alternative"},
     "pg_notify_latency_p50": {"alternative"},
     "pg_notify_latency_p99": {"alternative"},
+    "node_down_detection_kill9": {"alternative"},
+    "node_down_detection_blackhole": {"alternative"},
 }
 
 
