@@ -127,7 +127,10 @@ struct connect_job : std::enable_shared_from_this<connect_job> {
     // Ask the published actor who it is; anything but an actorloop
     // directory refuses or ignores it.
     auto job = shared_from_this();
-    self->request(directory, left(), detail::ident_atom::value)
+    // Its own full timeout: retried connects may have used up most of the
+    // first one.
+    self->request(directory, caf::duration{state->options.connect_timeout},
+                  detail::ident_atom::value)
         .then(
             [job, id, directory](std::int32_t, std::int32_t, std::string& name, std::string&) {
               job->result->succeed(adopt(job->state, id, directory, std::move(name)));

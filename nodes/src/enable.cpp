@@ -40,7 +40,7 @@ void configure(caf::actor_system_config& config, caf::config_option_set& options
       .add<bool>("allow-insecure",
                  "allow listening on a non-loopback address without TLS (BASP is unprotected)")
       .add<caf::timespan>("heartbeat-interval",
-                          "send a BASP heartbeat to every peer this often (default 1s, 0: none)")
+                          "send a BASP heartbeat to every peer this often (default 0: none)")
       .add<caf::timespan>("loss-timeout",
                           "declare a peer lost after hearing nothing from it this long "
                           "(default 10 heartbeat intervals)");

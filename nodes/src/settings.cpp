@@ -23,8 +23,9 @@ std::string render(caf::timespan value) {
 }
 
 void translate_heartbeat(caf::actor_system_config& config, std::string& problems) {
-  using namespace std::chrono_literals;
-  caf::timespan interval{1s};
+  // Off unless asked for: CAF 0.17.6's tick can close a new outgoing
+  // connection whose handshake is still under way (docs/nodes.md).
+  caf::timespan interval{0};
   if (auto value = caf::get_if<caf::timespan>(&config, "actorloop.node.heartbeat-interval"))
     interval = *value;
   else if (auto fallback = caf::get_if<caf::timespan>(&config, "middleman.heartbeat-interval"))

@@ -3,7 +3,8 @@
 // heartbeats off on both sides (so only the connection's reset can tell), a
 // cut link (both sides reset) makes the remote applet handle ready with
 // node_down, completes the pending set and push with node_down and sets the
-// peer's down event; later operations fail with node_down at once.
+// peer's down event; later operations fail with node_down at once. (The
+// heartbeat is off by default; the test says so explicitly.)
 #include "node_test_support.hpp"
 
 #include <actorloop_test/fault_proxy.hpp>

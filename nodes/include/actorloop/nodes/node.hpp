@@ -97,7 +97,7 @@ void register_type() {
 /// and `loss_timeout()` read them back (docs/nodes.md):
 ///   `--actorloop.node.tls.certificate=PEM`, `.tls.key=PEM`,
 ///   `.tls.ca-file=PEM` (all three turn TLS on), `.tls.passphrase=`;
-///   `--actorloop.node.heartbeat-interval=1s` (0: no heartbeats),
+///   `--actorloop.node.heartbeat-interval=1s` (default 0: no heartbeats),
 ///   `--actorloop.node.loss-timeout=10s` (default 10 intervals).
 struct node_options {
   /// The node's name, reported to peers; default "node-<pid>".
