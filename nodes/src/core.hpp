@@ -63,6 +63,7 @@ struct core {
   caf::actor anchor;    // every request runner links to it; killed on stop
   std::atomic<std::uint16_t> port{0};
   std::atomic<bool> stopped{false};
+  bool tls = false; // listen and connect through caf::openssl (set at start)
   counters stats;
 
   std::mutex mutex;

@@ -2,6 +2,7 @@
 // statistics and stop.
 #include "core.hpp"
 #include "protocol.hpp"
+#include "settings.hpp"
 
 #include <actorloop/runtime/detail/access.hpp>
 
@@ -9,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 #include <caf/settings.hpp>
 
@@ -31,6 +33,9 @@ node::node(runtime::engine& engine, node_options options) {
     throw error(errc::not_enabled,
                 "nodes::node: CAF's middleman is not loaded in this engine; call "
                 "actorloop::nodes::enable() before constructing the engine");
+  if (auto problem = caf::get_if<std::string>(&system.config(), detail::settings_error_key))
+    throw error(std::make_error_code(std::errc::invalid_argument),
+                "nodes::node: bad actorloop.node options: " + *problem);
   if (options.name.empty())
     options.name = configured<std::string>(system, "actorloop.node.name", "");
   if (options.name.empty())
@@ -39,7 +44,13 @@ node::node(runtime::engine& engine, node_options options) {
     options.listen = configured<std::string>(system, "actorloop.node.listen", "");
   if (!options.allow_insecure)
     options.allow_insecure = configured<bool>(system, "actorloop.node.allow-insecure", false);
+  // TLS is on if the settings hook loaded CAF's OpenSSL module, which it
+  // does exactly when the actorloop.node.tls.* options are complete.
+  bool tls = system.has_openssl_manager();
+  if (tls)
+    detail::check_tls_files(system.config(), options.name);
   core_ = std::make_shared<detail::core>(engine, std::move(options));
+  core_->tls = tls;
   // A spawn argument (the name) because CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without one.
   core_->anchor =
@@ -87,10 +98,24 @@ std::uint16_t node::port() const noexcept {
   return core_->port.load();
 }
 
+bool node::tls() const noexcept {
+  return core_->tls;
+}
+
+std::chrono::milliseconds node::heartbeat_interval() const noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      detail::heartbeat_interval(core_->system.config()));
+}
+
+std::chrono::milliseconds node::loss_timeout() const noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      detail::loss_timeout(core_->system.config()));
+}
+
 std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
   if (host.empty())
     throw error(errc::bad_address, "node '" + name() + "': listen needs a host");
-  if (!detail::is_loopback(host) && !core_->options.allow_insecure)
+  if (!detail::is_loopback(host) && !core_->tls && !core_->options.allow_insecure)
     throw error(errc::insecure_listen,
                 "node '" + name() + "': refusing to listen on '" + host +
                     "', which is not a loopback address: without TLS, BASP carries every message "
@@ -99,7 +124,11 @@ std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
   if (core_->port.load() != 0)
     throw error(errc::listen_failed,
                 "node '" + name() + "' listens already on port " + std::to_string(this->port()));
-  auto bound = core_->system.middleman().publish(core_->directory, port, host.c_str(), false);
+  // With TLS, caf::openssl's middleman actor opens the port: the BASP broker
+  // is the same, only the connections it accepts there speak TLS first.
+  auto bound = core_->tls ? caf::openssl::publish(core_->directory, port, host.c_str(), false)
+                          : core_->system.middleman().publish(core_->directory, port,
+                                                              host.c_str(), false);
   if (!bound)
     throw error(errc::listen_failed, "node '" + name() + "': cannot listen on " + host + ":" +
                                          std::to_string(port) + ": " +

@@ -52,6 +52,8 @@ EXPECTED = {
     "pg_fetch_1m_rows": {"alternative"},
     "pg_fetch_1m_rows_peak_mib": {"alternative"},
     "pg_copy_in_100mb": {"alternative"},
+    "node_down_detection_kill9": {"alternative"},
+    "node_down_detection_blackhole": {"alternative"},
 }
 
 

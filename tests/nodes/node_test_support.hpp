@@ -42,7 +42,8 @@ inline al::runtime::engine_options small_engine(std::vector<std::string> argumen
 /// reaps it if the test did not.
 class node_process {
 public:
-  explicit node_process(std::string name) {
+  /// `extra` arguments follow the default ones (TLS or heartbeat options).
+  explicit node_process(std::string name, std::vector<std::string> extra = {}) {
     int to_child[2];
     int from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
@@ -54,6 +55,7 @@ public:
     std::vector<std::string> storage{
         ACTORLOOP_TEST_NODE_PROCESS, "--actorloop.node.listen=127.0.0.1:0",
         "--actorloop.node.name=" + name, "--actorloop.default-threads=2"};
+    storage.insert(storage.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& each : storage)
       argv.push_back(each.data());

@@ -89,14 +89,24 @@ void register_type() {
 /// Start-up settings of a node given from code; empty fields fall back to
 /// the engine's configuration (`--actorloop.node.name=`, `.listen=`,
 /// `.allow-insecure=`).
+///
+/// TLS and loss detection are settings of the engine, not of one node: CAF
+/// reads them once, when the engine's actor system starts, so they come from
+/// the engine's options (command line, `caf-application.ini` or
+/// `engine_options::arguments`), and `node::tls()`, `heartbeat_interval()`
+/// and `loss_timeout()` read them back (docs/nodes.md):
+///   `--actorloop.node.tls.certificate=PEM`, `.tls.key=PEM`,
+///   `.tls.ca-file=PEM` (all three turn TLS on), `.tls.passphrase=`;
+///   `--actorloop.node.heartbeat-interval=1s` (default 0: no heartbeats),
+///   `--actorloop.node.loss-timeout=10s` (default 10 intervals).
 struct node_options {
   /// The node's name, reported to peers; default "node-<pid>".
   std::string name;
   /// "HOST:PORT" to listen on at once ("127.0.0.1:0" for any free port);
   /// empty: do not listen until `listen()` is called.
   std::string listen;
-  /// Without TLS (not offered yet), listening on an address that is not a
-  /// loopback address is refused unless this is true. BASP then crosses the
+  /// Without TLS, listening on an address that is not a loopback address is
+  /// refused unless this is true. BASP then crosses the
   /// network unauthenticated and unencrypted (docs/nodes.md, "Security").
   bool allow_insecure = false;
   /// How long `connect()` waits for the other node's BASP handshake.
@@ -259,16 +269,24 @@ public:
   [[nodiscard]] const std::string& name() const noexcept;
 
   /// Listens for other nodes on `host` (a numeric address or "localhost")
-  /// and `port` (0: any free port) and returns the bound port. Refuses a
-  /// non-loopback address unless `allow_insecure` (`errc::insecure_listen`);
-  /// throws `listen_failed`, `bad_address`. One listening port per node.
+  /// and `port` (0: any free port) and returns the bound port. Without TLS,
+  /// refuses a non-loopback address unless `allow_insecure`
+  /// (`errc::insecure_listen`); throws `listen_failed`, `bad_address`. One
+  /// listening port per node. With TLS, only peers with a certificate from
+  /// the configured CA get past the TLS handshake.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   /// The listening port, 0 if not listening.
   [[nodiscard]] std::uint16_t port() const noexcept;
+  /// True if this node listens and connects through TLS (caf::openssl).
+  [[nodiscard]] bool tls() const noexcept;
+  /// BASP's heartbeat interval and the silence after which a peer is
+  /// declared lost (`node_down`), as the engine runs them; 0: none.
+  [[nodiscard]] std::chrono::milliseconds heartbeat_interval() const noexcept;
+  [[nodiscard]] std::chrono::milliseconds loss_timeout() const noexcept;
 
   /// Connects to the node listening at `host`:`port`. Fails with
-  /// `connect_failed` (nothing there, no BASP, handshake timed out) or
-  /// `not_a_node`. Connecting again to a connected node gives the same peer.
+  /// `connect_failed` (nothing there, no BASP, handshake timed out, TLS on
+  /// one side only, a certificate refused) or `not_a_node`. Connecting again to a connected node gives the same peer.
   [[nodiscard]] pending<peer> connect(const std::string& host, std::uint16_t port);
 
   /// Exports an object under `name` (unique per node: `name_taken`). The
