@@ -48,6 +48,8 @@ EXPECTED = {
     "pg_select1_async_100conn": {"alternative"},
     "pg_notify_latency_p50": {"alternative"},
     "pg_notify_latency_p99": {"alternative"},
+    "remote_pingpong": {"alternative"},
+    "remote_queue_throughput": {"alternative"},
 }
 
 
