@@ -35,12 +35,28 @@ bool queue_port::when_room(std::function<void()> callback) {
 
 namespace {
 
+// Where an answer goes: the promise of a CAF request, or, for a request
+// that came over a lane (lane_atom), a message (answer_atom, seq, answer) to
+// the lane's actor on the other node.
+struct responder {
+  caf::response_promise promise;
+  caf::actor sink;
+  std::uint64_t seq = 0;
+
+  void deliver(caf::message answer) {
+    if (sink)
+      caf::anon_send(sink, answer_atom::value, seq, std::move(answer));
+    else
+      promise.deliver(std::move(answer));
+  }
+};
+
 // A remote push that waits for room: its items from `next` on are not
 // queued yet.
 struct parked_push {
   caf::message items;
   std::size_t next = 0;
-  caf::response_promise promise;
+  responder promise;
 };
 
 struct parked_queue {
@@ -198,6 +214,72 @@ void drain(directory_actor* self, const std::shared_ptr<core>& state, const std:
     self->state.parked.erase(found);
 }
 
+caf::message set_event(const std::shared_ptr<core>& state, const std::string& name) {
+  runtime::event target;
+  {
+    std::lock_guard guard{state->mutex};
+    auto found = state->exports.find(name);
+    if (found == state->exports.end() || found->second.kind != object_kind::event)
+      return refuse(state, errc::no_such_name,
+                    "node '" + state->options.name + "' exports no event named '" + name + "'");
+    target = found->second.event;
+  }
+  if (target.closed())
+    return refuse(state, errc::closed, "event '" + name + "' is closed");
+  target.set();
+  return reply(state, 0, 0, {}, {});
+}
+
+void push_items(directory_actor* self, const std::shared_ptr<core>& state, const std::string& name,
+                const std::string& type_name, caf::message& items, bool wait, responder promise) {
+  std::shared_ptr<queue_port> port;
+  {
+    std::lock_guard guard{state->mutex};
+    auto found = state->exports.find(name);
+    if (found == state->exports.end() || found->second.kind != object_kind::queue) {
+      promise.deliver(refuse(state, errc::no_such_name,
+                             "node '" + state->options.name + "' exports no queue named '" + name +
+                                 "'"));
+      return;
+    }
+    if (found->second.type_name != type_name) {
+      promise.deliver(refuse(state, errc::type_mismatch,
+                             "queue '" + name + "' holds '" + found->second.type_name +
+                                 "', not '" + type_name + "'"));
+      return;
+    }
+    port = found->second.queue;
+  }
+  auto where = "queue '" + name + "' on node '" + state->options.name + "': ";
+  auto parked = self->state.parked.find(name);
+  if (parked != self->state.parked.end() && !parked->second.pushes.empty()) {
+    // Earlier pushes wait for room: this one goes behind them (a try_push
+    // is refused, as the queue is full).
+    if (wait)
+      parked->second.pushes.push_back({std::move(items), 0, std::move(promise)});
+    else
+      promise.deliver(
+          refuse(state, errc::queue_full, where + "full, and earlier pushes wait for room"));
+    return;
+  }
+  // try_push never blocks: the middleman thread is never held up.
+  std::size_t next = 0;
+  auto code = push_from(*port, items, next);
+  if (!code) {
+    promise.deliver(reply(state, 0, static_cast<std::int32_t>(next), {}, {}));
+    return;
+  }
+  if (code != errc::queue_full || !wait) {
+    promise.deliver(refuse(state, static_cast<errc>(code.value()),
+                           where + code.message() + queued_text(next, items.size())));
+    return;
+  }
+  auto& waiting = self->state.parked[name];
+  waiting.pushes.push_back({std::move(items), next, std::move(promise)});
+  if (!ask_room(self, waiting, *port, name))
+    drain(self, state, name);
+}
+
 } // namespace
 
 void exit_watch::on_ready() noexcept {
@@ -238,73 +320,34 @@ caf::actor spawn_directory(const std::shared_ptr<core>& state) {
             },
             [self, state](set_atom, std::string& name) -> caf::message {
               count_in(state, self);
-              runtime::event target;
-              {
-                std::lock_guard guard{state->mutex};
-                auto found = state->exports.find(name);
-                if (found == state->exports.end() || found->second.kind != object_kind::event)
-                  return refuse(state, errc::no_such_name,
-                                "node '" + state->options.name + "' exports no event named '" +
-                                    name + "'");
-                target = found->second.event;
-              }
-              if (target.closed())
-                return refuse(state, errc::closed, "event '" + name + "' is closed");
-              target.set();
-              return reply(state, 0, 0, {}, {});
+              return set_event(state, name);
             },
             [self, state](push_atom, std::string& name, std::string& type_name,
                           caf::message& items, bool wait) -> caf::response_promise {
               count_in(state, self);
               auto promise = self->make_response_promise();
-              std::shared_ptr<queue_port> port;
-              {
-                std::lock_guard guard{state->mutex};
-                auto found = state->exports.find(name);
-                if (found == state->exports.end() || found->second.kind != object_kind::queue) {
-                  promise.deliver(refuse(state, errc::no_such_name,
-                                         "node '" + state->options.name +
-                                             "' exports no queue named '" + name + "'"));
-                  return promise;
-                }
-                if (found->second.type_name != type_name) {
-                  promise.deliver(refuse(state, errc::type_mismatch,
-                                         "queue '" + name + "' holds '" + found->second.type_name +
-                                             "', not '" + type_name + "'"));
-                  return promise;
-                }
-                port = found->second.queue;
-              }
-              auto where = "queue '" + name + "' on node '" + state->options.name + "': ";
-              auto parked = self->state.parked.find(name);
-              auto others_wait = parked != self->state.parked.end() && !parked->second.pushes.empty();
-              if (others_wait) {
-                // Earlier pushes wait for room: this one goes behind them (a
-                // try_push is refused, as the queue is full).
-                if (wait)
-                  parked->second.pushes.push_back({std::move(items), 0, promise});
-                else
-                  promise.deliver(refuse(state, errc::queue_full,
-                                         where + "full, and earlier pushes wait for room"));
-                return promise;
-              }
-              // try_push never blocks: the middleman thread is never held up.
-              std::size_t next = 0;
-              auto code = push_from(*port, items, next);
-              if (!code) {
-                promise.deliver(reply(state, 0, static_cast<std::int32_t>(next), {}, {}));
-                return promise;
-              }
-              if (code != errc::queue_full || !wait) {
-                promise.deliver(refuse(state, static_cast<errc>(code.value()),
-                                       where + code.message() + queued_text(next, items.size())));
-                return promise;
-              }
-              auto& waiting = self->state.parked[name];
-              waiting.pushes.push_back({std::move(items), next, promise});
-              if (!ask_room(self, waiting, *port, name))
-                drain(self, state, name);
+              push_items(self, state, name, type_name, items, wait, responder{promise, {}, 0});
               return promise;
+            },
+            [self, state](lane_atom, std::uint64_t seq, caf::message& request) {
+              count_in(state, self);
+              responder answer{{}, caf::actor_cast<caf::actor>(self->current_sender()), seq};
+              if (!answer.sink)
+                return;
+              if (request.match_elements<set_atom, std::string>()) {
+                answer.deliver(set_event(state, request.get_as<std::string>(1)));
+              } else if (request.match_elements<push_atom, std::string, std::string, caf::message,
+                                                bool>()) {
+                push_items(self, state, request.get_mutable_as<std::string>(1),
+                           request.get_mutable_as<std::string>(2),
+                           request.get_mutable_as<caf::message>(3), request.get_as<bool>(4),
+                           std::move(answer));
+              } else {
+                answer.deliver(refuse(state, errc::not_a_node,
+                                      "node '" + state->options.name +
+                                          "' does not understand the request " +
+                                          caf::to_string(request)));
+              }
             },
             [self, state](room_atom, std::string& name) {
               auto found = self->state.parked.find(name);

@@ -29,12 +29,16 @@ using set_atom = caf::atom_constant<caf::atom("al_set")>;
 using push_atom = caf::atom_constant<caf::atom("al_push")>;
 using await_atom = caf::atom_constant<caf::atom("al_await")>;
 using spawn_atom = caf::atom_constant<caf::atom("al_spawn")>;
+// A set or push sent over a push lane, and its answer:
+//   (lane, uint64 seq, message request) -> (answer, seq, message answer)
+// sent back to the lane's actor as an ordinary message (see push_lane.cpp).
+using lane_atom = caf::atom_constant<caf::atom("al_lane")>;
+using answer_atom = caf::atom_constant<caf::atom("al_answer")>;
 // Local only: an exported queue may have room for parked pushes.
 using room_atom = caf::atom_constant<caf::atom("al_room")>;
 // Local only: an exported applet was destroyed.
 using exited_atom = caf::atom_constant<caf::atom("al_exited")>;
-// Local only: a push lane has requests to send / its last handle is gone.
-using kick_atom = caf::atom_constant<caf::atom("al_kick")>;
+// Local only: the last handle of a push lane is gone.
 using drop_atom = caf::atom_constant<caf::atom("al_drop")>;
 // Local only: keeps a helper actor's behaviour non-empty.
 using nothing_atom = caf::atom_constant<caf::atom("al_none")>;

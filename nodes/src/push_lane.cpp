@@ -1,10 +1,11 @@
 // The push lane: the one request channel behind a remote queue (or event)
-// handle and its copies. One CAF actor per handle sends the pushes to the home node's
-// directory in the order they were made (CAF keeps the order of messages
-// from one actor to another, and BASP carries them over one connection), so
-// a push that waits for room there is never overtaken by a later one. The
-// actor monitors the directory (node loss completes every push in flight
-// with node_down) and is linked to the node's anchor (node_stopped).
+// handle and its copies. Requests go to the home node's directory in the
+// order they were made: each is sent, under the lane's lock, as one CAF
+// actor (the lane's), CAF keeps the order of messages from one sender to
+// one receiver, and BASP carries them over one connection. So a push that
+// waits for room there is never overtaken by a later one. That actor takes
+// the answers, monitors the directory (node loss completes every request in
+// flight with node_down) and is linked to the node's anchor (node_stopped).
 #include "core.hpp"
 #include "protocol.hpp"
 
@@ -13,6 +14,7 @@
 #include <caf/send.hpp>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace actorloop::nodes::detail {
@@ -20,23 +22,23 @@ namespace actorloop::nodes::detail {
 namespace {
 
 struct outgoing {
-  caf::message request;
   std::shared_ptr<pending_state<ack>> result;
   std::string where;
 };
 
-/// Shared by the handle side (which appends) and the lane's actor (which
-/// sends). Once `ended`, pushes fail at once with the reason it ended.
+/// Shared by the handle side (which sends) and the lane's actor (which
+/// takes the answers). Once `ended`, sends fail at once with the reason.
 struct lane_state {
   std::mutex mutex;
-  std::vector<outgoing> queued; // made, not yet sent
+  std::uint64_t next = 0;
+  std::map<std::uint64_t, outgoing> in_flight; // sent, not yet answered
   bool ended = false;
   std::error_code end_code;
   std::string end_text;
 
-  /// Ends the lane and fails everything not yet sent (any thread).
+  /// Ends the lane and fails everything in flight (any thread).
   void end(std::error_code code, const std::string& text) {
-    std::vector<outgoing> left;
+    std::map<std::uint64_t, outgoing> left;
     {
       std::lock_guard guard{mutex};
       if (!ended) {
@@ -44,23 +46,44 @@ struct lane_state {
         end_code = code;
         end_text = text;
       }
-      left.swap(queued);
+      left.swap(in_flight);
     }
-    for (auto& each : left)
+    for (auto& [seq, each] : left)
       each.result->fail(code, each.where + text);
+  }
+
+  /// Takes the entry of an answered request; empty if the lane ended first.
+  std::optional<outgoing> take(std::uint64_t seq) {
+    std::lock_guard guard{mutex};
+    auto found = in_flight.find(seq);
+    if (found == in_flight.end())
+      return std::nullopt;
+    auto result = std::move(found->second);
+    in_flight.erase(found);
+    return result;
+  }
+
+  bool idle() {
+    std::lock_guard guard{mutex};
+    return in_flight.empty();
   }
 };
 
 } // namespace
 
-/// What a remote queue handle holds; its destruction lets the actor finish
-/// the pushes in flight and quit.
+/// What a remote handle holds. The calling thread sends each request to the
+/// remote directory itself, as the lane's actor (send_as), so that no
+/// thread hop precedes the network; the directory answers that actor with
+/// an ordinary message carrying the sequence number.
 class push_lane {
 public:
-  push_lane(std::shared_ptr<core> owner, std::shared_ptr<lane_state> shared, caf::actor actor)
-      : core_(std::move(owner)), shared_(std::move(shared)), actor_(std::move(actor)) {}
+  push_lane(std::shared_ptr<core> owner, std::shared_ptr<lane_state> shared, caf::actor actor,
+            caf::actor directory)
+      : core_(std::move(owner)), shared_(std::move(shared)), actor_(std::move(actor)),
+        directory_(std::move(directory)) {}
   push_lane(const push_lane&) = delete;
   push_lane& operator=(const push_lane&) = delete;
+  /// The actor finishes the requests in flight, then quits.
   ~push_lane() { caf::anon_send(actor_, drop_atom::value); }
 
   operation send(caf::message request, std::string where) {
@@ -69,26 +92,25 @@ public:
       result->fail(errc::node_stopped, where + "this node was stopped");
       return operation{result};
     }
-    bool first = false;
+    core_->stats.messages_out.fetch_add(1, std::memory_order_relaxed);
+    core_->stats.bytes_out.fetch_add(wire_size(core_->system, request), std::memory_order_relaxed);
     std::error_code ended;
     std::string text;
     {
+      // Under the lock, so that the requests of one thread (and of threads
+      // taking turns) reach the directory in the order they were made.
       std::lock_guard guard{shared_->mutex};
       if (shared_->ended) {
         ended = shared_->end_code;
         text = where + shared_->end_text;
       } else {
-        first = shared_->queued.empty();
-        shared_->queued.push_back({std::move(request), result, std::move(where)});
+        auto seq = shared_->next++;
+        shared_->in_flight.emplace(seq, outgoing{result, std::move(where)});
+        caf::send_as(actor_, directory_, lane_atom::value, seq, std::move(request));
       }
     }
-    if (ended) {
+    if (ended)
       result->fail(ended, std::move(text));
-      return operation{result};
-    }
-    // One doorbell per batch: the actor takes everything queued at once.
-    if (first)
-      caf::anon_send(actor_, kick_atom::value);
     return operation{result};
   }
 
@@ -96,6 +118,7 @@ private:
   std::shared_ptr<core> core_;
   std::shared_ptr<lane_state> shared_;
   caf::actor actor_;
+  caf::actor directory_;
 };
 
 std::shared_ptr<push_lane> open_lane(const remote_ref& target) {
@@ -108,100 +131,49 @@ std::shared_ptr<push_lane> open_lane(const remote_ref& target) {
   // argument tuple when a function-based actor is spawned without one.
   auto actor = state->system.spawn(
       [shared, directory](caf::event_based_actor* self, std::shared_ptr<core> state) {
-        // Pushes sent and not yet answered, by sequence number. Touched by
-        // this actor only (its handlers and, at its end, its exit functor).
-        auto in_flight = std::make_shared<std::map<std::uint64_t, outgoing>>();
-        auto sequence = std::make_shared<std::uint64_t>(0);
         auto dropped = std::make_shared<bool>(false);
-        auto finish = [self, shared, in_flight, dropped] {
-          if (*dropped && in_flight->empty()) {
-            std::lock_guard guard{shared->mutex};
-            if (shared->queued.empty())
-              self->quit();
-          }
-        };
-        auto fail_all = [shared, in_flight](std::error_code code, const std::string& text) {
-          shared->end(code, text);
-          auto left = std::move(*in_flight);
-          in_flight->clear();
-          for (auto& [number, each] : left)
-            each.result->fail(code, each.where + text);
-        };
-        // Whatever ends this actor with pushes unanswered (the node's anchor
-        // going, the engine shutting down) completes them.
-        self->attach_functor([fail_all](const caf::error&) {
-          fail_all(errc::node_stopped, "this node was stopped before the answer came");
+        // Whatever ends this actor with requests unanswered (the node's
+        // anchor going, the engine shutting down) completes them.
+        self->attach_functor([shared](const caf::error&) {
+          shared->end(errc::node_stopped, "this node was stopped before the answer came");
         });
         self->link_to(state->anchor);
         self->monitor(directory);
-        self->set_down_handler([self, directory, fail_all](caf::down_msg& down) {
+        self->set_down_handler([self, shared, directory](caf::down_msg& down) {
           if (down.source != directory.address())
             return;
-          fail_all(errc::node_down,
-                   "the remote node went down (" + self->system().render(down.reason) + ")");
+          shared->end(errc::node_down,
+                      "the remote node went down (" + self->system().render(down.reason) + ")");
           self->quit();
         });
         return caf::behavior{
-            [=](kick_atom) {
-              std::vector<outgoing> batch;
-              {
-                std::lock_guard guard{shared->mutex};
-                batch.swap(shared->queued);
+            [self, shared, state, dropped](answer_atom, std::uint64_t seq, caf::message& reply) {
+              state->stats.messages_in.fetch_add(1, std::memory_order_relaxed);
+              state->stats.bytes_in.fetch_add(wire_size(state->system, reply),
+                                              std::memory_order_relaxed);
+              auto done = shared->take(seq);
+              if (done) {
+                if (!reply.match_elements<std::int32_t, std::int32_t, std::string,
+                                          std::string>()) {
+                  state->stats.failures.fetch_add(1, std::memory_order_relaxed);
+                  done->result->fail(errc::not_a_node,
+                                     done->where + "the remote node answered " +
+                                         caf::to_string(reply));
+                } else if (auto status = reply.get_as<std::int32_t>(0); status != 0) {
+                  state->stats.failures.fetch_add(1, std::memory_order_relaxed);
+                  done->result->fail(static_cast<errc>(status),
+                                     done->where + reply.get_as<std::string>(3));
+                } else {
+                  done->result->succeed({});
+                }
               }
-              for (auto& each : batch) {
-                auto number = (*sequence)++;
-                state->stats.messages_out.fetch_add(1, std::memory_order_relaxed);
-                state->stats.bytes_out.fetch_add(wire_size(state->system, each.request),
-                                                 std::memory_order_relaxed);
-                auto request = each.request;
-                in_flight->emplace(number, std::move(each));
-                self->request(directory, caf::infinite, std::move(request))
-                    .then(
-                        [=](std::int32_t status, std::int32_t code, std::string& first,
-                            std::string& second) {
-                          state->stats.messages_in.fetch_add(1, std::memory_order_relaxed);
-                          state->stats.bytes_in.fetch_add(
-                              wire_size(state->system, caf::make_message(status, code, first,
-                                                                         second)),
-                              std::memory_order_relaxed);
-                          auto found = in_flight->find(number);
-                          if (found == in_flight->end())
-                            return;
-                          auto done = std::move(found->second);
-                          in_flight->erase(found);
-                          if (status != 0) {
-                            state->stats.failures.fetch_add(1, std::memory_order_relaxed);
-                            done.result->fail(static_cast<errc>(status), done.where + second);
-                          } else {
-                            done.result->succeed({});
-                          }
-                          finish();
-                        },
-                        [=](caf::error& failure) {
-                          auto found = in_flight->find(number);
-                          if (found == in_flight->end())
-                            return;
-                          auto done = std::move(found->second);
-                          in_flight->erase(found);
-                          state->stats.failures.fetch_add(1, std::memory_order_relaxed);
-                          auto text = self->system().render(failure);
-                          if (failure == caf::sec::unexpected_message)
-                            done.result->fail(errc::not_a_node,
-                                              done.where +
-                                                  "the remote actor does not understand "
-                                                  "actorloop's requests (" +
-                                                  text + ")");
-                          else
-                            done.result->fail(errc::node_down, done.where +
-                                                                   "the remote node went down (" +
-                                                                   text + ")");
-                          finish();
-                        });
-              }
+              if (*dropped && shared->idle())
+                self->quit();
             },
-            [=](drop_atom) {
+            [self, shared, dropped](drop_atom) {
               *dropped = true;
-              finish();
+              if (shared->idle())
+                self->quit();
             },
             // Holds itself until it quits (CAF drops the behaviour then):
             // the handle side only holds it through push_lane.
@@ -209,7 +181,7 @@ std::shared_ptr<push_lane> open_lane(const remote_ref& target) {
         };
       },
       state);
-  return std::make_shared<push_lane>(state, std::move(shared), std::move(actor));
+  return std::make_shared<push_lane>(state, std::move(shared), std::move(actor), directory);
 }
 
 operation send_on_lane(const std::shared_ptr<push_lane>& lane, caf::message request,
