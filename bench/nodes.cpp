@@ -9,7 +9,14 @@
 //                           exported event (remote_event::set) and waits on
 //                           its own. Peer (alternative): two CAF event-based
 //                           actors exchanging (atom, int64) over publish /
-//                           remote_actor. µs per round trip.
+//                           remote_actor. µs per round trip. CAF 0.17 runs
+//                           an actor that BASP delivers to on the
+//                           middleman's thread, so this peer's round trip
+//                           has no thread hand-off at all, while ours hands
+//                           each delivery to the applet's own scheduler
+//                           thread. A second peer (alternative) places the
+//                           CAF actors as ours are: detached, each on a
+//                           thread of its own.
 //  remote_queue_throughput  int64 items pushed into a bounded wait_queue
 //                           (capacity 1024) exported by the child, with
 //                           push_all batches of 256 and at most 8 batches in
@@ -150,9 +157,13 @@ int run_child() {
       }
     }};
   });
+  auto raw_detached_ponger = raw.get().spawn<caf::detached>([]() -> caf::behavior {
+    return {[](ping_atom, std::int64_t n) { return caf::make_message(pong_atom::value, n); }};
+  });
   auto ponger_port = raw.get().middleman().publish(raw_ponger, 0, "127.0.0.1");
+  auto detached_port = raw.get().middleman().publish(raw_detached_ponger, 0, "127.0.0.1");
   auto counter_port = raw.get().middleman().publish(raw_counter, 0, "127.0.0.1");
-  if (!ponger_port || !counter_port)
+  if (!ponger_port || !counter_port || !detached_port)
     bench::fail("child: CAF publish failed");
 
   {
@@ -160,7 +171,7 @@ int run_child() {
     node.export_event("ping", ping);
     node.export_queue("items", items);
     say("listening " + std::to_string(node.port()) + " " + std::to_string(*ponger_port) + " " +
-        std::to_string(*counter_port));
+        std::to_string(*counter_port) + " " + std::to_string(*detached_port));
     std::string line;
     while (std::getline(std::cin, line) && line != "quit") {
       if (line.rfind("connect ", 0) == 0) {
@@ -182,6 +193,7 @@ int run_child() {
     pong.reset();
   }
   caf::anon_send_exit(raw_ponger, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(raw_detached_ponger, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(raw_counter, caf::exit_reason::user_shutdown);
   return 0;
 }
@@ -295,9 +307,10 @@ double ours_pingpong(al::runtime::engine& engine, al::runtime::event& pong,
          static_cast<double>(rounds);
 }
 
+template <caf::spawn_options Options = caf::no_spawn_options>
 double raw_pingpong(caf::actor_system& system, const caf::actor& ponger, std::int64_t rounds,
                     double& cpu_s) {
-  auto pinger = system.spawn([ponger, rounds](caf::event_based_actor* self) -> caf::behavior {
+  auto pinger = system.spawn<Options>([ponger, rounds](caf::event_based_actor* self) -> caf::behavior {
     auto promise = std::make_shared<caf::response_promise>();
     return {
         [self, ponger, promise](start_atom) {
@@ -382,9 +395,9 @@ int run_parent(const char* self, const bench::settings& settings) {
   al::nodes::enable();
   child_process child{self};
   auto ports = child.expect("listening ");
-  unsigned node_port = 0, ponger_port = 0, counter_port = 0;
-  if (std::sscanf(ports.c_str(), "listening %u %u %u", &node_port, &ponger_port, &counter_port) !=
-      3)
+  unsigned node_port = 0, ponger_port = 0, counter_port = 0, detached_port = 0;
+  if (std::sscanf(ports.c_str(), "listening %u %u %u %u", &node_port, &ponger_port, &counter_port,
+                  &detached_port) != 4)
     bench::fail("child: bad ports line '%s'", ports.c_str());
 
   al::runtime::engine engine{engine_options()};
@@ -401,13 +414,16 @@ int run_parent(const char* self, const bench::settings& settings) {
       raw.get().middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(ponger_port));
   auto raw_counter =
       raw.get().middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(counter_port));
-  if (!raw_ponger || !raw_counter)
+  auto raw_detached_ponger =
+      raw.get().middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(detached_port));
+  if (!raw_ponger || !raw_counter || !raw_detached_ponger)
     bench::fail("CAF remote_actor failed");
 
   // Warm-up: connections, proxies, allocator.
   double cpu_s = 0;
   (void)ours_pingpong(engine, pong, ping, rounds / 10 + 1, cpu_s);
   (void)raw_pingpong(raw.get(), *raw_ponger, rounds / 10 + 1, cpu_s);
+  (void)raw_pingpong<caf::detached>(raw.get(), *raw_detached_ponger, rounds / 10 + 1, cpu_s);
   (void)ours_queue(child, queue, items / 10 + 1, cpu_s);
   (void)raw_queue(child, *raw_counter, items / 10 + 1, cpu_s);
 
@@ -415,16 +431,21 @@ int run_parent(const char* self, const bench::settings& settings) {
                  "of two node processes (remote_event::set both ways), vs two CAF actors over "
                  "publish/remote_actor; %lld round trips; us per round trip",
                  static_cast<long long>(rounds));
-  bench::side ours, theirs;
+  bench::side ours, theirs, detached;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     auto value = ours_pingpong(engine, pong, ping, rounds, cpu_s);
     ours.add(value, cpu_s);
     value = raw_pingpong(raw.get(), *raw_ponger, rounds, cpu_s);
     theirs.add(value, cpu_s);
+    value = raw_pingpong<caf::detached>(raw.get(), *raw_detached_ponger, rounds, cpu_s);
+    detached.add(value, cpu_s);
   }
   bench::report("remote_pingpong", "us/roundtrip", bench::better::lower, ours,
                 "caf actors over BASP publish/remote_actor", bench::peer_kind::alternative,
                 theirs);
+  bench::report("remote_pingpong", "us/roundtrip", bench::better::lower, ours,
+                "detached caf actors over BASP, a thread each", bench::peer_kind::alternative,
+                detached);
 
   bench::comment("remote_queue_throughput: %lld int64 items into a bounded remote wait_queue "
                  "(capacity %zu, push_all batches of %zu, %zu in flight) drained by an applet in "
