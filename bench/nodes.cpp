@@ -64,6 +64,13 @@ using bench::bench_clock;
 
 namespace {
 
+/// Voluntary plus involuntary context switches of this process so far.
+long context_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
 using ping_atom = caf::atom_constant<caf::atom("b_ping")>;
 using pong_atom = caf::atom_constant<caf::atom("b_pong")>;
 using start_atom = caf::atom_constant<caf::atom("b_start")>;
@@ -432,14 +439,28 @@ int run_parent(const char* self, const bench::settings& settings) {
                  "publish/remote_actor; %lld round trips; us per round trip",
                  static_cast<long long>(rounds));
   bench::side ours, theirs, detached;
+  std::vector<double> switches_ours, switches_caf, switches_detached;
+  auto per_round = [rounds](long before) {
+    return static_cast<double>(context_switches() - before) / static_cast<double>(rounds);
+  };
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+    auto before = context_switches();
     auto value = ours_pingpong(engine, pong, ping, rounds, cpu_s);
+    switches_ours.push_back(per_round(before));
     ours.add(value, cpu_s);
+    before = context_switches();
     value = raw_pingpong(raw.get(), *raw_ponger, rounds, cpu_s);
+    switches_caf.push_back(per_round(before));
     theirs.add(value, cpu_s);
+    before = context_switches();
     value = raw_pingpong<caf::detached>(raw.get(), *raw_detached_ponger, rounds, cpu_s);
+    switches_detached.push_back(per_round(before));
     detached.add(value, cpu_s);
   }
+  bench::comment("remote_pingpong: context switches of this process per round trip (median): "
+                 "ours=%.2f caf=%.2f caf_detached=%.2f",
+                 bench::median(switches_ours), bench::median(switches_caf),
+                 bench::median(switches_detached));
   bench::report("remote_pingpong", "us/roundtrip", bench::better::lower, ours,
                 "caf actors over BASP publish/remote_actor", bench::peer_kind::alternative,
                 theirs);
