@@ -43,8 +43,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
 #include <iostream>
 #include <optional>
@@ -254,8 +254,8 @@ public:
           bench::fail("child: expected '%s', got '%s'", prefix.c_str(), line.c_str());
         return line;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                        bench_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - bench_clock::now());
       if (left.count() <= 0)
         bench::fail("child: no '%s' line in time", prefix.c_str());
       pollfd watched{output_, POLLIN, 0};
@@ -317,21 +317,22 @@ double ours_pingpong(al::runtime::engine& engine, al::runtime::event& pong,
 template <caf::spawn_options Options = caf::no_spawn_options>
 double raw_pingpong(caf::actor_system& system, const caf::actor& ponger, std::int64_t rounds,
                     double& cpu_s) {
-  auto pinger = system.spawn<Options>([ponger, rounds](caf::event_based_actor* self) -> caf::behavior {
-    auto promise = std::make_shared<caf::response_promise>();
-    return {
-        [self, ponger, promise](start_atom) {
-          *promise = self->make_response_promise();
-          self->send(ponger, ping_atom::value, std::int64_t{1});
-        },
-        [self, ponger, promise, rounds](pong_atom, std::int64_t n) {
-          if (n == rounds)
-            promise->deliver(n);
-          else
-            self->send(ponger, ping_atom::value, n + 1);
-        },
-    };
-  });
+  auto pinger =
+      system.spawn<Options>([ponger, rounds](caf::event_based_actor* self) -> caf::behavior {
+        auto promise = std::make_shared<caf::response_promise>();
+        return {
+            [self, ponger, promise](start_atom) {
+              *promise = self->make_response_promise();
+              self->send(ponger, ping_atom::value, std::int64_t{1});
+            },
+            [self, ponger, promise, rounds](pong_atom, std::int64_t n) {
+              if (n == rounds)
+                promise->deliver(n);
+              else
+                self->send(ponger, ping_atom::value, n + 1);
+            },
+        };
+      });
   caf::scoped_actor self{system};
   bench::cpu_meter meter;
   meter.start();
@@ -462,8 +463,7 @@ int run_parent(const char* self, const bench::settings& settings) {
                  bench::median(switches_ours), bench::median(switches_caf),
                  bench::median(switches_detached));
   bench::report("remote_pingpong", "us/roundtrip", bench::better::lower, ours,
-                "caf actors over BASP publish/remote_actor", bench::peer_kind::alternative,
-                theirs);
+                "caf actors over BASP publish/remote_actor", bench::peer_kind::alternative, theirs);
   bench::report("remote_pingpong", "us/roundtrip", bench::better::lower, ours,
                 "detached caf actors over BASP, a thread each", bench::peer_kind::alternative,
                 detached);

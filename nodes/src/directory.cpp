@@ -149,7 +149,8 @@ std::string queued_text(std::size_t queued, std::size_t total) {
          " items were queued first)";
 }
 
-std::shared_ptr<queue_port> find_queue(const std::shared_ptr<core>& state, const std::string& name) {
+std::shared_ptr<queue_port> find_queue(const std::shared_ptr<core>& state,
+                                       const std::string& name) {
   std::lock_guard guard{state->mutex};
   auto found = state->exports.find(name);
   if (found == state->exports.end() || found->second.kind != object_kind::queue)
@@ -186,8 +187,8 @@ void drain(directory_actor* self, const std::shared_ptr<core>& state, const std:
   auto fail_all = [&](errc code, const std::string& why) {
     for (auto& push : waiting.pushes)
       push.promise.deliver(refuse(state, code,
-                                  "queue '" + name + "' on node '" + state->options.name + "': " +
-                                      why + queued_text(push.next, push.items.size())));
+                                  "queue '" + name + "' on node '" + state->options.name +
+                                      "': " + why + queued_text(push.next, push.items.size())));
     self->state.parked.erase(found);
   };
   if (!port) {
@@ -237,15 +238,15 @@ void push_items(directory_actor* self, const std::shared_ptr<core>& state, const
     std::lock_guard guard{state->mutex};
     auto found = state->exports.find(name);
     if (found == state->exports.end() || found->second.kind != object_kind::queue) {
-      promise.deliver(refuse(state, errc::no_such_name,
-                             "node '" + state->options.name + "' exports no queue named '" + name +
-                                 "'"));
+      promise.deliver(
+          refuse(state, errc::no_such_name,
+                 "node '" + state->options.name + "' exports no queue named '" + name + "'"));
       return;
     }
     if (found->second.type_name != type_name) {
       promise.deliver(refuse(state, errc::type_mismatch,
-                             "queue '" + name + "' holds '" + found->second.type_name +
-                                 "', not '" + type_name + "'"));
+                             "queue '" + name + "' holds '" + found->second.type_name + "', not '" +
+                                 type_name + "'"));
       return;
     }
     port = found->second.queue;
@@ -322,8 +323,8 @@ caf::actor spawn_directory(const std::shared_ptr<core>& state) {
               count_in(state, self);
               return set_event(state, name);
             },
-            [self, state](push_atom, std::string& name, std::string& type_name,
-                          caf::message& items, bool wait) -> caf::response_promise {
+            [self, state](push_atom, std::string& name, std::string& type_name, caf::message& items,
+                          bool wait) -> caf::response_promise {
               count_in(state, self);
               auto promise = self->make_response_promise();
               push_items(self, state, name, type_name, items, wait, responder{promise, {}, 0});

@@ -153,12 +153,10 @@ std::shared_ptr<push_lane> open_lane(const remote_ref& target) {
                                               std::memory_order_relaxed);
               auto done = shared->take(seq);
               if (done) {
-                if (!reply.match_elements<std::int32_t, std::int32_t, std::string,
-                                          std::string>()) {
+                if (!reply.match_elements<std::int32_t, std::int32_t, std::string, std::string>()) {
                   state->stats.failures.fetch_add(1, std::memory_order_relaxed);
-                  done->result->fail(errc::not_a_node,
-                                     done->where + "the remote node answered " +
-                                         caf::to_string(reply));
+                  done->result->fail(errc::not_a_node, done->where + "the remote node answered " +
+                                                           caf::to_string(reply));
                 } else if (auto status = reply.get_as<std::int32_t>(0); status != 0) {
                   state->stats.failures.fetch_add(1, std::memory_order_relaxed);
                   done->result->fail(static_cast<errc>(status),

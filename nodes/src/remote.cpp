@@ -127,15 +127,14 @@ pending<remote_applet> peer::lookup_applet(std::string name) const {
     state->fail(code, message);
     return pending<remote_applet>{state};
   }
-  detail::lookup(
-      ref_, std::move(name), detail::object_kind::applet, {},
-      [state](std::error_code code, std::string text, remote_ref found) {
-        if (code) {
-          state->fail(code, std::move(text));
-          return;
-        }
-        state->succeed(detail::watch_applet(std::move(found)));
-      });
+  detail::lookup(ref_, std::move(name), detail::object_kind::applet, {},
+                 [state](std::error_code code, std::string text, remote_ref found) {
+                   if (code) {
+                     state->fail(code, std::move(text));
+                     return;
+                   }
+                   state->succeed(detail::watch_applet(std::move(found)));
+                 });
   return pending<remote_applet>{state};
 }
 

@@ -57,8 +57,8 @@ spawn_outcome spawn_for_peer(const std::shared_ptr<core>& state, const std::stri
                state->options.name + "': ";
   auto make = find_applet_type(type);
   if (!make)
-    return {errc::unknown_applet_type, where + "no applet type of that name is registered there",
-            {}};
+    return {
+        errc::unknown_applet_type, where + "no applet type of that name is registered there", {}};
   auto target = state->engine.find_scheduler(scheduler);
   if (!target)
     return {errc::no_such_scheduler, where + "that node has no scheduler of that name", {}};

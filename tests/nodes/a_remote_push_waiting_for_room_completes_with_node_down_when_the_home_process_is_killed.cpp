@@ -8,7 +8,8 @@
 
 using namespace node_test;
 
-TEST_CASE("a remote push waiting for room completes with node_down when the home process is killed") {
+TEST_CASE(
+    "a remote push waiting for room completes with node_down when the home process is killed") {
   al::nodes::enable();
   node_process child{"child"};
   al::runtime::engine engine{small_engine()};

@@ -11,7 +11,8 @@
 
 namespace runtime = actorloop::runtime;
 
-TEST_CASE("when_room registers nothing while there is room, on a closed queue or an unbounded one") {
+TEST_CASE(
+    "when_room registers nothing while there is room, on a closed queue or an unbounded one") {
   runtime::wait_queue<int> queue{2, "room"};
   int calls = 0;
   CHECK_FALSE(queue.when_room([&] { ++calls; }));

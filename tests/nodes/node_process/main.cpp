@@ -72,7 +72,8 @@ struct probe_name {
 };
 
 // Commands of the push and spawn tests; false if `line` is none of them.
-bool queue_and_spawn_command(const std::string& line, al::runtime::wait_queue<std::int64_t>& numbers) {
+bool queue_and_spawn_command(const std::string& line,
+                             al::runtime::wait_queue<std::int64_t>& numbers) {
   if (line == "close-numbers") {
     numbers.close();
     say("numbers closed");

@@ -126,16 +126,14 @@ template <class A, class Name, class... Args>
 void register_applet_type() {
   static_assert(std::is_base_of_v<actors::applet, A>, "an applet type derives from actors::applet");
   static_assert(std::is_constructible_v<A, Args...>, "A must be constructible from Args...");
-  detail::add_applet_type(Name::value, typeid(A),
-                          [](caf::message& args, std::string& problem) {
-                            if (!args.match_elements<Args...>()) {
-                              problem = "it takes " + std::to_string(sizeof...(Args)) +
-                                        " argument(s) of other types than " + caf::to_string(args);
-                              return std::unique_ptr<actors::applet>{};
-                            }
-                            return detail::make_applet<A, Args...>(
-                                args, std::index_sequence_for<Args...>{});
-                          });
+  detail::add_applet_type(Name::value, typeid(A), [](caf::message& args, std::string& problem) {
+    if (!args.match_elements<Args...>()) {
+      problem = "it takes " + std::to_string(sizeof...(Args)) +
+                " argument(s) of other types than " + caf::to_string(args);
+      return std::unique_ptr<actors::applet>{};
+    }
+    return detail::make_applet<A, Args...>(args, std::index_sequence_for<Args...>{});
+  });
 }
 
 /// Start-up settings of a node given from code; empty fields fall back to
