@@ -36,9 +36,10 @@ struct export_entry {
   object_kind kind = object_kind::event;
   std::string type_name;                              // queues
   runtime::event event;                               // events
-  std::function<std::error_code(caf::message&)> push; // queues
+  std::shared_ptr<queue_port> queue;                  // queues
   actors::applet_handle applet;                       // applets
   std::unique_ptr<exit_watch> watch;                  // applets
+  bool spawned = false; // applets spawned by a peer: dropped once awaited and gone
 };
 
 struct counters {

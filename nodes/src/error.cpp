@@ -39,6 +39,14 @@ public:
       return "could not connect to the node";
     case errc::not_a_node:
       return "not an actorloop node";
+    case errc::unknown_applet_type:
+      return "no applet type is registered under that name";
+    case errc::no_such_scheduler:
+      return "no scheduler of that name on that node";
+    case errc::bad_spawn_arguments:
+      return "the spawn arguments do not fit the applet type";
+    case errc::spawn_failed:
+      return "the applet could not be spawned";
     }
     return "unknown actorloop.nodes error " + std::to_string(value);
   }

@@ -150,11 +150,11 @@ void node::export_event(const std::string& name, const runtime::event& event) {
 }
 
 void node::add_queue_export(const std::string& name, std::string type_name,
-                            std::function<std::error_code(caf::message&)> push) {
+                            std::shared_ptr<detail::queue_port> port) {
   detail::export_entry entry;
   entry.kind = detail::object_kind::queue;
   entry.type_name = std::move(type_name);
-  entry.push = std::move(push);
+  entry.queue = std::move(port);
   std::lock_guard guard{core_->mutex};
   if (!core_->exports.emplace(name, std::move(entry)).second)
     throw error(errc::name_taken, "node '" + this->name() + "' exports '" + name + "' already");

@@ -1,7 +1,8 @@
-// The client side of remote objects: lookups, remote set and try_push, and
-// the watch that makes a remote applet handle ready.
+// The client side of remote objects: lookups, remote set, and the watch
+// that makes a remote applet handle ready (pushes: push_lane.cpp).
 #include "core.hpp"
 #include "protocol.hpp"
+#include "spawn.hpp"
 
 #include <caf/uniform_type_info_map.hpp>
 
@@ -48,26 +49,23 @@ void lookup(const remote_ref& peer, std::string name, object_kind kind, std::str
       [done, where](std::error_code code, std::string text) { done(code, where + text, {}); });
 }
 
-operation push(const remote_ref& target, std::string type_name, caf::message item) {
-  auto state = std::make_shared<pending_state<ack>>();
-  std::string message;
-  if (auto code = check_alive(target, message)) {
-    state->fail(code, message);
-    return operation{state};
-  }
-  auto where = "push to queue '" + target.object_name + "' on node '" + target.node_name + "': ";
+remote_applet watch_applet(remote_ref found) {
+  // Watch it until the home node answers that the applet is gone, or the
+  // node is lost. The answer is an exit reason either way.
+  auto exit = std::make_shared<pending_state<actors::exit_reason>>();
+  auto where = "applet '" + found.object_name + "' on node '" + found.node_name + "': ";
   run_request(
-      target.core, target.directory,
-      caf::make_message(push_atom::value, target.object_name, std::move(type_name),
-                        std::move(item)),
-      [state, where](answer& reply) {
+      found.core, found.directory, caf::make_message(await_atom::value, found.object_name),
+      [exit, where](answer& reply) {
         if (reply.status != 0)
-          state->fail(static_cast<errc>(reply.status), where + reply.second);
+          exit->succeed(actors::exit_reason{static_cast<errc>(reply.status), where + reply.second});
         else
-          state->succeed({});
+          exit->succeed(make_exit_reason(reply.code, reply.first, reply.second));
       },
-      [state, where](std::error_code code, std::string text) { state->fail(code, where + text); });
-  return operation{state};
+      [exit, where](std::error_code code, std::string text) {
+        exit->succeed(actors::exit_reason{code, where + text});
+      });
+  return remote_applet{std::move(found), exit};
 }
 
 } // namespace detail
@@ -80,6 +78,9 @@ operation remote_event::set() const {
     return operation{state};
   }
   auto where = "set of event '" + ref_.object_name + "' on node '" + ref_.node_name + "': ";
+  if (lane_)
+    return detail::send_on_lane(lane_, caf::make_message(detail::set_atom::value, ref_.object_name),
+                                std::move(where));
   detail::run_request(
       ref_.core, ref_.directory, caf::make_message(detail::set_atom::value, ref_.object_name),
       [state, where](detail::answer& reply) {
@@ -109,10 +110,12 @@ pending<remote_event> peer::lookup_event(std::string name) const {
   }
   detail::lookup(ref_, std::move(name), detail::object_kind::event, {},
                  [state](std::error_code code, std::string text, remote_ref found) {
-                   if (code)
+                   if (code) {
                      state->fail(code, std::move(text));
-                   else
-                     state->succeed(remote_event{std::move(found)});
+                     return;
+                   }
+                   auto lane = detail::open_lane(found);
+                   state->succeed(remote_event{std::move(found), std::move(lane)});
                  });
   return pending<remote_event>{state};
 }
@@ -124,32 +127,14 @@ pending<remote_applet> peer::lookup_applet(std::string name) const {
     state->fail(code, message);
     return pending<remote_applet>{state};
   }
-  detail::lookup(
-      ref_, std::move(name), detail::object_kind::applet, {},
-      [state](std::error_code code, std::string text, remote_ref found) {
-        if (code) {
-          state->fail(code, std::move(text));
-          return;
-        }
-        // Found: watch it until the home node answers that the applet is gone,
-        // or the node is lost. The answer is an exit reason either way.
-        auto exit = std::make_shared<detail::pending_state<actors::exit_reason>>();
-        auto where = "applet '" + found.object_name + "' on node '" + found.node_name + "': ";
-        detail::run_request(
-            found.core, found.directory,
-            caf::make_message(detail::await_atom::value, found.object_name),
-            [exit, where](detail::answer& reply) {
-              if (reply.status != 0)
-                exit->succeed(
-                    actors::exit_reason{static_cast<errc>(reply.status), where + reply.second});
-              else
-                exit->succeed(detail::make_exit_reason(reply.code, reply.first, reply.second));
-            },
-            [exit, where](std::error_code code, std::string text) {
-              exit->succeed(actors::exit_reason{code, where + text});
-            });
-        state->succeed(remote_applet{std::move(found), exit});
-      });
+  detail::lookup(ref_, std::move(name), detail::object_kind::applet, {},
+                 [state](std::error_code code, std::string text, remote_ref found) {
+                   if (code) {
+                     state->fail(code, std::move(text));
+                     return;
+                   }
+                   state->succeed(detail::watch_applet(std::move(found)));
+                 });
   return pending<remote_applet>{state};
 }
 

@@ -54,6 +54,8 @@ EXPECTED = {
     "pg_copy_in_100mb": {"alternative"},
     "node_down_detection_kill9": {"alternative"},
     "node_down_detection_blackhole": {"alternative"},
+    "remote_pingpong": {"alternative"},
+    "remote_queue_throughput": {"alternative"},
 }
 
 

@@ -49,6 +49,16 @@ enum class errc {
   connect_failed,
   /// Something answered at that address that is not an actorloop node.
   not_a_node,
+  /// Remote spawn: no applet type is registered under that name on the
+  /// node asked (or, for `peer::spawn<A>`, `A` is not registered here).
+  unknown_applet_type,
+  /// Remote spawn: the node asked has no scheduler of that name.
+  no_such_scheduler,
+  /// Remote spawn: the arguments do not fit the applet type's constructor.
+  bad_spawn_arguments,
+  /// Remote spawn: the applet could not be made or started there (its
+  /// constructor threw, the scheduler is stopping, ...).
+  spawn_failed,
 };
 
 /// The category of `errc`; its name is "actorloop.nodes".

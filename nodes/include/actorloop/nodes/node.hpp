@@ -40,15 +40,20 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
+#include <caf/message_builder.hpp>
 #include <caf/type_nr.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
+#include <utility>
+#include <vector>
 
 namespace actorloop::nodes {
 
@@ -84,6 +89,51 @@ template <class T, class Name>
 void register_type() {
   detail::add_type_registration(
       [](caf::actor_system_config& config) { config.add_message_type<T>(Name::value); });
+}
+
+namespace detail {
+/// Makes an applet of a registered type from spawn arguments; null and
+/// `problem` set if they do not fit (internal).
+using applet_factory = std::unique_ptr<actors::applet> (*)(caf::message& args,
+                                                           std::string& problem);
+void add_applet_type(const char* name, const std::type_info& type, applet_factory make);
+/// The name `type` was registered under with `register_applet_type`; "".
+[[nodiscard]] std::string applet_type_name(const std::type_info& type);
+/// The registered factory for `name`; null if none.
+[[nodiscard]] applet_factory find_applet_type(const std::string& name);
+
+template <class A, class... Args, std::size_t... I>
+std::unique_ptr<actors::applet> make_applet(caf::message& args, std::index_sequence<I...>) {
+  return std::make_unique<A>(std::move(args.get_mutable_as<Args>(I))...);
+}
+} // namespace detail
+
+/// Registers `A` (a class derived from `actors::applet`, constructible from
+/// `Args...`) as an applet type that other nodes may spawn on this node with
+/// `peer::spawn`, under the portable name `Name::value` (the same on every
+/// node). Call it before the first spawn request can arrive (usually at
+/// start, with `register_type`); a process-wide registry, idempotent,
+/// thread-safe. Each of `Args` must travel between nodes: one of CAF's
+/// built-in types or registered with `register_type`. The spawner's
+/// arguments must match `Args...` exactly (`errc::bad_spawn_arguments`).
+/// `A`'s constructor runs on the home node's directory actor (a CAF thread):
+/// keep it short and non-blocking; its callbacks then run on the scheduler
+/// named in the request.
+///
+///     struct counter_name { static constexpr const char* value = "counter"; };
+///     nodes::register_applet_type<counter, counter_name, std::int64_t>();
+template <class A, class Name, class... Args>
+void register_applet_type() {
+  static_assert(std::is_base_of_v<actors::applet, A>, "an applet type derives from actors::applet");
+  static_assert(std::is_constructible_v<A, Args...>, "A must be constructible from Args...");
+  detail::add_applet_type(Name::value, typeid(A), [](caf::message& args, std::string& problem) {
+    if (!args.match_elements<Args...>()) {
+      problem = "it takes " + std::to_string(sizeof...(Args)) +
+                " argument(s) of other types than " + caf::to_string(args);
+      return std::unique_ptr<actors::applet>{};
+    }
+    return detail::make_applet<A, Args...>(args, std::index_sequence_for<Args...>{});
+  });
 }
 
 /// Start-up settings of a node given from code; empty fields fall back to
@@ -137,6 +187,53 @@ struct remote_ref {
 };
 
 namespace detail {
+/// The home side of an exported queue, with its item type erased
+/// (internal). Used by the directory actor only.
+class queue_port {
+public:
+  virtual ~queue_port();
+  /// Queues element `index` of `items` unless the queue is full or closed:
+  /// empty, `errc::queue_full` (nothing taken), `errc::closed` or
+  /// `errc::type_mismatch`.
+  [[nodiscard]] virtual std::error_code try_push(caf::message& items, std::size_t index) = 0;
+  /// `wait_queue::when_room`. The port also runs the last registered
+  /// callback when it is destroyed (the export was withdrawn), so that
+  /// pushes parked on it learn that at once.
+  [[nodiscard]] bool when_room(std::function<void()> callback);
+
+protected:
+  [[nodiscard]] virtual bool register_room(std::function<void()> callback) = 0;
+
+private:
+  std::mutex mutex_;
+  std::function<void()> last_;
+};
+
+template <class T>
+class typed_queue_port final : public queue_port {
+public:
+  explicit typed_queue_port(runtime::wait_queue<T> queue) : queue_(std::move(queue)) {}
+  std::error_code try_push(caf::message& items, std::size_t index) override {
+    if (index >= items.size() || !items.match_element<T>(index))
+      return errc::type_mismatch;
+    // try_push leaves the value in place when it refuses, so nothing is lost.
+    auto code = queue_.try_push(std::move(items.get_mutable_as<T>(index)));
+    if (code == runtime::errc::queue_full)
+      return errc::queue_full;
+    if (code == runtime::errc::closed)
+      return errc::closed;
+    return code;
+  }
+
+protected:
+  bool register_room(std::function<void()> callback) override {
+    return queue_.when_room(std::move(callback));
+  }
+
+private:
+  runtime::wait_queue<T> queue_;
+};
+
 /// The portable name CAF gives `type` in `core`'s system; "" if unregistered.
 [[nodiscard]] std::string portable_name(const core& state, std::uint16_t number,
                                         const std::type_info& type);
@@ -145,8 +242,16 @@ enum class object_kind : std::int32_t { event = 1, queue = 2, applet = 3 };
 /// Looks `name` up on the peer `peer`; `done` runs once, on any thread.
 void lookup(const remote_ref& peer, std::string name, object_kind kind, std::string type_name,
             std::function<void(std::error_code, std::string, remote_ref)> done);
-/// Sends one queue item to `target`'s home node.
-[[nodiscard]] operation push(const remote_ref& target, std::string type_name, caf::message item);
+/// The ordered request channel of a remote queue handle (push_lane.cpp).
+class push_lane;
+[[nodiscard]] std::shared_ptr<push_lane> open_lane(const remote_ref& target);
+/// Sends the items in `items` (one or more) to `target`'s home queue over
+/// `lane`; `wait`: park there until there is room instead of refusing.
+[[nodiscard]] operation push(const std::shared_ptr<push_lane>& lane, const remote_ref& target,
+                             const std::string& type_name, caf::message items, bool wait);
+/// Sends `request` to the remote directory over `lane`, in order.
+[[nodiscard]] operation send_on_lane(const std::shared_ptr<push_lane>& lane, caf::message request,
+                                     std::string where);
 [[nodiscard]] std::error_code check_alive(const remote_ref& ref, std::string& message);
 } // namespace detail
 
@@ -154,31 +259,69 @@ void lookup(const remote_ref& peer, std::string name, object_kind kind, std::str
 class remote_event {
 public:
   remote_event() = default;
-  explicit remote_event(remote_ref ref) : ref_(std::move(ref)) {}
+  /// `lane`: the ordered request channel (`peer::lookup_event` gives one);
+  /// without it each `set` is a request of its own.
+  explicit remote_event(remote_ref ref, std::shared_ptr<detail::push_lane> lane = {})
+      : ref_(std::move(ref)), lane_(std::move(lane)) {}
   /// Sets the event on its home node. Completes once the home node did it,
   /// or with `node_down`, `closed`, `no_such_name` (withdrawn meanwhile).
+  /// The sets through one looked-up handle (and its copies) are carried out
+  /// there in the order they were made.
   [[nodiscard]] operation set() const;
   [[nodiscard]] const std::string& name() const noexcept { return ref_.object_name; }
   [[nodiscard]] const std::string& node_name() const noexcept { return ref_.node_name; }
 
 private:
   remote_ref ref_;
+  std::shared_ptr<detail::push_lane> lane_;
 };
 
-/// A `wait_queue<T>` exported by another node. Thread safety: safe.
+/// A `wait_queue<T>` exported by another node.
+///
+/// Order: the pushes made through one handle (and its copies) go out over
+/// one ordered channel, so the ones made from one thread, or otherwise one
+/// after the other, are queued on the home node in that order, whether or
+/// not they had to wait for room; no `push` overtakes an earlier one that
+/// waits. Pushes through distinct handles (distinct lookups) have no order
+/// between them.
+///
+/// Delivery is at most once: after `node_down` an item may or may not have
+/// been queued. Nothing is dropped silently: every push completes, and a
+/// refused item is reported.
+///
+/// Thread safety: safe. Completions arrive on a CAF worker or middleman
+/// thread and only complete the `operation` (a waitable).
 template <class T>
 class remote_queue {
 public:
   remote_queue() = default;
-  remote_queue(remote_ref ref, std::string type_name)
-      : ref_(std::move(ref)), type_name_(std::move(type_name)) {}
+  remote_queue(remote_ref ref, std::string type_name, std::shared_ptr<detail::push_lane> lane)
+      : ref_(std::move(ref)), type_name_(std::move(type_name)), lane_(std::move(lane)) {}
   /// Appends `value` to the queue on its home node unless it is full there.
   /// Completes once queued there, or with `queue_full` (the item was not
-  /// queued: nothing is dropped silently), `closed`, `node_down`.
-  /// Delivery is at most once: after `node_down` the item may or may not
-  /// have been queued.
+  /// queued; also while earlier `push` calls of this handle wait for room,
+  /// which keeps them first), `closed`, `node_down`, `node_stopped`.
   [[nodiscard]] operation try_push(T value) const {
-    return detail::push(ref_, type_name_, caf::make_message(std::move(value)));
+    return detail::push(lane_, ref_, type_name_, caf::make_message(std::move(value)), false);
+  }
+  /// Appends `value` to the queue on its home node, however long it stays
+  /// full: the home node keeps the item (never blocking a thread there)
+  /// until a consumer makes room. Completes once queued, or with `closed`
+  /// (the home queue was closed first: the item was not queued),
+  /// `no_such_name` (withdrawn meanwhile), `node_down`, `node_stopped`.
+  /// There is no time limit; an applet that must give up waits on the
+  /// operation and a timer together (the item may still be queued later).
+  [[nodiscard]] operation push(T value) const {
+    return detail::push(lane_, ref_, type_name_, caf::make_message(std::move(value)), true);
+  }
+  /// `push` for many items in one request (one round trip however many):
+  /// queued in order as room appears, completes once all are queued. On
+  /// failure the text says how many of them (the first ones) were queued.
+  [[nodiscard]] operation push_all(std::vector<T> values) const {
+    caf::message_builder items;
+    for (auto& value : values)
+      items.append(std::move(value));
+    return detail::push(lane_, ref_, type_name_, items.move_to_message(), true);
   }
   [[nodiscard]] const std::string& name() const noexcept { return ref_.object_name; }
   [[nodiscard]] const std::string& node_name() const noexcept { return ref_.node_name; }
@@ -186,6 +329,7 @@ public:
 private:
   remote_ref ref_;
   std::string type_name_;
+  std::shared_ptr<detail::push_lane> lane_;
 };
 
 /// An applet handle exported by another node. It is a waitable: ready once
@@ -241,15 +385,45 @@ public:
     }
     detail::lookup(ref_, std::move(name), detail::object_kind::queue, type_name,
                    [state, type_name](std::error_code code, std::string text, remote_ref found) {
-                     if (code)
+                     if (code) {
                        state->fail(code, std::move(text));
-                     else
-                       state->succeed(remote_queue<T>{std::move(found), type_name});
+                       return;
+                     }
+                     auto lane = detail::open_lane(found);
+                     state->succeed(remote_queue<T>{std::move(found), type_name, std::move(lane)});
                    });
     return pending<remote_queue<T>>{state};
   }
 
+  /// Spawns an applet of the type registered under `type_name` on that
+  /// node (`register_applet_type`), on its scheduler `scheduler`, made from
+  /// `args`. Completes with the applet's handle once it was spawned there
+  /// (its callbacks then run on that scheduler's threads), or with
+  /// `unknown_applet_type`, `no_such_scheduler`, `bad_spawn_arguments`,
+  /// `spawn_failed`, `node_down`, `node_stopped`. The applet belongs to that
+  /// node's engine: it lives on when this node or the link goes, until it
+  /// ends itself or its engine stops. The handle is a `remote_applet`: ready
+  /// with the exit reason once it is destroyed, or with `node_down`.
+  [[nodiscard]] pending<remote_applet> spawn(std::string type_name, std::string scheduler,
+                                             caf::message args = {}) const;
+  /// The same for `A`, registered here (and there) with
+  /// `register_applet_type`; `args` must match its `Args...`. Fails with
+  /// `unknown_applet_type` at once (nothing sent) if `A` is not registered
+  /// in this process.
+  template <class A, class... Ts>
+  [[nodiscard]] pending<remote_applet> spawn(std::string scheduler, Ts&&... args) const {
+    auto type_name = detail::applet_type_name(typeid(A));
+    if (type_name.empty())
+      return unknown_applet_type(typeid(A).name());
+    if constexpr (sizeof...(Ts) == 0)
+      return spawn(std::move(type_name), std::move(scheduler), caf::message{});
+    else
+      return spawn(std::move(type_name), std::move(scheduler),
+                   caf::make_message(std::forward<Ts>(args)...));
+  }
+
 private:
+  [[nodiscard]] pending<remote_applet> unknown_applet_type(const char* type) const;
   remote_ref ref_;
   runtime::event down_;
 };
@@ -301,16 +475,8 @@ public:
       throw error(errc::type_not_registered,
                   "export of queue '" + name + "': the item type " + typeid(T).name() +
                       " is not registered with CAF (nodes::register_type)");
-    add_queue_export(name, std::move(type_name), [queue](caf::message& item) mutable {
-      if (!item.match_elements<T>())
-        return std::error_code{errc::type_mismatch};
-      auto code = queue.try_push(std::move(item.get_mutable_as<T>(0)));
-      if (code == runtime::errc::queue_full)
-        return std::error_code{errc::queue_full};
-      if (code == runtime::errc::closed)
-        return std::error_code{errc::closed};
-      return code;
-    });
+    add_queue_export(name, std::move(type_name),
+                     std::make_shared<detail::typed_queue_port<T>>(std::move(queue)));
   }
   /// Withdraws an export; returns false if nothing had that name. Remote
   /// applet handles waiting on a withdrawn applet stay pending until their
@@ -321,7 +487,7 @@ public:
 
 private:
   void add_queue_export(const std::string& name, std::string type_name,
-                        std::function<std::error_code(caf::message&)> push);
+                        std::shared_ptr<detail::queue_port> port);
   std::shared_ptr<detail::core> core_;
 };
 

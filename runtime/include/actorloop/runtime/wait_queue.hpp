@@ -17,6 +17,11 @@
 /// `push` on a full queue and the blocking `pop`/`pop_for` refuse scheduler
 /// threads).
 ///
+/// Waiting for room without blocking: `when_room(callback)` registers a
+/// one-shot callback that runs once the full queue gets room or is closed,
+/// so a producer that must not block (an actor, a network handler) parks its
+/// item itself and retries `try_push` from the callback.
+///
 /// Cost: an unbounded queue hands items to its consumers in batches: a
 /// `try_pop` that finds the consumer side empty takes everything queued in
 /// one step, and the next `try_pop` calls do not touch the producers' lock.
@@ -28,11 +33,13 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace actorloop::runtime {
 
@@ -64,6 +71,16 @@ public:
     return {};
   }
 
+  /// Registers `callback` unless there is room or the queue is closed now
+  /// (then returns false and the caller retries at once).
+  bool when_room(std::function<void()>& callback) {
+    std::lock_guard guard{mutex_};
+    if (closed_ || items_.size() < capacity_)
+      return false;
+    room_waiters_.push_back(std::move(callback));
+    return true;
+  }
+
   void push_blocking(T& value) {
     std::unique_lock guard{mutex_};
     if (items_.size() >= capacity_ && !closed_) {
@@ -79,13 +96,20 @@ public:
 
   std::optional<T> try_pop() {
     if (!batched()) {
-      std::lock_guard guard{mutex_};
-      if (items_.empty())
-        return std::nullopt;
-      std::optional<T> result{std::move(items_.front())};
-      items_.pop_front();
-      if (items_.size() + 1 == capacity_)
-        not_full_.notify_one();
+      std::vector<std::function<void()>> room;
+      std::optional<T> result;
+      {
+        std::lock_guard guard{mutex_};
+        if (items_.empty())
+          return std::nullopt;
+        result.emplace(std::move(items_.front()));
+        items_.pop_front();
+        if (items_.size() + 1 == capacity_) {
+          not_full_.notify_one();
+          room.swap(room_waiters_);
+        }
+      }
+      run(room);
       return result;
     }
     std::lock_guard taken_guard{taken_mutex_};
@@ -106,44 +130,58 @@ public:
 
   std::deque<T> take_all() {
     std::deque<T> result;
-    std::unique_lock<std::mutex> taken_guard;
-    if (batched()) {
-      taken_guard = std::unique_lock{taken_mutex_};
-      result.swap(taken_);
-      taken_count_.store(0, std::memory_order_relaxed);
+    std::vector<std::function<void()>> room;
+    {
+      std::unique_lock<std::mutex> taken_guard;
+      if (batched()) {
+        taken_guard = std::unique_lock{taken_mutex_};
+        result.swap(taken_);
+        taken_count_.store(0, std::memory_order_relaxed);
+      }
+      std::lock_guard guard{mutex_};
+      if (result.empty()) {
+        result.swap(items_);
+      } else {
+        for (auto& item : items_)
+          result.push_back(std::move(item));
+        items_.clear();
+      }
+      if (!result.empty()) {
+        not_full_.notify_all();
+        room.swap(room_waiters_);
+      }
     }
-    std::lock_guard guard{mutex_};
-    if (result.empty()) {
-      result.swap(items_);
-    } else {
-      for (auto& item : items_)
-        result.push_back(std::move(item));
-      items_.clear();
-    }
-    if (!result.empty())
-      not_full_.notify_all();
+    run(room);
     return result;
   }
 
   void clear() {
-    std::unique_lock<std::mutex> taken_guard;
-    if (batched()) {
-      taken_guard = std::unique_lock{taken_mutex_};
-      taken_.clear();
-      taken_count_.store(0, std::memory_order_relaxed);
+    std::vector<std::function<void()>> room;
+    {
+      std::unique_lock<std::mutex> taken_guard;
+      if (batched()) {
+        taken_guard = std::unique_lock{taken_mutex_};
+        taken_.clear();
+        taken_count_.store(0, std::memory_order_relaxed);
+      }
+      std::lock_guard guard{mutex_};
+      items_.clear();
+      not_full_.notify_all();
+      room.swap(room_waiters_);
     }
-    std::lock_guard guard{mutex_};
-    items_.clear();
-    not_full_.notify_all();
+    run(room);
   }
 
   void close_queue() {
+    std::vector<std::function<void()>> room;
     {
       std::lock_guard guard{mutex_};
       closed_ = true;
       not_full_.notify_all();
+      room.swap(room_waiters_);
     }
     close();
+    run(room);
   }
 
   std::size_t size() const {
@@ -166,6 +204,12 @@ private:
     return capacity_ == std::numeric_limits<std::size_t>::max();
   }
 
+  // Room callbacks run after the locks are released: they may push again.
+  static void run(std::vector<std::function<void()>>& callbacks) {
+    for (auto& callback : callbacks)
+      callback();
+  }
+
   void push_locked(T& value) {
     items_.push_back(std::move(value));
     // Became non-empty: wake. Items still in the consumers' batch mean the
@@ -178,6 +222,8 @@ private:
   const std::size_t capacity_;
   std::deque<T> items_;
   std::condition_variable not_full_;
+  // One-shot callbacks of producers waiting for room without blocking.
+  std::vector<std::function<void()>> room_waiters_;
   bool closed_ = false;
   // Consumer side of an unbounded queue (see the class comment).
   mutable std::mutex taken_mutex_;
@@ -208,6 +254,23 @@ public:
   /// Appends `value`, blocking while the queue is full. Throws `closed` on a
   /// closed queue and `would_block_scheduler` if it would block a scheduler.
   void push(T value) { typed().push_blocking(value); }
+
+  /// Waiting for room without blocking. If the queue is full and open,
+  /// registers `callback` and returns true: it then runs exactly once, when
+  /// a consumer makes room (`try_pop`, `take_all`, `clear`) or the queue is
+  /// closed, on that consumer's (or closer's) thread, after the queue's
+  /// locks are released, so it may call `try_push` (which can still find
+  /// the queue full if another producer came first: register again). If
+  /// there is room already or the queue is closed, returns false without
+  /// registering (the caller retries `try_push` at once). An unbounded queue
+  /// is never full, so it always returns false. Any thread, scheduler
+  /// threads included. A registered callback cannot be withdrawn; it holds
+  /// what it captures until it has run (or the queue is destroyed), so it
+  /// should capture weak references. Keep it short: it runs inside the
+  /// consumer's call.
+  [[nodiscard]] bool when_room(std::function<void()> callback) {
+    return typed().when_room(callback);
+  }
 
   /// Takes the head item, if any. Never blocks.
   [[nodiscard]] std::optional<T> try_pop() { return typed().try_pop(); }
