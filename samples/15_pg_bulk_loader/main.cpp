@@ -28,6 +28,7 @@
 #include <actorloop/pg/connection.hpp>
 #include <actorloop/runtime/engine.hpp>
 
+#include <pg_sample_support.hpp>
 #include <sample_support.hpp>
 
 #include <chrono>
@@ -45,6 +46,7 @@ namespace netio = actorloop::netio;
 namespace pg = actorloop::pg;
 namespace runtime = actorloop::runtime;
 using namespace std::chrono_literals;
+using sample::run_sql;
 using sample::say;
 
 namespace {
@@ -230,20 +232,6 @@ private:
   bool have_next_ = false;
   std::int64_t out_rows_ = 0;  ///< rows of the pipeline out
 };
-
-/// Runs `sql` on a sync connection; throws with the server's message on failure.
-pg::query_result run_sql(pg::connection& connection, const std::string& sql) {
-  if (connection.execute(sql) != netio::retcode::succeed) {
-    auto result = connection.take_result();
-    throw std::runtime_error(sql + ": " +
-                             (result && result->error ? result->error->message
-                                                      : connection.last_error().text));
-  }
-  auto result = connection.take_result();
-  if (!result)
-    throw std::runtime_error(sql + ": no result");
-  return std::move(*result);
-}
 
 int run(int argc, char** argv) {
   auto conninfo = sample::take_option(argc, argv, "--conninfo").value_or("");
