@@ -18,6 +18,7 @@
 // The remote processes are this executable started again with --child-ours
 // or --child-caf; they print "listening on PORT" and wait.
 #include "bench_support.hpp"
+#include "child_process.hpp"
 
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/nodes/node.hpp>
@@ -126,80 +127,17 @@ int child_caf() {
 
 // --- the measuring side -----------------------------------------------------
 
-/// A remote process started from this executable, its stdout piped.
-class child_process {
-public:
-  child_process(const char* self, const char* mode) {
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
-      bench::fail("pipe: %s", std::strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::string path = self;
-    std::string flag = mode;
-    char* argv[] = {path.data(), flag.data(), nullptr};
-    auto failure = posix_spawn(&pid_, argv[0], &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    input_ = to_child[1];
-    output_ = from_child[0];
-    if (failure != 0)
-      bench::fail("posix_spawn: %s", std::strerror(failure));
-    std::string text;
-    auto deadline = bench::bench_clock::now() + 30s;
-    while (text.find('\n') == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - bench::bench_clock::now());
-      pollfd watched{output_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&watched, 1, static_cast<int>(left.count())) <= 0)
-        bench::fail("%s: no 'listening on' line within 30 s", mode);
-      char chunk[256];
-      auto got = ::read(output_, chunk, sizeof chunk);
-      if (got <= 0)
-        bench::fail("%s: ended before listening", mode);
-      text.append(chunk, static_cast<std::size_t>(got));
-    }
-    if (text.rfind("listening on ", 0) != 0)
-      bench::fail("%s: unexpected first line '%s'", mode, text.c_str());
-    port_ = static_cast<std::uint16_t>(std::stoi(text.substr(std::strlen("listening on "))));
-  }
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-  ~child_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      reap();
-    }
-    ::close(input_);
-    ::close(output_);
-  }
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  void kill9() { ::kill(pid_, SIGKILL); }
-  void reap() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int input_ = -1;
-  int output_ = -1;
-  std::uint16_t port_ = 0;
-};
+using bench::child_process;
 
 enum class loss { kill9, black_hole };
 
 double run_ours(al::nodes::node& local, const char* self, loss how) {
   child_process child{self, "--child-ours"};
   std::optional<actorloop_test::fault_proxy> proxy;
-  auto port = child.port();
+  auto child_port = child.listening_port();
+  auto port = child_port;
   if (how == loss::black_hole) {
-    proxy.emplace(child.port());
+    proxy.emplace(child_port);
     port = proxy->port();
   }
   auto peer = local.connect("127.0.0.1", port).get();
@@ -221,9 +159,10 @@ double run_ours(al::nodes::node& local, const char* self, loss how) {
 double run_caf(caf::actor_system& system, const char* self, loss how) {
   child_process child{self, "--child-caf"};
   std::optional<actorloop_test::fault_proxy> proxy;
-  auto port = child.port();
+  auto child_port = child.listening_port();
+  auto port = child_port;
   if (how == loss::black_hole) {
-    proxy.emplace(child.port());
+    proxy.emplace(child_port);
     port = proxy->port();
   }
   // The same retry as nodes::node::connect: CAF 0.17.6 closes a new

@@ -31,6 +31,7 @@
 // max-threads=2; each system has its middleman thread.
 // cpu_s: CPU seconds of this (the sending) process over the measured span.
 #include "bench_support.hpp"
+#include "child_process.hpp"
 
 #include <actorloop/actors/applet.hpp>
 #include <actorloop/nodes/node.hpp>
@@ -61,6 +62,7 @@ extern char** environ;
 namespace al = actorloop;
 using namespace std::chrono_literals;
 using bench::bench_clock;
+using bench::child_process;
 
 namespace {
 
@@ -205,78 +207,6 @@ int run_child() {
   return 0;
 }
 
-// -- the parent: the child's pipes ------------------------------------------------------
-
-class child_process {
-public:
-  explicit child_process(const char* self) {
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
-      bench::fail("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::string path = self;
-    std::string role = "--child";
-    char* argv[] = {path.data(), role.data(), nullptr};
-    auto failure = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    input_ = to_child[1];
-    output_ = from_child[0];
-    if (failure != 0)
-      bench::fail("posix_spawn of the child: %s", std::strerror(failure));
-  }
-  ~child_process() {
-    send("quit");
-    ::close(input_);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    ::close(output_);
-  }
-  void send(const std::string& command) {
-    auto text = command + "\n";
-    if (::write(input_, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-      bench::fail("writing to the child failed");
-  }
-  /// The next line; it must start with `prefix`.
-  std::string expect(const std::string& prefix) {
-    auto deadline = bench_clock::now() + 120s;
-    for (;;) {
-      auto end = buffer_.find('\n');
-      if (end != std::string::npos) {
-        auto line = buffer_.substr(0, end);
-        buffer_.erase(0, end + 1);
-        if (line.rfind(prefix, 0) != 0)
-          bench::fail("child: expected '%s', got '%s'", prefix.c_str(), line.c_str());
-        return line;
-      }
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - bench_clock::now());
-      if (left.count() <= 0)
-        bench::fail("child: no '%s' line in time", prefix.c_str());
-      pollfd watched{output_, POLLIN, 0};
-      auto ready = ::poll(&watched, 1, static_cast<int>(left.count()));
-      if (ready < 0 && errno == EINTR)
-        continue;
-      char chunk[512];
-      auto got = ready > 0 ? ::read(output_, chunk, sizeof chunk) : 0;
-      if (got <= 0)
-        bench::fail("child: its output ended while waiting for '%s'", prefix.c_str());
-      buffer_.append(chunk, static_cast<std::size_t>(got));
-    }
-  }
-
-private:
-  pid_t pid_ = -1;
-  int input_ = -1;
-  int output_ = -1;
-  std::string buffer_;
-};
-
 // -- remote_pingpong --------------------------------------------------------------------
 
 /// Ours: the pinger applet sets the child's "ping" and waits on our "pong",
@@ -401,7 +331,7 @@ int run_parent(const char* self, const bench::settings& settings) {
   const std::int64_t rounds = settings.smoke ? 200 : settings.quick ? 2'000 : 10'000;
   const std::int64_t items = settings.smoke ? 5'000 : settings.quick ? 100'000 : 500'000;
   al::nodes::enable();
-  child_process child{self};
+  child_process child{self, "--child"};
   auto ports = child.expect("listening ");
   unsigned node_port = 0, ponger_port = 0, counter_port = 0, detached_port = 0;
   if (std::sscanf(ports.c_str(), "listening %u %u %u %u", &node_port, &ponger_port, &counter_port,
