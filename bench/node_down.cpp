@@ -131,7 +131,9 @@ using bench::child_process;
 
 enum class loss { kill9, black_hole };
 
-double run_ours(al::nodes::node& local, const char* self, loss how) {
+/// Ms from the loss to our remote handle being ready; `cpu_s` is this
+/// process's CPU over that span (the same measure as the peer's).
+double run_ours(al::nodes::node& local, const char* self, loss how, double& cpu_s) {
   child_process child{self, "--child-ours"};
   std::optional<actorloop_test::fault_proxy> proxy;
   auto child_port = child.listening_port();
@@ -142,6 +144,8 @@ double run_ours(al::nodes::node& local, const char* self, loss how) {
   }
   auto peer = local.connect("127.0.0.1", port).get();
   auto worker = peer.lookup_applet("worker").get();
+  bench::cpu_meter meter;
+  meter.start();
   auto started = bench::bench_clock::now();
   if (how == loss::kill9)
     child.kill9();
@@ -150,13 +154,14 @@ double run_ours(al::nodes::node& local, const char* self, loss how) {
   if (!worker.wait_for(30s))
     bench::fail("ours: the remote handle was not ready 30 s after the loss");
   auto elapsed = bench::seconds_between(started, bench::bench_clock::now()) * 1000;
+  cpu_s = meter.stop();
   if (worker.exit_reason().code() != al::nodes::errc::node_down)
     bench::fail("ours: the remote handle is ready without node_down: %s",
                 worker.exit_reason().message().c_str());
   return elapsed;
 }
 
-double run_caf(caf::actor_system& system, const char* self, loss how) {
+double run_caf(caf::actor_system& system, const char* self, loss how, double& cpu_s) {
   child_process child{self, "--child-caf"};
   std::optional<actorloop_test::fault_proxy> proxy;
   auto child_port = child.listening_port();
@@ -176,6 +181,8 @@ double run_caf(caf::actor_system& system, const char* self, loss how) {
     bench::fail("raw CAF remote_actor: %s", system.render(remote.error()).c_str());
   caf::scoped_actor waiter{system};
   waiter->monitor(*remote);
+  bench::cpu_meter meter;
+  meter.start();
   auto started = bench::bench_clock::now();
   if (how == loss::kill9)
     child.kill9();
@@ -186,7 +193,9 @@ double run_caf(caf::actor_system& system, const char* self, loss how) {
                   caf::after(std::chrono::seconds{30}) >> [] {});
   if (!down)
     bench::fail("raw CAF: no down_msg 30 s after the loss");
-  return bench::seconds_between(started, bench::bench_clock::now()) * 1000;
+  auto elapsed = bench::seconds_between(started, bench::bench_clock::now()) * 1000;
+  cpu_s = meter.stop();
+  return elapsed;
 }
 
 } // namespace
@@ -222,8 +231,11 @@ int main(int argc, char** argv) {
     bench::side ours;
     bench::side peer;
     for (int run = 0; run < settings.repetitions; ++run) {
-      ours.add(run_ours(local, self, how));
-      peer.add(run_caf(caf_system, self, how));
+      double cpu_s = 0;
+      auto value = run_ours(local, self, how, cpu_s);
+      ours.add(value, cpu_s);
+      value = run_caf(caf_system, self, how, cpu_s);
+      peer.add(value, cpu_s);
     }
     bench::report(name, "ms", bench::better::lower, ours, peer_name, bench::peer_kind::alternative,
                   peer);
