@@ -4,6 +4,7 @@ per comparison and each comparison's ratio over time from history.jsonl.
 
 Used by bench/run; also runnable alone:
   python3 bench/report.py RESULTS.json HISTORY.jsonl OUT.html
+  python3 bench/report.py --markdown RESULTS.json   (the README's table)
 """
 
 import html
@@ -48,6 +49,30 @@ def table(records):
         lines.append("  ".join(cell.ljust(widths[column]) for column, cell in enumerate(row)).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _short(value):
+    """Three significant digits with a k/M suffix, as the README's table shows figures."""
+    magnitude = abs(value)
+    for scale, suffix in ((1e6, " M"), (1e3, " k")):
+        if magnitude >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def markdown(records):
+    """The README's Performance table: one row per comparison, peer kind and CPU seconds."""
+    lines = ["| Benchmark | unit | actorloop | peer | kind | ratio (min–max) | CPU s ours / peer |",
+             "|---|---|---|---|---|---|---|"]
+    for record in records:
+        cpu = record.get("cpu_s")
+        low, high = record["spread"]["ratio"]
+        lines.append(
+            f"| `{record['name']}` | {record['unit']} | {_short(record['ours'])} | "
+            f"{_short(record['peer'])} ({record['peer_name']}) | {record['peer_kind']} | "
+            f"{record['ratio']:.2f} ({low:.2f}–{high:.2f}) | "
+            + (f"{cpu['ours']:.3g} / {cpu['peer']:.3g} |" if cpu else "– |"))
     return "\n".join(lines)
 
 
@@ -204,8 +229,13 @@ def write_report(records, history_path, out_path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--markdown":
+        with open(sys.argv[2], encoding="utf-8") as source:
+            print(markdown(json.load(source)))
+        sys.exit(0)
     if len(sys.argv) != 4:
-        print("usage: report.py RESULTS.json HISTORY.jsonl OUT.html", file=sys.stderr)
+        print("usage: report.py RESULTS.json HISTORY.jsonl OUT.html\n"
+              "       report.py --markdown RESULTS.json", file=sys.stderr)
         sys.exit(2)
     with open(sys.argv[1], encoding="utf-8") as source:
         write_report(json.load(source), sys.argv[2], sys.argv[3])
