@@ -5,6 +5,8 @@
 #include <actorloop/nodes/node.hpp>
 
 #include <algorithm>
+#include <iostream>
+#include <string>
 
 namespace pipeline {
 
@@ -32,6 +34,12 @@ std::int64_t work(std::int64_t number) noexcept {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return static_cast<std::int64_t>(x ^ (x >> 31));
+}
+
+void wait_for_quit() {
+  std::string line;
+  while (std::getline(std::cin, line) && line != "quit") {
+  }
 }
 
 std::vector<std::int64_t> batch_numbers(std::int64_t batch, std::int64_t batch_size,

@@ -59,6 +59,10 @@ void register_types();
 [[nodiscard]] std::vector<std::int64_t> batch_numbers(std::int64_t batch, std::int64_t batch_size,
                                                       std::int64_t jobs);
 
+/// Blocks until the launcher writes "quit" on standard input, or closes it
+/// (the launcher went away): how each role knows the run is over.
+void wait_for_quit();
+
 /// The roles; each takes the command line left after `--role` (its own
 /// options first, the engine's after) and returns the process's exit status.
 int run_launcher(int argc, char** argv);

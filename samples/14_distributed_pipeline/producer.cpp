@@ -400,9 +400,7 @@ int run_producer(int argc, char** argv) {
               " abandoned_batches=", report.abandoned_batches, " pushes=", report.pushes);
           // Stay a node until the launcher is done with the others: the sink
           // may still acknowledge duplicates of re-sent batches.
-          std::string line;
-          while (std::getline(std::cin, line) && line != "quit") {
-          }
+          wait_for_quit();
         }
         return 0;
       },

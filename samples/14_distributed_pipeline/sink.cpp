@@ -15,7 +15,6 @@
 #include <sample_support.hpp>
 
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -165,9 +164,7 @@ int run_sink(int argc, char** argv) {
           say("listening on ", node.port());
           // Serve until the launcher says "quit" (or goes away): duplicates of
           // re-sent jobs may still arrive after the last job did.
-          std::string line;
-          while (std::getline(std::cin, line) && line != "quit") {
-          }
+          wait_for_quit();
           applet.kill();
           applet.wait();
         }

@@ -20,7 +20,6 @@
 #include <sample_support.hpp>
 
 #include <cstdio>
-#include <iostream>
 #include <list>
 #include <memory>
 #include <stdexcept>
@@ -146,9 +145,7 @@ int run_worker(int argc, char** argv) {
           node.export_applet("worker", applet);
           say("listening on ", node.port());
           // Serve until the launcher says "quit" (or goes away).
-          std::string line;
-          while (std::getline(std::cin, line) && line != "quit") {
-          }
+          wait_for_quit();
           applet.kill();
           applet.wait();
         }
