@@ -165,159 +165,138 @@ struct flagship {
   runtime::duration stream_time{};
 };
 
-actors::applet_callbacks make_ping(flagship& shared) {
-  auto& report = shared.ping_report;
+/// What every applet of this sample does besides its role: each callback
+/// checks its placement, postselects and destroy calls are counted, and
+/// destroy says so. `role` gives the role's own work (any callback may be
+/// empty); the result is what spawn_applet takes.
+actors::applet_callbacks observed(applet_report& report, actors::applet_callbacks role) {
   return {
-    .name = "ping",
+    .name = report.name,
     .init =
-      [&](actors::applet_context& context) {
+      [&report, init = std::move(role.init)](actors::applet_context& context) {
         report.placement.check(context);
-        say("ping: serving the first ball (", shared.config.rounds, " round trips to go)");
-        shared.ping_started = runtime::clock::now();
-        shared.ping_to_pong.set(); // kept set until pong registers and takes it
+        if (init)
+          init(context);
       },
     .preselect =
-      [&](actors::applet_context& context) {
+      [&report, preselect = std::move(role.preselect)](actors::applet_context& context) {
         report.placement.check(context);
-        context.wait_on(shared.pong_to_ping);
+        preselect(context);
       },
-    .postselect = [&](actors::applet_context& context,
-                      const actors::waitable&) -> actors::waitable {
-      report.placement.check(context);
-      ++report.postselects;
-      ++shared.round_trips;
-      if (shared.round_trips % std::max<std::uint64_t>(shared.config.rounds / 5, 1) == 0)
-        say("ping: ", shared.round_trips, " round trips");
-      if (shared.round_trips == shared.config.rounds) {
-        shared.ping_pong_time = runtime::clock::now() - shared.ping_started;
-        context.kill();
-      } else {
-        shared.ping_to_pong.set();
-      }
-      return {};
-    },
+    .postselect =
+      [&report, postselect = std::move(role.postselect)](
+        actors::applet_context& context, const actors::waitable& fired) -> actors::waitable {
+        report.placement.check(context);
+        ++report.postselects;
+        return postselect(context, fired);
+      },
     .destroy =
-      [&](actors::applet_context& context) {
+      [&report](actors::applet_context& context) {
         report.placement.check(context);
         ++report.destroy_calls;
-        say("ping: destroy");
+        say(report.name, ": destroy");
       },
     .dump = {},
   };
+}
+
+actors::applet_callbacks make_ping(flagship& shared) {
+  return observed(
+    shared.ping_report,
+    {
+      .init =
+        [&](actors::applet_context&) {
+          say("ping: serving the first ball (", shared.config.rounds, " round trips to go)");
+          shared.ping_started = runtime::clock::now();
+          shared.ping_to_pong.set(); // kept set until pong registers and takes it
+        },
+      .preselect = [&](actors::applet_context& context) { context.wait_on(shared.pong_to_ping); },
+      .postselect = [&](actors::applet_context& context,
+                        const actors::waitable&) -> actors::waitable {
+        ++shared.round_trips;
+        if (shared.round_trips % std::max<std::uint64_t>(shared.config.rounds / 5, 1) == 0)
+          say("ping: ", shared.round_trips, " round trips");
+        if (shared.round_trips == shared.config.rounds) {
+          shared.ping_pong_time = runtime::clock::now() - shared.ping_started;
+          context.kill();
+        } else {
+          shared.ping_to_pong.set();
+        }
+        return {};
+      },
+    });
 }
 
 actors::applet_callbacks make_pong(flagship& shared) {
-  auto& report = shared.pong_report;
-  return {
-    .name = "pong",
-    .init = [&](actors::applet_context& context) { report.placement.check(context); },
-    .preselect =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        context.wait_on(shared.ping_to_pong);
+  return observed(
+    shared.pong_report,
+    {
+      .preselect = [&](actors::applet_context& context) { context.wait_on(shared.ping_to_pong); },
+      .postselect = [&](actors::applet_context& context,
+                        const actors::waitable&) -> actors::waitable {
+        ++shared.replies;
+        shared.pong_to_ping.set();
+        if (shared.replies == shared.config.rounds)
+          context.kill(); // that was the last ball
+        return {};
       },
-    .postselect = [&](actors::applet_context& context,
-                      const actors::waitable&) -> actors::waitable {
-      report.placement.check(context);
-      ++report.postselects;
-      ++shared.replies;
-      shared.pong_to_ping.set();
-      if (shared.replies == shared.config.rounds)
-        context.kill(); // that was the last ball
-      return {};
-    },
-    .destroy =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        ++report.destroy_calls;
-        say("pong: destroy");
-      },
-    .dump = {},
-  };
+    });
 }
 
 actors::applet_callbacks make_producer(flagship& shared) {
-  auto& report = shared.producer_report;
-  return {
-    .name = "producer",
-    .init =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        say("producer: streaming ", shared.config.messages, " messages through a queue of ",
-            shared.config.queue_capacity);
-        shared.stream_started = runtime::clock::now();
-        shared.room.set(); // the queue starts empty
-      },
-    .preselect =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        context.wait_on(shared.room);
-      },
-    .postselect = [&](actors::applet_context& context,
-                      const actors::waitable&) -> actors::waitable {
-      report.placement.check(context);
-      ++report.postselects;
-      // Fill the queue, but never block a scheduler thread on a full one:
-      // wait for "room" instead, which the consumer sets after each drain.
-      while (shared.pushed < shared.config.messages) {
-        auto refused = shared.queue.try_push(shared.pushed + 1);
-        if (refused == runtime::errc::queue_full) {
-          ++shared.queue_full_waits;
-          return {};
+  return observed(
+    shared.producer_report,
+    {
+      .init =
+        [&](actors::applet_context&) {
+          say("producer: streaming ", shared.config.messages, " messages through a queue of ",
+              shared.config.queue_capacity);
+          shared.stream_started = runtime::clock::now();
+          shared.room.set(); // the queue starts empty
+        },
+      .preselect = [&](actors::applet_context& context) { context.wait_on(shared.room); },
+      .postselect = [&](actors::applet_context& context,
+                        const actors::waitable&) -> actors::waitable {
+        // Fill the queue, but never block a scheduler thread on a full one:
+        // wait for "room" instead, which the consumer sets after each drain.
+        while (shared.pushed < shared.config.messages) {
+          auto refused = shared.queue.try_push(shared.pushed + 1);
+          if (refused == runtime::errc::queue_full) {
+            ++shared.queue_full_waits;
+            return {};
+          }
+          if (refused)
+            throw runtime::error(refused, "producer: push refused");
+          ++shared.pushed;
         }
-        if (refused)
-          throw runtime::error(refused, "producer: push refused");
-        ++shared.pushed;
-      }
-      say("producer: all ", shared.pushed, " messages queued");
-      context.kill();
-      return {};
-    },
-    .destroy =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        ++report.destroy_calls;
-        say("producer: destroy");
+        say("producer: all ", shared.pushed, " messages queued");
+        context.kill();
+        return {};
       },
-    .dump = {},
-  };
+    });
 }
 
 actors::applet_callbacks make_consumer(flagship& shared) {
-  auto& report = shared.consumer_report;
-  return {
-    .name = "consumer",
-    .init = [&](actors::applet_context& context) { report.placement.check(context); },
-    .preselect =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        context.wait_on(shared.queue);
+  return observed(
+    shared.consumer_report,
+    {
+      .preselect = [&](actors::applet_context& context) { context.wait_on(shared.queue); },
+      .postselect = [&](actors::applet_context& context,
+                        const actors::waitable&) -> actors::waitable {
+        while (auto value = shared.queue.try_pop()) {
+          if (*value != shared.received + 1)
+            ++shared.out_of_order;
+          shared.received = *value;
+        }
+        shared.room.set();
+        if (shared.received == shared.config.messages) {
+          shared.stream_time = runtime::clock::now() - shared.stream_started;
+          say("consumer: all ", shared.received, " messages received");
+          context.kill();
+        }
+        return {};
       },
-    .postselect = [&](actors::applet_context& context,
-                      const actors::waitable&) -> actors::waitable {
-      report.placement.check(context);
-      ++report.postselects;
-      while (auto value = shared.queue.try_pop()) {
-        if (*value != shared.received + 1)
-          ++shared.out_of_order;
-        shared.received = *value;
-      }
-      shared.room.set();
-      if (shared.received == shared.config.messages) {
-        shared.stream_time = runtime::clock::now() - shared.stream_started;
-        say("consumer: all ", shared.received, " messages received");
-        context.kill();
-      }
-      return {};
-    },
-    .destroy =
-      [&](actors::applet_context& context) {
-        report.placement.check(context);
-        ++report.destroy_calls;
-        say("consumer: destroy");
-      },
-    .dump = {},
-  };
+    });
 }
 
 /// Uses the scheduler the command line defined, or creates it pinned to `cpu`.
