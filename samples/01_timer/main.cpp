@@ -132,12 +132,7 @@ int run(int argc, char** argv) {
     print_usage();
     return 0;
   }
-  if (!engine.find_scheduler(scheduler_name)) {
-    runtime::scheduler_options loop;
-    loop.name = scheduler_name;
-    loop.threads = 1;
-    engine.create_scheduler(loop);
-  }
+  sample::ensure_loop_scheduler(engine, scheduler_name);
 
   auto handle = actors::spawn_applet(engine, scheduler_name,
                                      std::make_unique<timer_applet>(period, report), "timer-test");

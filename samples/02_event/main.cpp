@@ -119,12 +119,7 @@ int run(int argc, char** argv) {
     print_usage();
     return 0;
   }
-  if (!engine.find_scheduler(scheduler_name)) {
-    runtime::scheduler_options loop;
-    loop.name = scheduler_name;
-    loop.threads = 1;
-    engine.create_scheduler(loop);
-  }
+  sample::ensure_loop_scheduler(engine, scheduler_name);
 
   auto handle = actors::spawn_applet(engine, scheduler_name, make_event_applet(test));
   say("main: spawned applet ", handle.applet_id(), ", waiting on its handle");

@@ -209,12 +209,7 @@ int run(int argc, char** argv) {
     print_usage();
     return 0;
   }
-  if (!engine.find_scheduler(scheduler_name)) {
-    runtime::scheduler_options loop;
-    loop.name = scheduler_name;
-    loop.threads = 1;
-    engine.create_scheduler(loop);
-  }
+  sample::ensure_loop_scheduler(engine, scheduler_name);
 
   message_queue queue{message_queue::unbounded, "WAITQ TEST"};
   runtime::event producer_done{runtime::reset_mode::manual, "producer done"};

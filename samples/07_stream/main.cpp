@@ -248,12 +248,7 @@ int main(int argc, char** argv) {
     auto period = std::chrono::milliseconds(sample::take_number_option(argc, argv, "--period-ms").value_or(200));
     int rounds = static_cast<int>(sample::take_number_option(argc, argv, "--rounds").value_or(5));
     runtime::engine engine{argc, argv};
-    if (!engine.find_scheduler(scheduler_name)) {
-      runtime::scheduler_options loop;
-      loop.name = std::string{scheduler_name};
-      loop.threads = 1; // an Open Files run-loop: applets never run at once
-      (void)engine.create_scheduler(loop);
-    }
+    sample::ensure_loop_scheduler(engine, scheduler_name);
     stream_report report;
     auto listener = actors::spawn_applet(
       engine, scheduler_name, std::make_unique<listener_applet>(engine, period, rounds, report),

@@ -310,12 +310,7 @@ int run(int argc, char** argv) {
   runtime::engine engine{argc, argv};
   if (engine.help_printed())
     return 0;
-  if (!engine.find_scheduler(scheduler_name)) {
-    runtime::scheduler_options options;
-    options.name = scheduler_name;
-    options.threads = 1;
-    engine.create_scheduler(options);
-  }
+  sample::ensure_loop_scheduler(engine, scheduler_name);
 
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string{base && *base ? base : "/tmp"} + "/actorloop-file-copy-XXXXXX";

@@ -1,7 +1,11 @@
 // Small helpers the samples share: one-line printing that never interleaves
 // across threads, command-line options removed from argv before the engine
-// (CAF) parses the rest, the PASS/FAILED verdict and the guarded main.
+// (CAF) parses the rest, the one-thread "loop" scheduler most samples use,
+// the PASS/FAILED verdict and the guarded main.
 #pragma once
+
+#include <actorloop/runtime/engine.hpp>
+#include <actorloop/runtime/scheduler.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -71,6 +75,19 @@ inline std::optional<long> take_number_option(int& argc, char** argv, std::strin
   if (failure != std::errc{} || end != text->data() + text->size() || value < 1)
     throw std::invalid_argument(std::string{name} + " needs a positive number, not '" + *text + "'");
   return value;
+}
+
+/// The scheduler `name` as the command line defined it
+/// (`--actorloop.schedulers=...`), or else one of one thread created here: an
+/// Open Files run-loop, on which applets never run at once.
+inline actorloop::runtime::scheduler ensure_loop_scheduler(actorloop::runtime::engine& engine,
+                                                           std::string_view name) {
+  if (auto configured = engine.find_scheduler(name))
+    return *configured;
+  actorloop::runtime::scheduler_options loop;
+  loop.name = std::string{name};
+  loop.threads = 1;
+  return engine.create_scheduler(loop);
 }
 
 /// A sample's self-checks: each failed one is printed with what went wrong,
