@@ -3,6 +3,7 @@
 #include <actorloop/runtime/event.hpp>
 #include <actorloop/runtime/wait_queue.hpp>
 
+#include <actorloop_test/error_code_of.hpp>
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,20 +17,7 @@
 
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
-
-namespace {
-
-// The error code a call throws as runtime::error; empty if it throws nothing.
-std::error_code error_code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const runtime::error& failure) {
-    return failure.code();
-  }
-  return {};
-}
-
-} // namespace
+using actorloop_test::error_code_of;
 
 TEST_CASE("a wait queue with capacity 0 is refused with invalid_argument") {
   CHECK(error_code_of([] { runtime::wait_queue<int> queue{0, "nothing fits"}; }) ==

@@ -4,6 +4,7 @@
 #include <actorloop/runtime/error.hpp>
 #include <actorloop/runtime/timer.hpp>
 
+#include <actorloop_test/error_code_of.hpp>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -13,20 +14,7 @@
 
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
-
-namespace {
-
-// The error code a call throws as runtime::error; empty if it throws nothing.
-std::error_code error_code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const runtime::error& failure) {
-    return failure.code();
-  }
-  return {};
-}
-
-} // namespace
+using actorloop_test::error_code_of;
 
 TEST_CASE("set_periodic with a non-positive period throws invalid_argument") {
   runtime::timer ticker{"ticker"};

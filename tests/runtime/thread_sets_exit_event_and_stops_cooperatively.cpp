@@ -7,6 +7,7 @@
 #include <actorloop/runtime/thread.hpp>
 #include <actorloop/runtime/wait_set.hpp>
 
+#include <actorloop_test/error_code_of.hpp>
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -20,20 +21,7 @@
 
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
-
-namespace {
-
-// The error code a call throws as runtime::error; empty if it throws nothing.
-std::error_code error_code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const runtime::error& failure) {
-    return failure.code();
-  }
-  return {};
-}
-
-} // namespace
+using actorloop_test::error_code_of;
 
 TEST_CASE("the exit event is set when the body returns, not before") {
   runtime::event release{runtime::reset_mode::manual};

@@ -6,6 +6,7 @@
 #include <actorloop/runtime/wait_set.hpp>
 #include <actorloop/runtime/detail/access.hpp>
 
+#include <actorloop_test/error_code_of.hpp>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -16,20 +17,7 @@
 
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
-
-namespace {
-
-// The error code a call throws as runtime::error; empty if it throws nothing.
-std::error_code error_code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const runtime::error& failure) {
-    return failure.code();
-  }
-  return {};
-}
-
-} // namespace
+using actorloop_test::error_code_of;
 
 TEST_CASE("wait returns the ready member and the cookie it was added with") {
   runtime::wait_set set;
