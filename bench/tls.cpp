@@ -5,9 +5,16 @@
 //                 actorloop stream client against an actorloop stream_listener
 //                 (both on the I/O workers), vs two threads running blocking
 //                 SSL_connect / SSL_accept loops.
-//  tls_bulk       one connection streaming 64 MiB of application data to a
-//                 sink: actorloop streams (bounded buffers, backpressure
-//                 through on_writable) vs blocking SSL_write / SSL_read.
+//  tls_bulk       one connection streaming 256 MiB (64 MiB with --quick, 8 with
+//                 --smoke) of application data to a sink: actorloop streams
+//                 (bounded buffers, backpressure through on_writable) vs
+//                 blocking SSL_write / SSL_read.
+// Placement, alike on both sides: every client end runs on one thread pinned
+// to the first allowed CPU, every server end on one thread pinned to the last
+// (ours: a client engine and a server engine in the process, each with one
+// I/O worker pinned to its CPU; the peer: a client thread and a server
+// thread pinned the same way). The bulk span is long enough (0.2-1 s) that a
+// scheduler hiccup does not decide the run.
 // Results are medians over the repetitions; ratio > 1 means actorloop is ahead.
 // The peer is a limit (a blocking loop per side that does nothing else).
 // cpu_s: process CPU seconds of each whole run (the timed part is nearly all
@@ -25,10 +32,10 @@
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
-#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,7 +50,8 @@ using bench::bench_clock;
 
 namespace {
 
-constexpr std::size_t bulk_bytes = 64u * 1024u * 1024u;
+/// Set once in main from --quick/--smoke, before any run.
+std::size_t bulk_bytes = 256u * 1024u * 1024u;
 constexpr std::size_t write_chunk = 64u * 1024u;
 
 struct credentials {
@@ -78,11 +86,18 @@ std::shared_ptr<netio::tls_context> client_context(const credentials& keys) {
   return std::make_shared<netio::tls_context>(options);
 }
 
-double our_handshakes_per_second(runtime::engine& engine, const credentials& keys, int count) {
+/// Where each end runs: the client ends on `client_cpu`, the server ends on `server_cpu`.
+struct placement {
+  unsigned client_cpu;
+  unsigned server_cpu;
+};
+
+double our_handshakes_per_second(runtime::engine& server_engine, runtime::engine& client_engine,
+                                 const credentials& keys, int count) {
   auto sink = std::make_shared<waiter>();
   netio::stream_options server_options;
   server_options.tls = server_context(keys);
-  netio::stream_listener listener{engine, netio::endpoint::tcp("127.0.0.1", 0),
+  netio::stream_listener listener{server_engine, netio::endpoint::tcp("127.0.0.1", 0),
                                   [](netio::stream&) { return netio::stream_callbacks{}; },
                                   server_options};
   netio::stream_options client_options;
@@ -107,7 +122,7 @@ double our_handshakes_per_second(runtime::engine& engine, const credentials& key
       }
       sink->changed.notify_all();
     };
-    (void)netio::stream::connect(engine, listener.local_endpoint(), callbacks, client_options);
+    (void)netio::stream::connect(client_engine, listener.local_endpoint(), callbacks, client_options);
     std::unique_lock guard{sink->mutex};
     if (!sink->changed.wait_for(guard, 20s, [&] { return sink->opened > index || sink->failed; }) || sink->failed)
       bench::fail("TLS handshake %d failed: %s", index, sink->why.c_str());
@@ -115,12 +130,13 @@ double our_handshakes_per_second(runtime::engine& engine, const credentials& key
   return count / bench::seconds_between(start, bench_clock::now());
 }
 
-double our_bulk_megabytes_per_second(runtime::engine& engine, const credentials& keys) {
+double our_bulk_megabytes_per_second(runtime::engine& server_engine, runtime::engine& client_engine,
+                                     const credentials& keys) {
   auto sink = std::make_shared<waiter>();
   netio::stream_options server_options;
   server_options.tls = server_context(keys);
   netio::stream_listener listener{
-    engine, netio::endpoint::tcp("127.0.0.1", 0),
+    server_engine, netio::endpoint::tcp("127.0.0.1", 0),
     [sink](netio::stream&) {
       netio::stream_callbacks callbacks;
       callbacks.on_data = [sink](netio::stream&, std::span<const std::byte> bytes) {
@@ -152,7 +168,7 @@ double our_bulk_megabytes_per_second(runtime::engine& engine, const credentials&
     pump(self);
   };
   callbacks.on_writable = pump;
-  auto client = netio::stream::connect(engine, listener.local_endpoint(), callbacks, client_options);
+  auto client = netio::stream::connect(client_engine, listener.local_endpoint(), callbacks, client_options);
   std::unique_lock guard{sink->mutex};
   if (!sink->changed.wait_for(guard, 120s, [&] { return sink->received >= bulk_bytes; }))
     bench::fail("TLS bulk: only %zu bytes arrived", sink->received);
@@ -212,12 +228,13 @@ int plain_connect(const sockaddr_in& address) {
   return fd;
 }
 
-double peer_handshakes_per_second(const credentials& keys, int count) {
+double peer_handshakes_per_second(const credentials& keys, int count, placement where) {
   sockaddr_in address;
   int listener = plain_listener(address);
   auto* server_ctx = plain_context(keys, true);
   auto* client_ctx = plain_context(keys, false);
   std::thread server{[&] {
+    bench::pin_this_thread(where.server_cpu);
     for (int index = 0; index < count; ++index) {
       int fd = ::accept(listener, nullptr, nullptr);
       int on = 1;
@@ -230,20 +247,25 @@ double peer_handshakes_per_second(const credentials& keys, int count) {
       ::close(fd);
     }
   }};
-  auto start = bench_clock::now();
-  for (int index = 0; index < count; ++index) {
-    int fd = plain_connect(address);
-    SSL* ssl = SSL_new(client_ctx);
-    SSL_set_fd(ssl, fd);
-    SSL_set1_host(ssl, "localhost");
-    SSL_set_tlsext_host_name(ssl, "localhost");
-    if (SSL_connect(ssl) != 1)
-      bench::fail("peer: handshake failed");
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-    ::close(fd);
-  }
-  auto rate = count / bench::seconds_between(start, bench_clock::now());
+  double rate = 0;
+  std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
+    auto start = bench_clock::now();
+    for (int index = 0; index < count; ++index) {
+      int fd = plain_connect(address);
+      SSL* ssl = SSL_new(client_ctx);
+      SSL_set_fd(ssl, fd);
+      SSL_set1_host(ssl, "localhost");
+      SSL_set_tlsext_host_name(ssl, "localhost");
+      if (SSL_connect(ssl) != 1)
+        bench::fail("peer: handshake failed");
+      SSL_shutdown(ssl);
+      SSL_free(ssl);
+      ::close(fd);
+    }
+    rate = count / bench::seconds_between(start, bench_clock::now());
+  }};
+  client.join();
   server.join();
   SSL_CTX_free(server_ctx);
   SSL_CTX_free(client_ctx);
@@ -251,14 +273,16 @@ double peer_handshakes_per_second(const credentials& keys, int count) {
   return rate;
 }
 
-double peer_bulk_megabytes_per_second(const credentials& keys) {
+double peer_bulk_megabytes_per_second(const credentials& keys, placement where) {
   sockaddr_in address;
   int listener = plain_listener(address);
   auto* server_ctx = plain_context(keys, true);
   auto* client_ctx = plain_context(keys, false);
+  // Each written by one thread, read after both are joined.
   bench_clock::time_point start;
-  std::atomic<bool> started{false};
+  bench_clock::time_point end;
   std::thread server{[&] {
+    bench::pin_this_thread(where.server_cpu);
     int fd = ::accept(listener, nullptr, nullptr);
     SSL* ssl = SSL_new(server_ctx);
     SSL_set_fd(ssl, fd);
@@ -272,22 +296,30 @@ double peer_bulk_megabytes_per_second(const credentials& keys) {
         bench::fail("peer: bulk read failed");
       received += static_cast<std::size_t>(got);
     }
+    end = bench_clock::now();
     SSL_free(ssl);
     ::close(fd);
   }};
+  // The client closes only after the server has read everything: closing
+  // with the server's unread session tickets in its receive buffer would
+  // reset the connection under the server's last reads.
   int fd = plain_connect(address);
   SSL* ssl = SSL_new(client_ctx);
-  SSL_set_fd(ssl, fd);
-  SSL_set1_host(ssl, "localhost");
-  if (SSL_connect(ssl) != 1)
-    bench::fail("peer: bulk connect failed");
-  std::vector<char> chunk(write_chunk, 'b');
-  start = bench_clock::now();
-  for (std::size_t sent = 0; sent < bulk_bytes; sent += chunk.size())
-    if (SSL_write(ssl, chunk.data(), static_cast<int>(chunk.size())) <= 0)
-      bench::fail("peer: bulk write failed");
+  std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
+    SSL_set_fd(ssl, fd);
+    SSL_set1_host(ssl, "localhost");
+    if (SSL_connect(ssl) != 1)
+      bench::fail("peer: bulk connect failed");
+    std::vector<char> chunk(write_chunk, 'b');
+    start = bench_clock::now();
+    for (std::size_t sent = 0; sent < bulk_bytes; sent += chunk.size())
+      if (SSL_write(ssl, chunk.data(), static_cast<int>(chunk.size())) <= 0)
+        bench::fail("peer: bulk write failed");
+  }};
   server.join();
-  auto seconds = bench::seconds_between(start, bench_clock::now());
+  client.join();
+  auto seconds = bench::seconds_between(start, end);
   SSL_free(ssl);
   ::close(fd);
   SSL_CTX_free(server_ctx);
@@ -304,11 +336,27 @@ int main(int argc, char** argv) {
   // closed already; that must be an error return, not a SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   int handshakes = settings.smoke ? 10 : settings.quick ? 100 : 300;
+  bulk_bytes = (settings.smoke ? 8u : settings.quick ? 64u : 256u) * 1024u * 1024u;
   credentials keys;
-  runtime::engine engine;
-  netio::io_pool_options pool;
-  pool.workers = 2;
-  netio::start_io_workers(engine, pool);
+  auto cpus = bench::allowed_cpus();
+  placement where{cpus.front(), cpus.back()};
+  if (where.client_cpu == where.server_cpu)
+    bench::comment("NOTE: only CPU %u is allowed, so client and server ends share it",
+                   where.client_cpu);
+  // Two engines with one pinned I/O worker each: every server end on the
+  // server engine's worker, every client end on the client engine's.
+  auto make_engine = [](unsigned cpu) {
+    runtime::engine_options options;
+    options.default_threads = 1; // nothing runs there; one idle worker is enough
+    auto result = std::make_unique<runtime::engine>(options);
+    netio::io_pool_options pool;
+    pool.workers = 1;
+    pool.cpus = runtime::cpu_set{cpu};
+    netio::start_io_workers(*result, pool);
+    return result;
+  };
+  auto server_engine = make_engine(where.server_cpu);
+  auto client_engine = make_engine(where.client_cpu);
   auto measured = [](bench::side& into, auto&& run) {
     bench::cpu_meter meter;
     meter.start();
@@ -317,20 +365,23 @@ int main(int argc, char** argv) {
   };
   bench::side ours, peer;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    measured(ours, [&] { return our_handshakes_per_second(engine, keys, handshakes); });
-    measured(peer, [&] { return peer_handshakes_per_second(keys, handshakes); });
+    measured(ours, [&] { return our_handshakes_per_second(*server_engine, *client_engine, keys, handshakes); });
+    measured(peer, [&] { return peer_handshakes_per_second(keys, handshakes, where); });
   }
-  bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each; ours "
-                 "on 2 I/O workers, peer one client and one server thread", handshakes);
+  bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each; every "
+                 "client end on one thread pinned to CPU %u, every server end on one thread pinned "
+                 "to CPU %u (ours: one I/O worker per engine, client and server engine)",
+                 handshakes, where.client_cpu, where.server_cpu);
   bench::report("tls_handshake", "handshakes/s", bench::better::higher, ours,
                 "blocking OpenSSL loop", bench::peer_kind::limit, peer);
   ours = {};
   peer = {};
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    measured(ours, [&] { return our_bulk_megabytes_per_second(engine, keys); });
-    measured(peer, [&] { return peer_bulk_megabytes_per_second(keys); });
+    measured(ours, [&] { return our_bulk_megabytes_per_second(*server_engine, *client_engine, keys); });
+    measured(peer, [&] { return peer_bulk_megabytes_per_second(keys, where); });
   }
-  bench::comment("tls_bulk: 64 MiB over one connection in 64 KiB writes");
+  bench::comment("tls_bulk: %zu MiB over one connection in 64 KiB writes, same placement",
+                 bulk_bytes / (1024u * 1024u));
   bench::report("tls_bulk", "MiB/s", bench::better::higher, ours, "blocking OpenSSL loop",
                 bench::peer_kind::limit, peer);
   return 0;
