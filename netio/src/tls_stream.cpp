@@ -1,13 +1,16 @@
-// TLS with OpenSSL over memory BIOs: SSL reads ciphertext from `network_in`
-// (filled from the inner stream only when SSL asks for more) and writes it to
-// `network_out` (drained into the inner stream as far as it accepts). Nothing
-// blocks, and the owner sees the inner stream's readiness through
+// TLS with OpenSSL over BIOs of our own making: SSL reads ciphertext through
+// `network_in` from a buffer filled from the inner stream only when SSL asks
+// for more, and writes it to `network_out`, which hands each record straight
+// to the inner stream and keeps only what the inner stream did not take.
+// Nothing blocks, and the owner sees the inner stream's readiness through
 // wants_read / wants_write.
 #include "tls_support.hpp"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstring>
+#include <span>
 
 namespace actorloop::netio {
 
@@ -42,8 +45,12 @@ struct tls_stream::impl {
   std::unique_ptr<byte_stream> inner;
   SSL* ssl = nullptr;
   BIO* network_in = nullptr;  // ciphertext from the peer; owned by ssl
-  BIO* network_out = nullptr; // ciphertext for the peer; owned by ssl
-  /// Ciphertext taken from network_out that the inner stream has not taken.
+  BIO* network_out = nullptr; // ciphertext for the peer (outgoing_method); owned by ssl
+  /// Ciphertext read from the inner stream; SSL has taken it up to incoming_begin.
+  std::array<std::byte, record_plaintext_bytes + record_overhead_bytes> incoming;
+  std::size_t incoming_begin = 0;
+  std::size_t incoming_end = 0;
+  /// Ciphertext SSL wrote that the inner stream has not taken yet, in order.
   std::vector<std::byte> pending;
   std::size_t pending_offset = 0;
   phase state = phase::handshaking;
@@ -71,28 +78,67 @@ struct tls_stream::impl {
 
   [[nodiscard]] std::size_t pending_bytes() const noexcept { return pending.size() - pending_offset; }
 
-  [[nodiscard]] std::size_t buffered_ciphertext() const noexcept {
-    return pending_bytes() + BIO_ctrl_pending(network_out);
+  [[nodiscard]] std::size_t buffered_ciphertext() const noexcept { return pending_bytes(); }
+
+  /// Where SSL's ciphertext goes (network_out's write): straight into the
+  /// inner stream while nothing older waits, as a socket BIO would send it,
+  /// so a record is not copied into a memory BIO and out again; the rest is
+  /// kept in `pending` for push_out. Never refuses bytes, so SSL never sees
+  /// SSL_ERROR_WANT_WRITE. After a failed send the bytes are dropped: the
+  /// session is broken, and push_out reports `send_error` on the next call.
+  void take_ciphertext(std::span<const std::byte> bytes) {
+    if (send_error)
+      return;
+    if (pending_bytes() == 0) {
+      pending.clear();
+      pending_offset = 0;
+      std::error_code failure;
+      auto sent = inner->write_some(bytes, failure);
+      if (failure) {
+        send_error = failure;
+        return;
+      }
+      bytes = bytes.subspan(sent);
+    }
+    pending.insert(pending.end(), bytes.begin(), bytes.end());
   }
 
-  /// Moves SSL's ciphertext into the inner stream as far as it accepts, then
-  /// half-closes the inner stream once everything is out after shutdown_send.
+  static int outgoing_write(BIO* bio, const char* data, int length) {
+    BIO_clear_retry_flags(bio);
+    if (length <= 0)
+      return 0;
+    static_cast<impl*>(BIO_get_data(bio))
+      ->take_ciphertext({reinterpret_cast<const std::byte*>(data), static_cast<std::size_t>(length)});
+    return length;
+  }
+
+  static long network_ctrl(BIO*, int command, long, void*) {
+    // SSL flushes after each flight of records; everything else (pending
+    // counts, kTLS, ...) these BIOs do not offer.
+    return command == BIO_CTRL_FLUSH ? 1 : 0;
+  }
+
+  /// The BIO_METHOD of network_in and network_out (one BIO reads, the other
+  /// writes), made once per process.
+  static const BIO_METHOD* network_method() {
+    static BIO_METHOD* method = [] {
+      auto* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "actorloop TLS network");
+      if (made == nullptr || BIO_meth_set_write(made, &impl::outgoing_write) != 1 ||
+          BIO_meth_set_read(made, &impl::incoming_read) != 1 ||
+          BIO_meth_set_ctrl(made, &impl::network_ctrl) != 1)
+        configuration_error("cannot create the TLS network BIO method");
+      return made;
+    }();
+    return method;
+  }
+
+  /// Moves the ciphertext the inner stream has not taken yet into it as far as
+  /// it accepts, then half-closes the inner stream once everything is out
+  /// after shutdown_send.
   std::error_code push_out() {
     if (send_error)
       return send_error;
-    for (;;) {
-      if (pending_bytes() == 0) {
-        pending.clear();
-        pending_offset = 0;
-        auto available = BIO_ctrl_pending(network_out);
-        if (available == 0)
-          break;
-        pending.resize(available);
-        int got = BIO_read(network_out, pending.data(), static_cast<int>(available));
-        pending.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-        if (pending.empty())
-          break;
-      }
+    while (pending_bytes() > 0) {
       std::error_code failure;
       auto sent = inner->write_some(
         std::span<const std::byte>{pending.data() + pending_offset, pending_bytes()}, failure);
@@ -104,6 +150,8 @@ struct tls_stream::impl {
         return {};
       pending_offset += sent;
     }
+    pending.clear();
+    pending_offset = 0;
     if (shutdown_requested && !inner_shutdown_done) {
       inner_shutdown_done = true;
       inner->shutdown_send();
@@ -111,28 +159,44 @@ struct tls_stream::impl {
     return {};
   }
 
-  /// Feeds one chunk of the inner stream's ciphertext to SSL. Returns the
-  /// bytes moved; sets `inner_ended` / `inner_error` when the stream ended.
+  /// Feeds one chunk of the inner stream's ciphertext to SSL: reads it into
+  /// `incoming`, which network_in's reads then serve. Returns the bytes
+  /// available to SSL; sets `inner_ended` / `inner_error` when the stream
+  /// ended.
   std::size_t pull_in() {
+    if (incoming_begin < incoming_end)
+      return incoming_end - incoming_begin; // SSL has not taken these yet
+    incoming_begin = incoming_end = 0;
     if (inner_ended)
       return 0;
-    std::array<std::byte, record_plaintext_bytes + record_overhead_bytes> chunk;
     std::error_code failure;
-    auto got = inner->read_some(chunk, failure);
+    auto got = inner->read_some(incoming, failure);
     if (failure) {
       inner_ended = true;
       inner_error = failure;
       return 0;
     }
-    if (got > 0 && BIO_write(network_in, chunk.data(), static_cast<int>(got)) != static_cast<int>(got)) {
-      // Only an allocation failure gets here; the bytes are lost, so the
-      // session is too.
-      inner_ended = true;
-      inner_error = errc::connection_reset;
-      detail = "TLS: cannot buffer received ciphertext: " + openssl_errors();
-      return 0;
-    }
+    incoming_end = got;
     return got;
+  }
+
+  /// network_in's read: serves what pull_in read, in place (no copy into a
+  /// memory BIO first); when it is used up, "retry later", as a drained
+  /// memory BIO says, so SSL answers SSL_ERROR_WANT_READ.
+  static int incoming_read(BIO* bio, char* out, int length) {
+    BIO_clear_retry_flags(bio);
+    auto& self = *static_cast<impl*>(BIO_get_data(bio));
+    auto available = self.incoming_end - self.incoming_begin;
+    if (length <= 0)
+      return 0;
+    if (available == 0) {
+      BIO_set_retry_read(bio);
+      return -1;
+    }
+    auto count = std::min(available, static_cast<std::size_t>(length));
+    std::memcpy(out, self.incoming.data() + self.incoming_begin, count);
+    self.incoming_begin += count;
+    return static_cast<int>(count);
   }
 
   void fail_handshake(std::error_code code, std::string why) {
@@ -315,13 +379,14 @@ tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> 
   SSL_set_app_data(self.ssl, &self);
   if (context.verifies_peer())
     SSL_set_verify(self.ssl, SSL_get_verify_mode(self.ssl), impl::remember_verification_failure);
-  bio_pointer network_in{BIO_new(BIO_s_mem())};
-  bio_pointer network_out{BIO_new(BIO_s_mem())};
+  bio_pointer network_in{BIO_new(impl::network_method())};
+  bio_pointer network_out{BIO_new(impl::network_method())};
   if (!network_in || !network_out)
     configuration_error("cannot allocate the TLS buffers");
-  // A drained memory BIO means "retry later", not end of file.
-  BIO_set_mem_eof_return(network_in.get(), -1);
-  BIO_set_mem_eof_return(network_out.get(), -1);
+  for (auto* bio : {network_in.get(), network_out.get()}) {
+    BIO_set_data(bio, &self);
+    BIO_set_init(bio, 1);
+  }
   self.network_in = network_in.release();
   self.network_out = network_out.release();
   SSL_set_bio(self.ssl, self.network_in, self.network_out);
