@@ -8,9 +8,11 @@
 #include <actorloop/runtime/detail/grouped_actor.hpp>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/message.hpp>
+#include <caf/spawn_options.hpp>
 
 #include <unordered_map>
 #include <utility>
@@ -771,9 +773,16 @@ applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& ho
   record->registry->add(record);
   applet_handle handle{record};
   auto* bound = record.get();
+  // Spawned on a worker of a multi-worker `home` (an applet's callback
+  // spawning a child there): the first turn goes to that worker's own queue,
+  // where the child's memory is warm and no sibling is woken per spawn;
+  // otherwise the shared queue (see docs/runtime.md, "Placement of spawned
+  // applets").
+  caf::actor_config config{runtime::detail::spawn_placement(group)};
   // CAF forwards spawn arguments as lvalues; the actor moves body and record
   // out of these (the handle keeps the record alive meanwhile).
-  auto actor = engine.actor_system().spawn<applet_actor>(body, record);
+  auto actor = engine.actor_system().spawn_impl<applet_actor, caf::no_spawn_options>(
+    config, body, record);
   bound->bind(caf::actor_cast<caf::actor_control_block*>(actor));
   return handle;
 }

@@ -61,11 +61,70 @@ bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
   return true;
 }
 
+void scheduler_group::push_local(caf::resumable* job, worker& self) {
+  self.push_local(job); // seq_cst store of its size, before the loads below
+  // Someone idle and nobody looking yet: wake one to steal. While it (or
+  // any) searches, further spawns wake nobody; it steals half the queue.
+  if (idle_workers_.load(std::memory_order_seq_cst) == 0 ||
+      searching_.load(std::memory_order_seq_cst) != 0)
+    return;
+  worker* sleeper = nullptr;
+  {
+    std::lock_guard guard{mutex_};
+    if (searching_.load(std::memory_order_relaxed) == 0 && (sleeper = unpark_one_locked())) {
+      sleeper->searching_.store(true, std::memory_order_relaxed);
+      searching_.fetch_add(1, std::memory_order_seq_cst);
+    }
+  }
+  wake(sleeper);
+}
+
+bool scheduler_group::siblings_have_local_work(const worker& self) const noexcept {
+  for (auto& each : workers_)
+    if (each.get() != &self && each->local_size_.load(std::memory_order_seq_cst) != 0)
+      return true;
+  return false;
+}
+
+caf::resumable* scheduler_group::steal_for(worker& thief) {
+  auto count = workers_.size();
+  for (std::size_t step = 1; step < count; ++step) {
+    auto& victim = *workers_[(thief.index_ + step) % count];
+    if (victim.local_size_.load(std::memory_order_relaxed) == 0)
+      continue;
+    if (auto* job = victim.steal_into(thief))
+      return job;
+  }
+  return nullptr;
+}
+
+void scheduler_group::stop_searching(worker& self, bool found_work) {
+  if (!self.searching_.exchange(false, std::memory_order_seq_cst))
+    return;
+  auto left = searching_.fetch_sub(1, std::memory_order_seq_cst) - 1;
+  // The last searcher got busy while own-queue work still waits elsewhere:
+  // hand the search on, so a long callback on a spawning worker does not
+  // leave its queue to itself while others sleep.
+  if (!found_work || left != 0 || idle_workers_.load(std::memory_order_seq_cst) == 0 ||
+      !siblings_have_local_work(self))
+    return;
+  worker* sleeper = nullptr;
+  {
+    std::lock_guard guard{mutex_};
+    if (searching_.load(std::memory_order_relaxed) == 0 && (sleeper = unpark_one_locked())) {
+      sleeper->searching_.store(true, std::memory_order_relaxed);
+      searching_.fetch_add(1, std::memory_order_seq_cst);
+    }
+  }
+  wake(sleeper);
+}
+
 worker* scheduler_group::unpark_one_locked() noexcept {
   if (parked_.empty())
     return nullptr;
   auto* sleeper = parked_.back();
   parked_.pop_back();
+  note_parked_locked();
   sleeper->parked_ = false;
   return sleeper;
 }
@@ -77,6 +136,7 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
   if (!keeper->parked_)
     return nullptr; // Awake already; it re-reads the heap before parking.
   std::erase(parked_, keeper);
+  note_parked_locked();
   keeper->parked_ = false;
   return keeper;
 }
@@ -111,6 +171,7 @@ void scheduler_group::add_deadline(time_point deadline, std::weak_ptr<deadline_t
     std::lock_guard guard{mutex_};
     bool earliest = timers_.empty() || deadline < timers_.top().deadline;
     timers_.push(timer_entry{deadline, std::move(target)});
+    note_timers_locked();
     // The timer keeper sleeps until the old earliest deadline: make it re-arm.
     if (earliest)
       sleeper = unpark_for_timers_locked();
@@ -196,6 +257,14 @@ void scheduler_group::stop_workers() {
     queued_.store(0);
     while (!timers_.empty())
       timers_.pop();
+    note_timers_locked();
+    // Workers drain their own queues before they exit; this is a safety net.
+    for (auto& each : workers_) {
+      std::lock_guard local_guard{each->local_mutex_};
+      leftovers.insert(leftovers.end(), each->local_.begin(), each->local_.end());
+      each->local_.clear();
+      each->local_size_.store(0);
+    }
   }
   // Jobs of actors that died meanwhile; hand them to the default group or drop them.
   for (auto* job : leftovers)
@@ -220,6 +289,9 @@ scheduler_stats scheduler_group::stats() const {
     result.queue_depth = queue_.size();
     result.timers_pending = timers_.size();
   }
+  // The workers' own queues wait too.
+  for (auto& each : workers_)
+    result.queue_depth += each->local_size_.load(std::memory_order_relaxed);
   auto now_ns = now_nanoseconds();
   std::int64_t idle = 0;
   for (auto& each : workers_)

@@ -1,6 +1,7 @@
 #pragma once
-// A scheduler's worker group: its workers, one shared run queue, one timer
-// heap, parking, and the applets (members) that live on it.
+// A scheduler's worker group: its workers, one shared run queue (plus each
+// worker's own queue of applets spawned on it), one timer heap, parking, and
+// the applets (members) that live on it.
 
 #include "file_ring.hpp"
 #include "worker.hpp"
@@ -12,7 +13,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -40,6 +43,10 @@ public:
   /// Queues a job. `from_own_worker` skips waking a sibling when the only
   /// worker is the caller. Returns false once the workers have stopped.
   bool push(caf::resumable* job, bool from_own_worker);
+  /// Queues a job on `self`'s own queue; only `self`'s thread calls this
+  /// (applets spawned there, see worker::placement). Wakes a parked sibling
+  /// to come and steal unless one is already looking for work.
+  void push_local(caf::resumable* job, worker& self);
 
   /// scheduler::stop: destroys members, then stops the workers.
   void stop();
@@ -79,6 +86,31 @@ private:
   /// Like `unpark_one_locked`, preferring the worker that watches the timers.
   worker* unpark_for_timers_locked() noexcept;
   static void wake(worker* sleeper) noexcept;
+  /// Keeps `idle_workers_` equal to parked_.size() (mutex held).
+  void note_parked_locked() noexcept {
+    idle_workers_.store(parked_.size(), std::memory_order_seq_cst);
+  }
+  /// Keeps `next_deadline_` equal to the heap's earliest deadline (mutex held).
+  void note_timers_locked() noexcept {
+    next_deadline_.store(timers_.empty() ? std::numeric_limits<std::int64_t>::max()
+                                         : timers_.top().deadline.time_since_epoch().count(),
+                         std::memory_order_relaxed);
+  }
+  /// True if the earliest timer is due (a clock read only while timers are
+  /// pending); lock-free, for the own-queue fast path.
+  [[nodiscard]] bool timer_due() const noexcept {
+    auto next = next_deadline_.load(std::memory_order_relaxed);
+    return next != std::numeric_limits<std::int64_t>::max() &&
+           clock::now().time_since_epoch().count() >= next;
+  }
+  /// True if a sibling of `self` has jobs in its own queue.
+  [[nodiscard]] bool siblings_have_local_work(const worker& self) const noexcept;
+  /// Steals from the first sibling (after `thief` in order) with jobs in its
+  /// own queue; the first stolen job, or nullptr.
+  caf::resumable* steal_for(worker& thief);
+  /// A searching worker found work (or parks): it no longer counts as one;
+  /// if it was the last and more own-queue work waits, wake another.
+  void stop_searching(worker& self, bool found_work);
 
   struct timer_entry {
     time_point deadline;
@@ -96,6 +128,14 @@ private:
   std::atomic<std::size_t> queued_{0}; // lock-free view of queue_.size() for spinners
   std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers_;
   std::vector<worker*> parked_; // workers asleep, most recent last
+  // Lock-free views for the own-queue fast paths: parked_.size(); workers
+  // woken to steal that have not found work yet (a push to an own queue
+  // wakes a parked worker only when none is searching, so a stream of
+  // spawns costs one wake, not one per spawn); the earliest timer deadline
+  // (clock ticks since epoch, max if none).
+  std::atomic<std::size_t> idle_workers_{0};
+  std::atomic<std::size_t> searching_{0};
+  std::atomic<std::int64_t> next_deadline_{std::numeric_limits<std::int64_t>::max()};
   // The one parked worker that sleeps until the nearest timer deadline; the
   // others park without a timeout, so a busy timer heap wakes one thread.
   worker* timer_keeper_ = nullptr;

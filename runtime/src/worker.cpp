@@ -36,6 +36,10 @@ constexpr unsigned jobs_between_polls = 16;
 // together: an applet handling one completion per job would otherwise make
 // one io_uring_enter per operation.
 constexpr unsigned jobs_between_file_submits = 16;
+/// A worker takes jobs from its own queue first, but after this many in a
+/// row it takes one from the shared queue if that has any, so a stream of
+/// spawns cannot hold up applets woken by messages.
+constexpr unsigned own_queue_burst = 8;
 
 std::error_code system_error_code(int value) {
   if (value == EPERM || value == EACCES)
@@ -63,8 +67,70 @@ void release(caf::resumable* job) noexcept {
 
 } // namespace
 
+caf::execution_unit* spawn_placement(scheduler_group& group) noexcept {
+  // A one-worker group keeps its single FIFO (the Open Files run-loop order).
+  if (current_worker_group() != &group || group.options().threads < 2)
+    return nullptr;
+  // Every thread whose group is set is that group's worker (worker::run).
+  return &static_cast<worker*>(current_execution_unit())->placement();
+}
+
 worker::worker(scheduler_group& group, std::size_t index)
-  : caf::execution_unit(&group.owner().system()), group_(group), index_(index) {}
+  : caf::execution_unit(&group.owner().system()), group_(group), index_(index),
+    placement_(*this) {}
+
+worker::local_placement::local_placement(worker& owner)
+  : caf::execution_unit(&owner.group_.owner().system()), owner_(owner) {}
+
+void worker::local_placement::exec_later(caf::resumable* job) {
+  // Only the owner's thread launches through this unit (spawn_placement
+  // hands it out there); anything else takes the ordinary route.
+  if (current_execution_unit() == &owner_)
+    owner_.group_.push_local(job, owner_);
+  else
+    owner_.group_.owner().route(job, nullptr);
+}
+
+void worker::push_local(caf::resumable* job) {
+  std::lock_guard guard{local_mutex_};
+  local_.push_back(job);
+  local_size_.store(local_.size(), std::memory_order_seq_cst);
+}
+
+caf::resumable* worker::pop_local() {
+  if (local_size_.load(std::memory_order_relaxed) == 0)
+    return nullptr; // only this thread adds, so an empty view is the truth
+  std::lock_guard guard{local_mutex_};
+  if (local_.empty())
+    return nullptr;
+  auto* job = local_.front();
+  local_.pop_front();
+  local_size_.store(local_.size(), std::memory_order_relaxed);
+  return job;
+}
+
+caf::resumable* worker::steal_into(worker& thief) {
+  // Never two own-queue locks at once (two workers may steal from each
+  // other): take the older half out, then add it to the thief's queue.
+  std::vector<caf::resumable*>& taken = thief.stolen_;
+  taken.clear();
+  {
+    std::lock_guard guard{local_mutex_};
+    if (local_.empty())
+      return nullptr;
+    auto count = (local_.size() + 1) / 2;
+    auto end = local_.begin() + static_cast<std::ptrdiff_t>(count);
+    taken.assign(local_.begin(), end);
+    local_.erase(local_.begin(), end);
+    local_size_.store(local_.size(), std::memory_order_relaxed);
+  }
+  if (taken.size() > 1) {
+    std::lock_guard guard{thief.local_mutex_};
+    thief.local_.insert(thief.local_.end(), taken.begin() + 1, taken.end());
+    thief.local_size_.store(thief.local_.size(), std::memory_order_seq_cst);
+  }
+  return taken.front();
+}
 
 worker::~worker() {
   if (thread_.joinable())
@@ -161,7 +227,16 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
   const auto spin = group.options().spin;
   caf::resumable* job = nullptr;
   for (;;) {
-    {
+    // Fast path: this worker's own queue (applets spawned here) without the
+    // group mutex, unless a timer is due or the shared queue has waited for
+    // `own_queue_burst` own jobs in a row.
+    if (local_size_.load(std::memory_order_relaxed) != 0 && !group.timer_due() &&
+        (local_streak_ < own_queue_burst || group.queued_.load(std::memory_order_relaxed) == 0)) {
+      job = pop_local();
+      if (job != nullptr)
+        ++local_streak_;
+    }
+    if (job == nullptr) {
       std::unique_lock guard{group.mutex_};
       bool spun = false;
       for (;;) {
@@ -172,16 +247,32 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
             due_.push_back(std::move(const_cast<scheduler_group::timer_entry&>(group.timers_.top()).target));
             group.timers_.pop();
           }
+          group.note_timers_locked();
         }
         if (!due_.empty())
           break;
+        // Own queue first (see above), then the shared queue, then the own
+        // queue after a burst, then a sibling's own queue.
+        if (local_streak_ < own_queue_burst || group.queue_.empty()) {
+          if ((job = pop_local()) != nullptr) {
+            ++local_streak_;
+            break;
+          }
+        }
         if (!group.queue_.empty()) {
           job = group.queue_.front();
           group.queue_.pop_front();
           group.queued_.store(group.queue_.size(), std::memory_order_relaxed);
+          local_streak_ = 0;
+          break;
+        }
+        if ((job = pop_local()) != nullptr || (job = group.steal_for(*this)) != nullptr) {
+          local_streak_ = 0;
           break;
         }
         if (group.stop_requested_) {
+          if (searching_.exchange(false, std::memory_order_seq_cst))
+            group.searching_.fetch_sub(1, std::memory_order_seq_cst);
           guard.unlock();
           set_current_worker(nullptr, nullptr);
           system.thread_terminates();
@@ -205,7 +296,8 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           guard.unlock();
           auto spin_end = timer_imminent ? next_timer : clock::now() + spin;
           for (;;) {
-            if (group.queued_.load(std::memory_order_relaxed) != 0)
+            if (group.queued_.load(std::memory_order_relaxed) != 0 ||
+                group.siblings_have_local_work(*this))
               break;
             auto now = clock::now();
             if (now >= spin_end || now >= next_timer)
@@ -218,42 +310,59 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           if (group.timer_keeper_ == this)
             group.timer_keeper_ = nullptr;
         } else {
-          // Park on our futex word. A waker takes us off `parked_` under the
-          // mutex and bumps the word after unlocking, so reading the word
-          // before unlocking closes the lost-wake window.
-          // With file operations in flight, one parked worker waits in the
-          // io_uring ring instead (see file_ring.hpp).
-          auto* ring = group.files_.get();
-          std::uint64_t ring_seen = 0;
-          bool in_ring = ring && ring->before_park(ring_seen);
-          parked_in_ring_.store(in_ring, std::memory_order_release);
+          // Parking ends a search for work: a push to a sibling's own queue
+          // may wake a parked worker again only once nobody searches.
+          if (searching_.exchange(false, std::memory_order_seq_cst))
+            group.searching_.fetch_sub(1, std::memory_order_seq_cst);
+          // Publish ourselves as idle, then look at the siblings' own queues
+          // once more: a sibling pushes to its queue, then reads the idle
+          // count (both seq_cst), so either it sees us parked and wakes us,
+          // or we see its job here. (Own-queue jobs are never lost either
+          // way, their owner runs them; this keeps idle workers helping.)
           parked_ = true;
           group.parked_.push_back(this);
-          auto seen = wake_word_.load(std::memory_order_acquire);
-          bool timed = !group.timers_.empty() && group.timer_keeper_ == nullptr;
-          auto deadline = timed ? group.timers_.top().deadline : time_point::max();
-          if (timed)
-            group.timer_keeper_ = this;
-          guard.unlock();
-          if (group.poller_)
-            group.poller_->wait(timed ? &deadline : nullptr);
-          else if (in_ring)
-            ring->keep(timed ? &deadline : nullptr, ring_seen, parked_in_ring_);
-          else
-            futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
-          guard.lock();
-          if (group.timer_keeper_ == this)
-            group.timer_keeper_ = nullptr;
-          if (parked_) {
+          group.note_parked_locked();
+          if (group.siblings_have_local_work(*this)) {
             parked_ = false;
             std::erase(group.parked_, this);
-          }
-          // Leaving the ring with operations in flight: hand it to a sibling.
-          if (in_ring && ring->in_flight() != 0) {
-            if (auto* successor = group.unpark_one_locked()) {
-              guard.unlock();
-              scheduler_group::wake(successor);
-              guard.lock();
+            group.note_parked_locked();
+          } else {
+            // Park on our futex word. A waker takes us off `parked_` under
+            // the mutex and bumps the word after unlocking, so reading the
+            // word before unlocking closes the lost-wake window.
+            // With file operations in flight, one parked worker waits in the
+            // io_uring ring instead (see file_ring.hpp).
+            auto* ring = group.files_.get();
+            std::uint64_t ring_seen = 0;
+            bool in_ring = ring && ring->before_park(ring_seen);
+            parked_in_ring_.store(in_ring, std::memory_order_release);
+            auto seen = wake_word_.load(std::memory_order_acquire);
+            bool timed = !group.timers_.empty() && group.timer_keeper_ == nullptr;
+            auto deadline = timed ? group.timers_.top().deadline : time_point::max();
+            if (timed)
+              group.timer_keeper_ = this;
+            guard.unlock();
+            if (group.poller_)
+              group.poller_->wait(timed ? &deadline : nullptr);
+            else if (in_ring)
+              ring->keep(timed ? &deadline : nullptr, ring_seen, parked_in_ring_);
+            else
+              futex_wait(wake_word_, seen, timed ? &deadline : nullptr);
+            guard.lock();
+            if (group.timer_keeper_ == this)
+              group.timer_keeper_ = nullptr;
+            if (parked_) {
+              parked_ = false;
+              std::erase(group.parked_, this);
+              group.note_parked_locked();
+            }
+            // Leaving the ring with operations in flight: hand it to a sibling.
+            if (in_ring && ring->in_flight() != 0) {
+              if (auto* successor = group.unpark_one_locked()) {
+                guard.unlock();
+                scheduler_group::wake(successor);
+                guard.lock();
+              }
             }
           }
           spun = false;
@@ -262,6 +371,9 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         idle_nanoseconds_.fetch_add(now_nanoseconds() - idle_start, std::memory_order_relaxed);
       }
     }
+    // Found work after a wake to steal: stop counting as a searcher.
+    if (searching_.load(std::memory_order_relaxed))
+      group.stop_searching(*this, true);
     if (!due_.empty()) {
       for (auto& entry : due_)
         if (auto target = entry.lock())
@@ -293,7 +405,8 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
     // Submit the file operations started so far (batched over jobs while
     // more are queued); reap finished ones.
     if (auto* ring = group.files_.get()) {
-      bool more_jobs = group.queued_.load(std::memory_order_relaxed) != 0;
+      bool more_jobs = group.queued_.load(std::memory_order_relaxed) != 0 ||
+                       local_size_.load(std::memory_order_relaxed) != 0;
       bool submit = !more_jobs || ++jobs_since_file_submit_ >= jobs_between_file_submits;
       if (submit)
         jobs_since_file_submit_ = 0;

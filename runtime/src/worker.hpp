@@ -1,6 +1,7 @@
 #pragma once
 // One worker thread of a scheduler group: the CAF execution unit it runs
-// actors on, and its loop (run queue, timers, spinning, parking).
+// actors on, its own run queue of applets spawned on it, and its loop (run
+// queues, stealing, timers, spinning, parking).
 
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/detail/group_access.hpp>
@@ -11,8 +12,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -40,6 +43,11 @@ public:
 
   void exec_later(caf::resumable* job) override;
 
+  /// The execution unit that launches an actor spawned on this worker's
+  /// thread: its first turn goes to this worker's own queue (see
+  /// `spawn_placement` in group_access.hpp and docs/runtime.md).
+  [[nodiscard]] caf::execution_unit& placement() noexcept { return placement_; }
+
   /// Starts the thread. The thread fulfils `ready` once it has applied its
   /// pinning and priority: with an empty code, or with the error (and
   /// `failure_text` describing it).
@@ -54,8 +62,28 @@ public:
 
 private:
   friend class scheduler_group;
+
+  /// Launches an actor onto its worker's own queue (see `placement`).
+  class local_placement final : public caf::execution_unit {
+  public:
+    explicit local_placement(worker& owner);
+    void exec_later(caf::resumable* job) override;
+
+  private:
+    worker& owner_;
+  };
+
   void run(std::promise<std::error_code>& ready, std::string& failure_text);
   std::error_code configure_thread(std::string& failure_text);
+
+  // -- the worker's own queue -------------------------------------------------
+  // Filled only by this worker's thread (applets spawned here); emptied by it
+  // from the front and by idle siblings that steal its older half.
+  void push_local(caf::resumable* job);
+  caf::resumable* pop_local();
+  /// Moves the older half (at least one) of this worker's queue into
+  /// `thief`'s queue and returns the first of them; nullptr if empty.
+  caf::resumable* steal_into(worker& thief);
 
   scheduler_group& group_;
   std::size_t index_;
@@ -72,6 +100,18 @@ private:
   unsigned jobs_since_poll_ = 0;
   unsigned jobs_since_file_submit_ = 0;
   bool parked_ = false; // guarded by the group mutex
+  // Woken to look for work in its siblings' queues and not yet found any
+  // (see scheduler_group::searching_).
+  std::atomic<bool> searching_{false};
+  // Jobs taken in a row from the own queue while the shared one had work.
+  unsigned local_streak_ = 0;
+  std::mutex local_mutex_;
+  std::deque<caf::resumable*> local_;
+  // local_.size(), for lock-free looks by siblings, spinners and the owner;
+  // seq_cst against the group's idle count (see push_local and the parking).
+  std::atomic<std::size_t> local_size_{0};
+  std::vector<caf::resumable*> stolen_; // steal_into's scratch, thief's thread only
+  local_placement placement_;
   // Parked as the group's io_uring keeper: wakers post a NOP, not a futex wake.
   std::atomic<bool> parked_in_ring_{false};
 };

@@ -89,6 +89,15 @@ void count_dispatch(scheduler_group& group) noexcept;
 /// to `enqueue` lets the coordinator route the receiver to its own group.
 [[nodiscard]] caf::execution_unit* current_execution_unit() noexcept;
 
+/// Where to launch a new actor of `group` (the `host` of its
+/// `caf::actor_config`): when the calling thread is a worker of `group` and
+/// the group has more than one worker, a unit that queues the actor's first
+/// turn on that worker's own queue (idle siblings may steal it; see
+/// docs/runtime.md, "Placement of spawned applets"); otherwise nullptr, and
+/// CAF's default puts it on the group's shared queue. Calling thread only:
+/// the unit must be used at once, on this thread.
+[[nodiscard]] caf::execution_unit* spawn_placement(scheduler_group& group) noexcept;
+
 } // namespace actorloop::runtime::detail
 
 namespace actorloop::runtime::detail {
