@@ -67,7 +67,10 @@ void finish_operation(connection::state& state, connection& self, function_id fu
                                return each.function == function &&
                                       (id == 0 || each.request_id == id);
                              });
-    if (done != state.operations.end())
+    // Mostly the oldest: pop_front is far cheaper than deque's general erase.
+    if (done == state.operations.begin())
+      state.operations.pop_front();
+    else if (done != state.operations.end())
       state.operations.erase(done);
     if (function == function_id::connect && status == retcode::succeed)
       state.connected = true;
