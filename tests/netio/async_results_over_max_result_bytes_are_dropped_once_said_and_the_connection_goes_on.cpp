@@ -9,23 +9,21 @@
 
 #include <actorloop/netio/error.hpp>
 
-#include <atomic>
-
 using namespace netio_test;
 
 TEST_CASE("async: results over max_result_bytes are dropped, said once, and the connection goes on") {
   server_fixture fixture;
+  // Declared before the connection: they outlive every callback it runs.
+  thread_log log;
+  std::mutex mutex;
+  std::vector<netio::client_message> messages;
+  std::vector<netio::retcode> statuses;
   netio::context context{fixture.engine, {netio::io_mode::async}};
   netio::connection_options options;
   // A few dozen short rows fit; ROWS 2000 does not.
   options.max_result_bytes = 4096;
   netio::connection connection{context, options};
   connect_or_fail(connection, fixture.address());
-
-  thread_log log;
-  std::mutex mutex;
-  std::vector<netio::client_message> messages;
-  std::vector<netio::retcode> statuses;
   connection.set_client_message([&](netio::connection*, const netio::client_message& problem) {
     {
       std::lock_guard guard{mutex};
@@ -74,7 +72,8 @@ TEST_CASE("async: results over max_result_bytes are dropped, said once, and the 
   auto kept = connection.take_result(next.id);
   REQUIRE(kept.has_value());
   REQUIRE(kept->rows.size() == 1);
-  CHECK(kept->rows[0].columns == std::vector<std::string>{"still", "here"});
+  const std::vector<std::string> echoed{"still", "here"};
+  CHECK(kept->rows[0].columns == echoed);
   {
     std::lock_guard guard{mutex};
     CHECK(messages.size() == 1);
