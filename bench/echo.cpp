@@ -26,6 +26,10 @@
 // 100 ms of warm-up, then counts round trips over the measured span. Results
 // are round trips per second, medians over the repetitions; ratio > 1 means
 // actorloop is ahead. cpu_s: process CPU seconds over the measured span.
+//
+// Profiling aid: ACTORLOOP_BENCH_ONLY=<name>[,<name>...] (echo_1conn,
+// echo_100conn, message_roundtrip) runs only those comparisons, so that a
+// profile (perf record, valgrind --tool=callgrind) covers one of them.
 
 #include "bench_support.hpp"
 
@@ -43,11 +47,13 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -489,6 +495,23 @@ std::pair<std::size_t, std::size_t> message_sizes() {
   return {request.size(), reply.size()};
 }
 
+/// Whether ACTORLOOP_BENCH_ONLY (a comma-separated list) is unset or names `name`.
+bool selected(std::string_view name) {
+  const char* only = std::getenv("ACTORLOOP_BENCH_ONLY");
+  if (only == nullptr || *only == '\0')
+    return true;
+  std::string_view list{only};
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    if (list.substr(0, comma) == name)
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -515,6 +538,9 @@ int main(int argc, char** argv) {
   auto client_engine = make_engine(where.client_cpu);
 
   for (int connections : {1, 100}) {
+    const char* name = connections == 1 ? "echo_1conn" : "echo_100conn";
+    if (!selected(name))
+      continue;
     bench::side ours, asio_side, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
       auto mine = stream_round_trips_per_second(*server_engine, *client_engine, connections, duration);
@@ -530,7 +556,6 @@ int main(int argc, char** argv) {
                    "engine)",
                    connections, echo_bytes, settings.repetitions,
                    static_cast<long long>(duration.count()), where.client_cpu, where.server_cpu);
-    const char* name = connections == 1 ? "echo_1conn" : "echo_100conn";
     bench::report(name, "round_trips/s", bench::better::higher, ours,
                   "standalone Asio, one io_context thread per side", bench::peer_kind::alternative,
                   asio_side);
@@ -538,19 +563,21 @@ int main(int argc, char** argv) {
                   bench::peer_kind::limit, raw_side);
   }
 
-  auto [request_bytes, reply_bytes] = message_sizes();
-  bench::side ours, raw_side;
-  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    auto mine = message_round_trips_per_second(*server_engine, *client_engine, 100, duration);
-    ours.add(mine.rate, mine.cpu_s);
-    auto raw = raw_round_trips_per_second(100, request_bytes, reply_bytes, duration, where);
-    raw_side.add(raw.rate, raw.cpu_s);
+  if (selected("message_roundtrip")) {
+    auto [request_bytes, reply_bytes] = message_sizes();
+    bench::side ours, raw_side;
+    for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+      auto mine = message_round_trips_per_second(*server_engine, *client_engine, 100, duration);
+      ours.add(mine.rate, mine.cpu_s);
+      auto raw = raw_round_trips_per_second(100, request_bytes, reply_bytes, duration, where);
+      raw_side.add(raw.rate, raw.cpu_s);
+    }
+    bench::comment("message_roundtrip: 100 async connections, %zu-byte requests, %zu-byte "
+                   "replies, same placement as echo",
+                   request_bytes, reply_bytes);
+    bench::report("message_roundtrip", "round_trips/s", bench::better::higher, ours,
+                  "raw epoll, same bytes", bench::peer_kind::limit, raw_side);
   }
-  bench::comment("message_roundtrip: 100 async connections, %zu-byte requests, %zu-byte replies, "
-                 "same placement as echo",
-                 request_bytes, reply_bytes);
-  bench::report("message_roundtrip", "round_trips/s", bench::better::higher, ours,
-                "raw epoll, same bytes", bench::peer_kind::limit, raw_side);
   client_engine.reset();
   server_engine.reset();
   return 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <future>
+#include <typeinfo>
 
 namespace actorloop::netio {
 
@@ -27,11 +28,14 @@ result take_finished_locked(connection::state& state, std::deque<result>::iterat
 /// The framed protocol's transport of a connection made by this class.
 /// Null for a connection hosting another protocol (it has no framed link).
 std::shared_ptr<detail::link> framed_link(connection::state& state) {
-  auto framed = std::dynamic_pointer_cast<detail::link>(state.link);
-  if (!framed)
-    state.report(client_message{severity::error, errc::invalid_argument,
-                                "this connection speaks another protocol; use its own operations"});
-  return framed;
+  // link is final, so comparing the dynamic type is exact, and cheaper than
+  // the dynamic_pointer_cast this replaced (it runs on every execute).
+  const auto* transport = state.link.get();
+  if (transport && typeid(*transport) == typeid(detail::link))
+    return std::static_pointer_cast<detail::link>(state.link);
+  state.report(client_message{severity::error, errc::invalid_argument,
+                              "this connection speaks another protocol; use its own operations"});
+  return nullptr;
 }
 
 } // namespace
@@ -197,10 +201,11 @@ started_operation connection::execute(request command) {
   auto target = framed_link(*state_);
   if (!target)
     return {retcode::fail, 0};
-  auto shared_command = std::make_shared<request>(std::move(command));
+  // The request travels inside the function (one allocation); it is run
+  // exactly once, here or on the worker, and gives the request up then.
   return detail::start_operation(*state_, function_id::execute, true,
-                         [target, shared_command](std::uint64_t id) {
-                           target->send_request(id, std::move(*shared_command));
+                         [target, command = std::move(command)](std::uint64_t id) mutable {
+                           target->send_request(id, std::move(command));
                          });
 }
 

@@ -1,10 +1,13 @@
 // The protocol-independent core of a connection: delivering events on the
 // thread the I/O mode prescribes, backpressure on undelivered events, the
-// completion and notification waitables, and client-message reports.
-#include <actorloop/netio/detail/connection_core.hpp>
+// completion and notification waitables, and client-message reports; and
+// async mode's direct delivery of rows, completions and notifications
+// without an event object (connection_delivery.hpp).
+#include "connection_delivery.hpp"
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <utility>
 
 namespace actorloop::netio {
@@ -52,6 +55,56 @@ std::size_t size_of(const result_row& row) {
   return total;
 }
 
+void finish_operation(connection::state& state, connection& self, function_id function,
+                      std::uint64_t id, retcode status) {
+  completion_callback callback;
+  bool call_back = false;
+  {
+    std::lock_guard guard{state.owner_state->mutex};
+    // Connect and close complete without an id of their own: the oldest.
+    auto done = std::find_if(state.operations.begin(), state.operations.end(),
+                             [&](const pending_operation& each) {
+                               return each.function == function &&
+                                      (id == 0 || each.request_id == id);
+                             });
+    // Mostly the oldest: pop_front is far cheaper than deque's general erase.
+    if (done == state.operations.begin())
+      state.operations.pop_front();
+    else if (done != state.operations.end())
+      state.operations.erase(done);
+    if (function == function_id::connect && status == retcode::succeed)
+      state.connected = true;
+    if (function == function_id::close) {
+      state.connected = false;
+      state.dead = false;
+    }
+    if (function == function_id::execute) {
+      auto node = state.building.extract(id);
+      if (!node.empty() && !state.discarding.contains(id)) {
+        state.finished.push_back(std::move(node.mapped()));
+      } else if (!node.empty()) {
+        for (auto& row : node.mapped().rows)
+          state.finished_bytes -= std::min(size_of(row), state.finished_bytes);
+        // A canceled request still reports its completion, without rows.
+        node.mapped().rows.clear();
+        state.finished.push_back(std::move(node.mapped()));
+      }
+      if (!state.discarding.empty())
+        state.discarding.erase(id);
+    }
+    state.update_waitables_locked();
+    state.maybe_resume_locked();
+    call_back = state.effective_mode_locked() != io_mode::sync && state.installed.completion;
+    if (call_back)
+      callback = state.installed.completion;
+  }
+  if (call_back) {
+    auto outer = std::exchange(in_completion_callback(), true);
+    callback(self, function, status);
+    in_completion_callback() = outer;
+  }
+}
+
 connection_event completion_event_for(connection::state& owner, function_id function,
                                       std::uint64_t id, retcode status) {
   connection_event event;
@@ -61,49 +114,122 @@ connection_event completion_event_for(connection::state& owner, function_id func
   event.status = status;
   auto* target = &owner;
   event.run = [target, function, id, status](connection& self) {
-    completion_callback callback;
-    bool call_back = false;
-    {
-      std::lock_guard guard{target->owner_state->mutex};
-      // Connect and close complete without an id of their own: the oldest.
-      auto done = std::find_if(target->operations.begin(), target->operations.end(),
-                               [&](const pending_operation& each) {
-                                 return each.function == function &&
-                                        (id == 0 || each.request_id == id);
-                               });
-      if (done != target->operations.end())
-        target->operations.erase(done);
-      if (function == function_id::connect && status == retcode::succeed)
-        target->connected = true;
-      if (function == function_id::close) {
-        target->connected = false;
-        target->dead = false;
-      }
-      if (function == function_id::execute) {
-        auto node = target->building.extract(id);
-        if (!node.empty() && !target->discarding.contains(id)) {
-          target->finished.push_back(std::move(node.mapped()));
-        } else if (!node.empty()) {
-          for (auto& row : node.mapped().rows)
-            target->finished_bytes -= std::min(size_of(row), target->finished_bytes);
-          // A canceled request still reports its completion, without rows.
-          node.mapped().rows.clear();
-          target->finished.push_back(std::move(node.mapped()));
-        }
-        target->discarding.erase(id);
-      }
-      target->update_waitables_locked();
-      target->maybe_resume_locked();
-      callback = target->installed.completion;
-      call_back = target->effective_mode_locked() != io_mode::sync;
-    }
-    if (call_back && callback) {
-      auto outer = std::exchange(in_completion_callback(), true);
-      callback(self, function, status);
-      in_completion_callback() = outer;
-    }
+    finish_operation(*target, self, function, id, status);
   };
   return event;
+}
+
+std::size_t file_row_locked(connection::state& state, std::uint64_t id, result_row&& row) {
+  if (state.discarding.contains(id))
+    return 0;
+  auto& building = state.building[id];
+  building.request_id = id;
+  auto bytes = size_of(row);
+  if (state.finished_bytes + bytes > state.options.max_result_bytes) {
+    // Too much held: give up on this request, loudly, rather than grow
+    // without bound.
+    auto over = state.finished_bytes + bytes;
+    for (auto& each : building.rows)
+      state.finished_bytes -= std::min(size_of(each), state.finished_bytes);
+    building.rows.clear();
+    state.discarding.insert(id);
+    return over;
+  }
+  state.finished_bytes += bytes;
+  building.rows.push_back(std::move(row));
+  return 0;
+}
+
+void refuse_rows_over(connection::state& state, std::uint64_t id, std::size_t over) {
+  state.report(client_message{severity::error, errc::buffer_full,
+                              "request " + std::to_string(id) + ": results would hold " +
+                                std::to_string(over) + " bytes, over max_result_bytes (" +
+                                std::to_string(state.options.max_result_bytes) +
+                                "); the request is canceled and its rows dropped"});
+  auto doomed = state.link;
+  state.worker->run_or_post([doomed, id] { doomed->send_cancel({id}); });
+}
+
+namespace {
+
+/// What `deliver` decides for an event of a request (neither unsolicited
+/// nor marking the connection dead), lock held.
+enum class route { now, drop, queue };
+
+route route_locked(const connection::state& state) {
+  if (state.self == nullptr)
+    return route::drop;
+  return state.effective_mode_locked() == io_mode::async ? route::now : route::queue;
+}
+
+/// Runs `body` as a callback (poll refused inside, a throw becomes a client
+/// message), as `run_event` does. std::ref keeps the std::function that
+/// run_as_callback takes from allocating for a lambda capturing more than two words.
+template <class Body>
+void run_here(connection::state& state, Body& body) {
+  std::string failure;
+  if (!run_as_callback(std::ref(body), failure))
+    state.report(client_message{severity::error, errc::invalid_argument, failure});
+}
+
+} // namespace
+
+bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row) {
+  std::size_t over = 0;
+  {
+    std::lock_guard guard{state.owner_state->mutex};
+    switch (route_locked(state)) {
+      case route::drop: return true;
+      case route::queue: return false;
+      case route::now: break;
+    }
+    // Filing a row calls no application code: no callback frame needed.
+    over = file_row_locked(state, id, std::move(row));
+  }
+  if (over != 0)
+    refuse_rows_over(state, id, over);
+  return true;
+}
+
+bool deliver_completion_now(connection::state& state, function_id function, std::uint64_t id,
+                            retcode status) {
+  connection* target = nullptr;
+  {
+    std::lock_guard guard{state.owner_state->mutex};
+    switch (route_locked(state)) {
+      case route::drop: return true;
+      case route::queue: return false;
+      case route::now: break;
+    }
+    // Stays valid while this runs: the connection's destructor waits for
+    // the worker, which is this thread.
+    target = state.self;
+  }
+  auto body = [&] { finish_operation(state, *target, function, id, status); };
+  run_here(state, body);
+  return true;
+}
+
+bool deliver_notification_now(connection::state& state, const notification& note) {
+  connection* target = nullptr;
+  notification_callback callback;
+  {
+    std::lock_guard guard{state.owner_state->mutex};
+    if (state.self == nullptr)
+      return true;
+    // Held back until an operation reads (no async notifications), or not
+    // async: the event path decides.
+    if ((state.operations.empty() && !state.options.async_notifications) ||
+        state.effective_mode_locked() != io_mode::async)
+      return false;
+    target = state.self;
+    callback = state.installed.notification;
+  }
+  if (callback) {
+    auto body = [&] { callback(*target, note); };
+    run_here(state, body);
+  }
+  return true;
 }
 
 } // namespace detail
@@ -199,8 +325,13 @@ void connection::state::deliver(detail::connection_event event) {
   bool run_on_worker = mode == io_mode::async ||
                        (mode == io_mode::sync && event.unsolicited && options.async_notifications);
   if (run_on_worker) {
+    // Read under this lock (run_event would take it again); the object stays
+    // while this runs on the worker: its destructor waits for the worker.
+    auto* target = self;
     guard.unlock();
-    run_event(event);
+    std::string failure;
+    if (!detail::run_as_callback([&] { event.run(*target); }, failure))
+      report(client_message{severity::error, errc::invalid_argument, failure});
     return;
   }
   queued_bytes += event.bytes;

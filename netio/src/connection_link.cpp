@@ -3,6 +3,8 @@
 // messages that arrive turned into connection events.
 #include "connection_link.hpp"
 
+#include "connection_delivery.hpp"
+
 #include <actorloop/netio/detail/resolver.hpp>
 #include "security.hpp"
 
@@ -284,39 +286,20 @@ bool link::on_channel_message(message&& value) {
     [&](auto& body) -> bool {
       using type = std::decay_t<decltype(body)>;
       if constexpr (std::is_same_v<type, result_row>) {
+        auto id = value.request_id;
+        // Async mode files the row here; the other modes queue an event.
+        if (deliver_row_now(*target, id, body))
+          return true;
         connection_event event;
         event.bytes = size_of(body);
-        auto id = value.request_id;
         event.run = [target, id, row = std::move(body)](connection&) mutable {
           std::size_t over = 0;
           {
             std::lock_guard guard{target->owner_state->mutex};
-            if (target->discarding.contains(id))
-              return;
-            auto& building = target->building[id];
-            building.request_id = id;
-            if (target->finished_bytes + size_of(row) > target->options.max_result_bytes) {
-              // Too much held: give up on this request, loudly, rather than
-              // grow without bound.
-              over = target->finished_bytes + size_of(row);
-              for (auto& each : building.rows)
-                target->finished_bytes -= std::min(size_of(each), target->finished_bytes);
-              building.rows.clear();
-              target->discarding.insert(id);
-            } else {
-              target->finished_bytes += size_of(row);
-              building.rows.push_back(std::move(row));
-            }
+            over = file_row_locked(*target, id, std::move(row));
           }
-          if (over != 0) {
-            target->report(client_message{severity::error, errc::buffer_full,
-                                          "request " + std::to_string(id) + ": results would hold " +
-                                            std::to_string(over) + " bytes, over max_result_bytes (" +
-                                            std::to_string(target->options.max_result_bytes) +
-                                            "); the request is canceled and its rows dropped"});
-            auto doomed = target->link;
-            target->worker->run_or_post([doomed, id] { doomed->send_cancel({id}); });
-          }
+          if (over != 0)
+            refuse_rows_over(*target, id, over);
         };
         owner_->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, server_message>) {
@@ -334,6 +317,8 @@ bool link::on_channel_message(message&& value) {
         };
         owner_->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, notification>) {
+        if (deliver_notification_now(*target, body))
+          return true;
         connection_event event;
         event.unsolicited = true;
         event.is_notification = true;
@@ -351,12 +336,11 @@ bool link::on_channel_message(message&& value) {
       } else if constexpr (std::is_same_v<type, completion>) {
         auto id = value.request_id;
         auto status = to_retcode(body.status);
-        auto outcome = body;
         {
           std::lock_guard guard{target->owner_state->mutex};
           auto& building = target->building[id];
           building.request_id = id;
-          building.outcome = outcome;
+          building.outcome = std::move(body);
         }
         complete(function_id::execute, id, status);
       } else {
@@ -490,8 +474,12 @@ void link::complete(function_id function, std::uint64_t id, retcode status) {
   if (found == outstanding_.end())
     return; // completed already (a late answer after a failure)
   auto request_id = found->request_id;
-  outstanding_.erase(found);
-  if (owner_)
+  // Mostly the oldest: pop_front is far cheaper than deque's general erase.
+  if (found == outstanding_.begin())
+    outstanding_.pop_front();
+  else
+    outstanding_.erase(found);
+  if (owner_ && !deliver_completion_now(*owner_, function, request_id, status))
     owner_->deliver(completion_event_for(*owner_, function, request_id, status));
 }
 

@@ -68,8 +68,13 @@ started_operation start_operation(connection::state& state, function_id function
     state.operations.push_back({function, id});
     state.release_held_locked(mode);
   }
-  auto target = state.link;
-  if (!state.worker->run_or_post([target, id, on_worker] { on_worker(id); })) {
+  if (state.worker->on_this_thread() && !state.worker->stopping()) {
+    // On the worker already (a completion callback starting the next
+    // operation): run it here, without wrapping and copying `on_worker`
+    // into a posted command (what run_or_post would run at once anyway).
+    on_worker(id);
+  } else if (auto target = state.link;
+             !state.worker->run_or_post([target, id, on_worker] { on_worker(id); })) {
     {
       std::lock_guard guard{owner.mutex};
       std::erase_if(state.operations,

@@ -136,9 +136,11 @@ void io_worker::dispatch(int timeout_milliseconds) noexcept {
       [[maybe_unused]] auto got = read(wake_fd_, &value, sizeof value);
       continue;
     }
-    if (removed_in_batch_.contains(handler))
+    if (!removed_in_batch_.empty() && removed_in_batch_.contains(handler))
       continue;
-    readiness_events_.fetch_add(1, std::memory_order_relaxed);
+    // Only this thread writes the figure: a plain store, no locked add.
+    readiness_events_.store(readiness_events_.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
     handler->on_io(events[index].events);
   }
   dispatching_ = false;

@@ -61,8 +61,9 @@ public:
   [[nodiscard]] bool logged_in() const noexcept { return phase_ == phase::ready; }
   [[nodiscard]] message_server::state& server() const noexcept { return *server_; }
 
-  /// A notification encoded once for every subscriber. True if queued; a
-  /// subscriber whose queue cannot take it is cut off (once) instead.
+  /// A notification encoded once for every subscriber. True if queued (the
+  /// caller counts it in the server's `delivered`); a subscriber whose
+  /// queue cannot take it is cut off (once) instead.
   bool deliver(const std::shared_ptr<const std::vector<std::byte>>& encoded);
   /// A frame outside any request (notify_session / message_session).
   bool send_unsolicited(message_body body);
@@ -139,6 +140,10 @@ private:
   std::shared_ptr<runtime::detail::deadline_target> login_timer_;
   std::shared_ptr<runtime::detail::deadline_target> idle_timer_;
   std::shared_ptr<runtime::detail::deadline_target> drain_timer_;
+  /// `send_frame`'s encoding buffer, reused from frame to frame; one grown
+  /// past this by a large row is let go instead of being held.
+  static constexpr std::size_t max_kept_frame_buffer = 64u * 1024u;
+  std::vector<std::byte> frame_buffer_;
 };
 
 } // namespace actorloop::netio::detail

@@ -62,11 +62,15 @@ void message_server::state::publish(const std::string& channel, const std::strin
       for (auto& each : targets)
         if (each->deliver(shared))
           ++here;
+      if (here != 0)
+        (*targets.front()).server().delivered.fetch_add(here, std::memory_order_relaxed);
       queued->fetch_add(here);
       if (remaining->fetch_sub(1) == 1)
         (*finished)(queued->load());
     };
-    if (!worker->run_or_post(deliver) && remaining->fetch_sub(1) == 1)
+    // Moved, not copied: the copy cost an atomic increment and decrement
+    // per subscriber.
+    if (!worker->run_or_post(std::move(deliver)) && remaining->fetch_sub(1) == 1)
       (*finished)(queued->load());
   }
 }
