@@ -29,7 +29,8 @@
 //  pg_insert_pipelined_100k   rows per second of 100,000 prepared inserts
 //                             (int8 in binary, text) in one pipeline with a
 //                             Sync every 1,000 on both sides: one async-mode
-//                             connection's execute(pipeline) against libpq's
+//                             connection's execute(pipeline_source), fed a
+//                             segment at a time, against libpq's
 //                             pipeline mode, non-blocking (PQsendQueryPrepared,
 //                             PQpipelineSync, PQflush, PQconsumeInput,
 //                             PQgetResult, poll when it cannot go on).
@@ -748,10 +749,13 @@ constexpr int insert_sync_every = 1000;
 constexpr const char* insert_sql = "INSERT INTO bench_insert (id, payload) VALUES ($1, $2)";
 
 /// Ours: one async-mode connection, the statement prepared, then one
-/// pipeline of `rows` execute_prepared with a Sync every insert_sync_every
-/// (built and encoded on this thread, sent and read by the I/O worker).
-/// `warm_up` rows go first in a pipeline of their own (ids -1, -2, ...,
-/// deleted before the span). `io_cpu` is set to the CPU of its worker.
+/// pipeline of `rows` execute_prepared with a Sync every insert_sync_every,
+/// fed in pieces of one segment (execute(pipeline_source)): the source runs
+/// on the I/O worker, which encodes the next segment whenever less than
+/// pg::pipeline_window bytes wait to be written, and sends and reads, as
+/// libpq's one thread does. `warm_up` rows go first in a pipeline of their
+/// own (ids -1, -2, ..., deleted before the span). `io_cpu` is set to the
+/// CPU of its worker.
 measured ours_insert(runtime::engine& engine, const pg_process& server, PGconn* admin, int rows,
                      int warm_up, const std::vector<unsigned>& cpus, unsigned& io_cpu) {
   netio::context context{engine, {netio::io_mode::async}};
@@ -762,14 +766,18 @@ measured ours_insert(runtime::engine& engine, const pg_process& server, PGconn* 
   steps.run([&] { return connection.prepare("bench_insert", insert_sql, {20, 25}); }, "prepare");
   (void)connection.take_result();
   auto load = [&](std::int64_t first, int count, std::int64_t step) {
-    pg::pipeline batch;
-    for (int index = 0; index < count; ++index) {
-      std::int64_t id = first + step * index;
-      batch.execute_prepared("bench_insert", {id, payload_of(id)});
-      if ((index + 1) % insert_sync_every == 0)
-        batch.sync();
-    }
-    steps.run([&] { return connection.execute(std::move(batch)); }, "the insert pipeline");
+    int sent = 0;
+    // One segment per piece, as libpq's loop sends one segment at a time.
+    pg::pipeline_source source = [&](pg::connection&, pg::pipeline& next) {
+      int until = std::min(count, sent + insert_sync_every);
+      for (; sent < until; ++sent) {
+        std::int64_t id = first + step * sent;
+        next.execute_prepared("bench_insert", {id, payload_of(id)});
+      }
+      next.sync();
+      return sent < count;
+    };
+    steps.run([&] { return connection.execute(std::move(source)); }, "the insert pipeline");
     auto result = connection.take_result();
     if (!result || result->results.size() != static_cast<std::size_t>(count))
       bench::fail("ours: the pipeline gave %zu results for %d inserts",
@@ -1249,7 +1257,23 @@ std::string own_executable() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], fetch_child_flag) == 0)
     return fetch_child_main(argc, argv);
-  auto settings = bench::parse_arguments(argc, argv);
+  // --only <prefix>: run (and report) only the records whose name starts so
+  // (pg_insert, pg_fetch, ...), for profiling one of them.
+  std::string only;
+  std::vector<char*> common{argv[0]};
+  for (int index = 1; index < argc; ++index) {
+    if (std::strcmp(argv[index], "--only") == 0 && index + 1 < argc)
+      only = argv[++index];
+    else
+      common.push_back(argv[index]);
+  }
+  auto settings = bench::parse_arguments(static_cast<int>(common.size()), common.data());
+  auto wanted = [&](std::string_view name) { return name.starts_with(only); };
+  if (!wanted("pg_select1_seq") && !wanted("pg_select1_async_100conn") &&
+      !wanted("pg_notify_latency_p50") && !wanted("pg_notify_latency_p99") &&
+      !wanted("pg_insert_pipelined_100k") && !wanted("pg_fetch_1m_rows") &&
+      !wanted("pg_copy_in_100mb"))
+    bench::fail("pg: --only %s matches no record", only.c_str());
   std::signal(SIGPIPE, SIG_IGN);
   const int seq_round_trips = settings.smoke ? 200 : settings.quick ? 2000 : 20000;
   const int per_connection = settings.smoke ? 5 : settings.quick ? 20 : 200;
@@ -1286,7 +1310,7 @@ int main(int argc, char** argv) {
                         std::to_string(fetch_rows) + ") AS i")
                          .c_str());
   libpq_exec(notifier, "VACUUM ANALYZE bench_fetch");
-  auto copy_rows = make_copy_data(copy_bytes);
+  auto copy_rows = wanted("pg_copy_in_100mb") ? make_copy_data(copy_bytes) : copy_data{};
   auto self = own_executable();
 
   bench::side seq_ours, seq_peer, async_ours, async_peer, p50_ours, p50_peer, p99_ours,
@@ -1294,48 +1318,61 @@ int main(int argc, char** argv) {
     copy_ours, copy_peer;
   std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    auto mine = ours_seq(engine, server, seq_round_trips, warm_up_seq);
-    auto theirs = libpq_seq(server, our_threads, seq_round_trips, warm_up_seq);
-    seq_ours.add(mine.value, mine.cpu_s);
-    seq_peer.add(theirs.value, theirs.cpu_s);
+    if (wanted("pg_select1_seq")) {
+      auto mine = ours_seq(engine, server, seq_round_trips, warm_up_seq);
+      auto theirs = libpq_seq(server, our_threads, seq_round_trips, warm_up_seq);
+      seq_ours.add(mine.value, mine.cpu_s);
+      seq_peer.add(theirs.value, theirs.cpu_s);
+    }
 
-    mine = ours_async(engine, server, per_connection, warm_up_async);
-    theirs = libpq_async(server, our_threads, cpus, per_connection, warm_up_async);
-    async_ours.add(mine.value, mine.cpu_s);
-    async_peer.add(theirs.value, theirs.cpu_s);
+    if (wanted("pg_select1_async_100conn")) {
+      auto mine = ours_async(engine, server, per_connection, warm_up_async);
+      auto theirs = libpq_async(server, our_threads, cpus, per_connection, warm_up_async);
+      async_ours.add(mine.value, mine.cpu_s);
+      async_peer.add(theirs.value, theirs.cpu_s);
+    }
 
-    std::thread::id listener_thread;
-    auto our_latency =
-      ours_notify(engine, server, notifier, notifications, warm_up_notify, listener_thread);
-    // The libpq listener thread on the CPU of the worker that ran ours.
-    auto listener_cpu = cpu_of_worker(engine, listener_thread, cpus);
-    auto their_latency =
-      libpq_notify(server, our_threads, listener_cpu, notifier, notifications, warm_up_notify);
-    p50_ours.add(our_latency.p50, our_latency.cpu_s);
-    p50_peer.add(their_latency.p50, their_latency.cpu_s);
-    p99_ours.add(our_latency.p99, our_latency.cpu_s);
-    p99_peer.add(their_latency.p99, their_latency.cpu_s);
+    if (wanted("pg_notify_latency_p50") || wanted("pg_notify_latency_p99")) {
+      std::thread::id listener_thread;
+      auto our_latency =
+        ours_notify(engine, server, notifier, notifications, warm_up_notify, listener_thread);
+      // The libpq listener thread on the CPU of the worker that ran ours.
+      auto listener_cpu = cpu_of_worker(engine, listener_thread, cpus);
+      auto their_latency =
+        libpq_notify(server, our_threads, listener_cpu, notifier, notifications, warm_up_notify);
+      p50_ours.add(our_latency.p50, our_latency.cpu_s);
+      p50_peer.add(their_latency.p50, their_latency.cpu_s);
+      p99_ours.add(our_latency.p99, our_latency.cpu_s);
+      p99_peer.add(their_latency.p99, their_latency.cpu_s);
+    }
 
     // The bulk ones: libpq's one thread on the CPU of the I/O worker that ran ours.
     unsigned io_cpu = cpus.front();
-    mine = ours_insert(engine, server, notifier, insert_rows, warm_up_insert, cpus, io_cpu);
-    theirs = libpq_insert(server, our_threads, notifier, io_cpu, insert_rows, warm_up_insert);
-    insert_ours.add(mine.value, mine.cpu_s);
-    insert_peer.add(theirs.value, theirs.cpu_s);
+    if (wanted("pg_insert_pipelined_100k")) {
+      auto mine = ours_insert(engine, server, notifier, insert_rows, warm_up_insert, cpus, io_cpu);
+      auto theirs =
+        libpq_insert(server, our_threads, notifier, io_cpu, insert_rows, warm_up_insert);
+      insert_ours.add(mine.value, mine.cpu_s);
+      insert_peer.add(theirs.value, theirs.cpu_s);
+    }
 
-    auto fetched = run_fetch_child(self, "ours", server.port(), 0, fetch_rows, warm_up_fetch);
-    auto their_fetch =
-      run_fetch_child(self, "libpq", server.port(), fetched.cpu, fetch_rows, warm_up_fetch);
-    fetch_ours.add(fetched.value, fetched.cpu_s);
-    fetch_peer.add(their_fetch.value, their_fetch.cpu_s);
-    peak_ours.add(fetched.peak_mib, fetched.cpu_s);
-    peak_peer.add(their_fetch.peak_mib, their_fetch.cpu_s);
-    peak_buffered_rows = std::max(peak_buffered_rows, fetched.peak_buffered_rows);
+    if (wanted("pg_fetch_1m_rows")) {
+      auto fetched = run_fetch_child(self, "ours", server.port(), 0, fetch_rows, warm_up_fetch);
+      auto their_fetch =
+        run_fetch_child(self, "libpq", server.port(), fetched.cpu, fetch_rows, warm_up_fetch);
+      fetch_ours.add(fetched.value, fetched.cpu_s);
+      fetch_peer.add(their_fetch.value, their_fetch.cpu_s);
+      peak_ours.add(fetched.peak_mib, fetched.cpu_s);
+      peak_peer.add(their_fetch.peak_mib, their_fetch.cpu_s);
+      peak_buffered_rows = std::max(peak_buffered_rows, fetched.peak_buffered_rows);
+    }
 
-    mine = ours_copy(engine, server, notifier, copy_rows, cpus, io_cpu);
-    theirs = libpq_copy(server, our_threads, notifier, io_cpu, copy_rows);
-    copy_ours.add(mine.value, mine.cpu_s);
-    copy_peer.add(theirs.value, theirs.cpu_s);
+    if (wanted("pg_copy_in_100mb")) {
+      auto mine = ours_copy(engine, server, notifier, copy_rows, cpus, io_cpu);
+      auto theirs = libpq_copy(server, our_threads, notifier, io_cpu, copy_rows);
+      copy_ours.add(mine.value, mine.cpu_s);
+      copy_peer.add(theirs.value, theirs.cpu_s);
+    }
   }
   PQfinish(notifier);
   bench::comment("pg: PostgreSQL %s from scripts/pg-server on 127.0.0.1:%u (TCP, trust, no TLS); "
@@ -1347,9 +1384,9 @@ int main(int argc, char** argv) {
                  "notifications, one at a time, the same libpq notifier for both",
                  seq_round_trips, warm_up_seq, async_connections, per_connection, notifications);
   bench::comment("pg_insert_pipelined_100k: %d prepared inserts (int8 binary, text) in one "
-                 "pipeline, a Sync every %d, on both sides; ours async mode (the I/O worker "
-                 "sends and reads), libpq non-blocking pipeline mode on one thread pinned to "
-                 "that worker's CPU",
+                 "pipeline, a Sync every %d, on both sides; ours async mode fed a segment at "
+                 "a time (the I/O worker encodes, sends and reads), libpq non-blocking "
+                 "pipeline mode on one thread pinned to that worker's CPU",
                  insert_rows, insert_sync_every);
   bench::comment("pg_fetch_1m_rows: %lld rows (int8, text) in binary, ours async mode with "
                  "on_rows in chunks of %u (at most %zu rows buffered), libpq single-row mode; "
@@ -1364,21 +1401,29 @@ int main(int argc, char** argv) {
   const auto higher = bench::better::higher;
   const auto lower = bench::better::lower;
   const auto alternative = bench::peer_kind::alternative;
-  bench::report("pg_select1_seq", "queries/s", higher, seq_ours, "libpq PQexec", alternative,
-                seq_peer);
-  bench::report("pg_select1_async_100conn", "queries/s", higher, async_ours,
-                "libpq non-blocking, epoll loop per thread", alternative, async_peer);
-  bench::report("pg_notify_latency_p50", "us", lower, p50_ours,
-                "libpq PQnotifies on socket readiness", alternative, p50_peer);
-  bench::report("pg_notify_latency_p99", "us", lower, p99_ours,
-                "libpq PQnotifies on socket readiness", alternative, p99_peer);
-  bench::report("pg_insert_pipelined_100k", "rows/s", higher, insert_ours,
-                "libpq pipeline mode", alternative, insert_peer);
-  bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours, "libpq single-row mode",
-                alternative, fetch_peer);
-  bench::report("pg_fetch_1m_rows_peak_mib", "MiB", lower, peak_ours, "libpq single-row mode",
-                alternative, peak_peer);
-  bench::report("pg_copy_in_100mb", "MB/s", higher, copy_ours, "libpq PQputCopyData",
-                alternative, copy_peer);
+  if (wanted("pg_select1_seq"))
+    bench::report("pg_select1_seq", "queries/s", higher, seq_ours, "libpq PQexec", alternative,
+                  seq_peer);
+  if (wanted("pg_select1_async_100conn"))
+    bench::report("pg_select1_async_100conn", "queries/s", higher, async_ours,
+                  "libpq non-blocking, epoll loop per thread", alternative, async_peer);
+  if (wanted("pg_notify_latency_p50") || wanted("pg_notify_latency_p99")) {
+    bench::report("pg_notify_latency_p50", "us", lower, p50_ours,
+                  "libpq PQnotifies on socket readiness", alternative, p50_peer);
+    bench::report("pg_notify_latency_p99", "us", lower, p99_ours,
+                  "libpq PQnotifies on socket readiness", alternative, p99_peer);
+  }
+  if (wanted("pg_insert_pipelined_100k"))
+    bench::report("pg_insert_pipelined_100k", "rows/s", higher, insert_ours,
+                  "libpq pipeline mode", alternative, insert_peer);
+  if (wanted("pg_fetch_1m_rows")) {
+    bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours, "libpq single-row mode",
+                  alternative, fetch_peer);
+    bench::report("pg_fetch_1m_rows_peak_mib", "MiB", lower, peak_ours, "libpq single-row mode",
+                  alternative, peak_peer);
+  }
+  if (wanted("pg_copy_in_100mb"))
+    bench::report("pg_copy_in_100mb", "MB/s", higher, copy_ours, "libpq PQputCopyData",
+                  alternative, copy_peer);
   return 0;
 }

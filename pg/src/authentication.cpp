@@ -9,16 +9,6 @@
 
 namespace actorloop::pg::detail {
 
-namespace {
-
-template <auto member>
-auto installed(netio::connection::state& core, connection::state& pg) {
-  std::lock_guard guard{core.owner_state->mutex};
-  return pg.installed.*member;
-}
-
-} // namespace
-
 void link::handle_authentication(const authentication_request& request) {
   auto& options = pg_->options;
   auto password = options.password_for(options.hosts[host_index_]);
@@ -47,7 +37,7 @@ void link::handle_authentication(const authentication_request& request) {
       auth_method_ = "md5";
       if (!need_password())
         return;
-      auto callback = installed<&callbacks::encryption>(*core_, *pg_);
+      auto callback = copy_installed<&callbacks::encryption>(*core_, *pg_).callback;
       if (!callback) {
         frontend::password(output_, md5_password(options.user, *password, request.salt));
         return;
@@ -148,7 +138,7 @@ void link::negotiate(negotiation_step step) {
     else if (approved.message_id == 11)
       frontend::sasl_response(self.output_, approved.answer);
   };
-  auto callback = installed<&callbacks::negotiation>(*core_, *pg_);
+  auto callback = copy_installed<&callbacks::negotiation>(*core_, *pg_).callback;
   if (!callback) {
     send(*this, step);
     return;

@@ -36,23 +36,24 @@ decode_result decode_backend_message(std::span<const std::byte> input, std::size
   for (std::size_t i = 1; i < 5; ++i)
     length = (length << 8) | std::to_integer<std::uint8_t>(input[i]);
 
-  const auto what = detail::describe_type(type);
+  // The type's name goes into error texts only: never built on the good path.
+  auto what = [type] { return detail::describe_type(type); };
   if (length < decoder_limits::min_length)
     return failure(errc::lost_synchronization,
-                   what + " claims length " + std::to_string(length) +
+                   what() + " claims length " + std::to_string(length) +
                      ", below the minimum of 4 (lost synchronization with the server)");
   if (type == 'R' &&
       (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
     return failure(errc::bad_authentication_request,
-                   what + " claims length " + std::to_string(length) +
+                   what() + " claims length " + std::to_string(length) +
                      "; an authentication request must be 8 to 2000 bytes");
   if (!is_long_message_type(type) && length > decoder_limits::max_short_length)
     return failure(errc::lost_synchronization,
-                   what + " claims length " + std::to_string(length) +
+                   what() + " claims length " + std::to_string(length) +
                      ", above the 30000 allowed for this type (lost synchronization with the server)");
   if (is_long_message_type(type) && length > limits.max_long_length)
     return failure(errc::message_too_large,
-                   what + " claims length " + std::to_string(length) + ", above the limit of " +
+                   what() + " claims length " + std::to_string(length) + ", above the limit of " +
                      std::to_string(limits.max_long_length));
 
   const std::size_t total = std::size_t{1} + length;
@@ -76,17 +77,39 @@ backend_decoder::backend_decoder(decoder_limits limits) : limits_(limits) {
                   " is below the 30000 bytes every message type may use");
 }
 
-void backend_decoder::feed(std::span<const std::byte> bytes) {
-  // Drop what was decoded before growing: the buffer then holds at most one
-  // partial message plus the newest read.
-  if (start_ != 0 && start_ == buffer_.size()) {
-    buffer_.clear();
-    start_ = 0;
-  } else if (start_ != 0 && start_ >= buffer_.size() / 2) {
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(start_));
+void backend_decoder::make_room(std::size_t size) {
+  // Drop what was decoded first when that moves no more bytes than it frees
+  // (or the buffer would grow anyway): after a read decoded to its end only
+  // the partial message at the end moves.
+  if (start_ != 0 && (start_ >= end_ - start_ || buffer_.size() - end_ < size)) {
+    if (start_ != end_)
+      std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
   }
-  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  if (buffer_.size() - end_ < size)
+    buffer_.resize(end_ + size);
+}
+
+void backend_decoder::feed(std::span<const std::byte> bytes) {
+  if (bytes.empty())
+    return;
+  make_room(bytes.size());
+  std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
+  end_ += bytes.size();
+}
+
+std::span<std::byte> backend_decoder::prepare(std::size_t size) {
+  make_room(size);
+  return std::span<std::byte>{buffer_}.subspan(end_);
+}
+
+void backend_decoder::commit(std::size_t size) {
+  if (size > buffer_.size() - end_)
+    throw error(errc::invalid_argument,
+                "backend_decoder::commit: " + std::to_string(size) + " bytes committed but only " +
+                  std::to_string(buffer_.size() - end_) + " were prepared");
+  end_ += size;
 }
 
 void backend_decoder::feed(std::string_view bytes) {
@@ -97,18 +120,16 @@ decode_result backend_decoder::next() {
   if (error_)
     return failure(static_cast<errc>(error_.value()), error_detail_);
   std::size_t consumed = 0;
-  auto out = decode_backend_message(std::span<const std::byte>{buffer_}.subspan(start_), consumed,
-                                    limits_);
+  auto out = decode_backend_message(
+    std::span<const std::byte>{buffer_.data() + start_, end_ - start_}, consumed, limits_);
   if (out.error) {
     error_ = out.error;
     error_detail_ = out.detail;
     return out;
   }
   start_ += consumed;
-  if (start_ == buffer_.size()) {
-    buffer_.clear();
-    start_ = 0;
-  }
+  if (start_ == end_)
+    start_ = end_ = 0;
   return out;
 }
 

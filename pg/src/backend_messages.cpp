@@ -7,28 +7,30 @@
 
 namespace actorloop::pg {
 
-bool data_row::is_null(std::size_t index) const {
-  if (index >= cells_.size())
-    throw std::out_of_range("data_row: value " + std::to_string(index) + " of a row with " +
-                            std::to_string(cells_.size()) + " values");
-  return cells_[index].length < 0;
-}
-
-std::string_view data_row::value(std::size_t index) const {
-  if (is_null(index))
-    return {};
-  const auto& cell = cells_[index];
-  return std::string_view{storage_}.substr(cell.offset, static_cast<std::size_t>(cell.length));
+void data_row::out_of_range(std::size_t index) const {
+  throw std::out_of_range("data_row: value " + std::to_string(index) + " of a row with " +
+                          std::to_string(count_) + " values");
 }
 
 void data_row::push_back(std::optional<std::string_view> value) {
+  // The cell table grows in front of the values: insert one cell at its end.
   cell entry;
-  entry.offset = static_cast<std::uint32_t>(storage_.size());
-  if (value) {
+  entry.offset = static_cast<std::uint32_t>(storage_.size() - count_ * sizeof(cell));
+  if (value)
     entry.length = static_cast<std::int32_t>(value->size());
+  storage_.insert(count_ * sizeof(cell), reinterpret_cast<const char*>(&entry), sizeof(cell));
+  if (value)
     storage_.append(*value);
-  }
-  cells_.push_back(entry);
+  ++count_;
+}
+
+bool operator==(const data_row& left, const data_row& right) {
+  if (left.size() != right.size())
+    return false;
+  for (std::size_t index = 0; index < left.size(); ++index)
+    if (left.is_null(index) != right.is_null(index) || left.value(index) != right.value(index))
+      return false;
+  return true;
 }
 
 std::string_view command_complete::command() const {

@@ -8,13 +8,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace actorloop::pg::detail {
 
 namespace {
 
-std::string numbered(std::string_view what, std::size_t index) {
-  return std::string(what) + " " + std::to_string(index + 1);
+/// "what N" with N counted from 1, formatted only if the bytes are bad.
+wire_label numbered(std::string_view what, std::size_t index, std::string_view tail = {}) {
+  return wire_label{what, index + 1, tail};
 }
 
 // Counts come from the peer: reserve no more than the remaining body could
@@ -99,43 +101,69 @@ row_description parse_row_description(wire_reader& in) {
   out.fields.reserve(plausible(count, in.remaining(), 19));
   for (std::size_t i = 0; i < count && !in.failed(); ++i) {
     field_description field;
-    auto what = numbered("field", i);
-    field.name = in.cstring(what + " name");
-    field.table_oid = in.u32(what + " table OID");
-    field.column_number = in.i16(what + " column number");
-    field.type_oid = in.u32(what + " type OID");
-    field.type_size = in.i16(what + " type size");
-    field.type_modifier = in.i32(what + " type modifier");
-    field.format = in.i16(what + " format");
+    field.name = in.cstring(numbered("field", i, " name"));
+    field.table_oid = in.u32(numbered("field", i, " table OID"));
+    field.column_number = in.i16(numbered("field", i, " column number"));
+    field.type_oid = in.u32(numbered("field", i, " type OID"));
+    field.type_size = in.i16(numbered("field", i, " type size"));
+    field.type_modifier = in.i32(numbered("field", i, " type modifier"));
+    field.format = in.i16(numbered("field", i, " format"));
     if (!in.failed() && field.format != 0 && field.format != 1)
-      in.fail(what + " format code " + std::to_string(field.format) + " is neither 0 (text) nor 1 (binary)");
+      in.fail(numbered("field", i).str() + " format code " + std::to_string(field.format) +
+              " is neither 0 (text) nor 1 (binary)");
     out.fields.push_back(std::move(field));
   }
   return out;
 }
 
-data_row parse_data_row(wire_reader& in) {
-  data_row out;
-  std::size_t count = static_cast<std::uint16_t>(in.i16("value count"));
-  for (std::size_t i = 0; i < count && !in.failed(); ++i) {
-    auto what = numbered("value", i);
-    auto length = in.i32(what + " length");
+} // namespace
+
+/// The decoder's way into a data_row: one block per row, the cell table
+/// and then the body as it came (the values between their length words),
+/// so a row is one allocation and one copy.
+struct data_row_access {
+  static data_row parse(wire_reader& in) {
+    data_row out;
+    std::size_t count = static_cast<std::uint16_t>(in.i16("value count"));
     if (in.failed())
-      break;
-    if (length == -1) {
-      out.push_back(std::nullopt);
-      continue;
+      return out;
+    // Each value has at least its 4-byte length word: a count the rest of
+    // the body cannot hold fails below, and then nothing is built (the
+    // block is sized by the bytes that are there, never by the claim).
+    const bool building = count * 4 <= in.remaining();
+    const auto values = in.peek_rest();
+    const auto values_at = in.position();
+    constexpr auto cell_size = sizeof(data_row::cell);
+    auto& storage = out.storage_;
+    if (building)
+      storage.resize(count * cell_size + values.size());
+    for (std::size_t i = 0; i < count; ++i) {
+      auto length = in.i32(numbered("value", i, " length"));
+      if (in.failed())
+        return {};
+      data_row::cell entry{static_cast<std::uint32_t>(in.position() - values_at), length};
+      if (length < -1) {
+        in.fail(numbered("value", i).str() + " length " + std::to_string(length) +
+                " is negative but not -1 (NULL)");
+        return {};
+      }
+      if (length >= 0)
+        (void)in.bytes_view(static_cast<std::size_t>(length), numbered("value", i));
+      if (in.failed())
+        return {};
+      if (building)
+        std::memcpy(storage.data() + i * cell_size, &entry, cell_size);
     }
-    if (length < 0) {
-      in.fail(what + " length " + std::to_string(length) + " is negative but not -1 (NULL)");
-      break;
-    }
-    auto bytes = in.bytes_view(static_cast<std::size_t>(length), what);
-    if (!in.failed())
-      out.push_back(bytes);
+    if (!building)
+      return {}; // not reached: the reads above ran out first
+    if (!values.empty())
+      std::memcpy(storage.data() + count * cell_size, values.data(), values.size());
+    out.count_ = static_cast<std::uint32_t>(count);
+    return out;
   }
-  return out;
-}
+};
+
+namespace {
 
 server_message parse_server_message(wire_reader& in, bool is_error) {
   server_message out;
@@ -145,7 +173,9 @@ server_message parse_server_message(wire_reader& in, bool is_error) {
     auto code = static_cast<char>(in.u8("field code"));
     if (in.failed() || code == '\0')
       break;
-    std::string value = in.cstring(std::string("field '") + code + "'");
+    char name[] = "field ' '"; // "field 'X'", used only if the bytes are bad
+    name[7] = code;
+    std::string value = in.cstring(std::string_view{name, sizeof name - 1});
     if (in.failed())
       break;
     has_severity = has_severity || code == 'S';
@@ -194,9 +224,9 @@ copy_response parse_copy_response(wire_reader& in, char type) {
   std::size_t count = static_cast<std::uint16_t>(in.i16("column count"));
   out.column_formats.reserve(plausible(count, in.remaining(), 2));
   for (std::size_t i = 0; i < count && !in.failed(); ++i) {
-    auto format = in.i16(numbered("column", i) + " format");
+    auto format = in.i16(numbered("column", i, " format"));
     if (!in.failed() && format != 0 && format != 1)
-      in.fail(numbered("column", i) + " format " + std::to_string(format) +
+      in.fail(numbered("column", i, " format ").str() + std::to_string(format) +
               " is neither 0 (text) nor 1 (binary)");
     out.column_formats.push_back(format);
   }
@@ -208,7 +238,7 @@ parameter_description parse_parameter_description(wire_reader& in) {
   std::size_t count = static_cast<std::uint16_t>(in.i16("parameter count"));
   out.types.reserve(plausible(count, in.remaining(), 4));
   for (std::size_t i = 0; i < count && !in.failed(); ++i)
-    out.types.push_back(in.u32(numbered("parameter", i) + " type OID"));
+    out.types.push_back(in.u32(numbered("parameter", i, " type OID")));
   return out;
 }
 
@@ -275,10 +305,10 @@ const char* backend_message_name(char type) noexcept {
 }
 
 std::string describe_type(char type) {
-  char hex[8];
-  std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(type)));
   if (const char* name = backend_message_name(type))
     return std::string(name) + " ('" + type + "')";
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(type)));
   return std::string("type byte ") + hex;
 }
 
@@ -299,7 +329,7 @@ std::optional<backend_message> parse_backend_body(char type, std::span<const std
     }
     case 'Z': out = parse_ready(in); break;
     case 'T': out = parse_row_description(in); break;
-    case 'D': out = parse_data_row(in); break;
+    case 'D': out = data_row_access::parse(in); break;
     case 'C': out = command_complete{in.cstring("command tag")}; break;
     case 'E': out = parse_server_message(in, true); break;
     case 'N': out = parse_server_message(in, false); break;

@@ -40,26 +40,15 @@ connection::connection(netio::context& owner, connection_options options,
   // defaults are not inherited.
   netio::callbacks forwarders;
   forwarders.completion = [pg](netio::connection&, function_id function, retcode status) {
-    completion_callback callback;
-    connection* target = nullptr;
-    {
-      std::lock_guard guard{pg->core->owner_state->mutex};
-      callback = pg->installed.completion;
-      target = pg->self;
-    }
-    if (callback && target)
-      callback(*target, function, status);
+    auto installed = detail::copy_installed<&callbacks::completion>(*pg->core, *pg);
+    if (installed.callback && installed.target)
+      installed.callback(*installed.target, function, status);
     return retcode::succeed;
   };
   forwarders.client_message = [pg](netio::connection*, const netio::client_message& problem) {
-    client_message_callback callback;
-    connection* target = nullptr;
-    {
-      std::lock_guard guard{pg->core->owner_state->mutex};
-      callback = pg->installed.client_message;
-      target = pg->self;
-    }
-    return callback ? callback(target, problem) : netio::callback_result::succeed;
+    auto installed = detail::copy_installed<&callbacks::client_message>(*pg->core, *pg);
+    return installed.callback ? installed.callback(installed.target, problem)
+                              : netio::callback_result::succeed;
   };
   core_->install(std::move(forwarders));
   std::lock_guard guard{state_->core->owner_state->mutex};

@@ -33,15 +33,9 @@ std::function<void(netio::connection&)>
 installed_callback_event(std::shared_ptr<connection::state> pg, netio::connection::state* core,
                          argument_type argument) {
   return [pg = std::move(pg), core, argument = std::move(argument)](netio::connection&) {
-    std::remove_cvref_t<decltype(callbacks{}.*member)> callback;
-    connection* target = nullptr;
-    {
-      std::lock_guard guard{core->owner_state->mutex};
-      callback = pg->installed.*member;
-      target = pg->self;
-    }
-    if (callback && target)
-      callback(*target, argument);
+    auto installed = copy_installed<member>(*core, *pg);
+    if (installed.callback && installed.target)
+      installed.callback(*installed.target, argument);
   };
 }
 
@@ -334,19 +328,22 @@ void link::flush_output() {
     output_start_ = 0;
   }
   update_interest();
-  if (extended_)
-    copy_output_drained(); // COPY FROM asks for more data as the output drains
+  if (extended_) {
+    // COPY FROM and a fed pipeline ask for more as the output drains.
+    copy_output_drained();
+    pipeline_output_drained();
+  }
 }
 
 void link::read_input() {
-  std::byte buffer[64 * 1024];
   auto attempt = session_attempt_;
   for (;;) {
     if (fd_ < 0 || paused_ || awaiting_callback_ || rows_held_ || attempt != session_attempt_)
       return;
     std::error_code ended;
     std::string why;
-    auto n = receive(buffer, ended, why);
+    // Straight into the decoder's buffer: no copy of what was read.
+    auto n = receive(decoder_.prepare(64 * 1024), ended, why);
     if (ended) {
       if (phase_ == phase::closed)
         return;
@@ -364,7 +361,7 @@ void link::read_input() {
     }
     if (n == 0)
       return;
-    decoder_.feed(std::span<const std::byte>{buffer, n});
+    decoder_.commit(n);
     if (!handle_decoded()) {
       // Held for a callback or on_rows: send what was written, read no more.
       if (fd_ >= 0 && attempt == session_attempt_)

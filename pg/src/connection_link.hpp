@@ -18,6 +18,23 @@
 
 namespace actorloop::pg::detail {
 
+/// A copy of the pg callback `member` and the connection it is called
+/// with (null once the connection object is going), both taken under the
+/// connection's lock: callbacks are called without it, so that they may
+/// call the connection.
+template <auto member>
+struct installed_callback {
+  std::remove_cvref_t<decltype(callbacks{}.*member)> callback;
+  connection* target = nullptr;
+};
+
+template <auto member>
+[[nodiscard]] installed_callback<member> copy_installed(netio::connection::state& core,
+                                                        connection::state& pg) {
+  std::lock_guard guard{core.owner_state->mutex};
+  return {pg.installed.*member, pg.self};
+}
+
 class link final : public netio::detail::connection_transport,
                    public netio::detail::io_handler,
                    public std::enable_shared_from_this<link> {
@@ -36,6 +53,9 @@ public:
   /// copy_in's source gave `piece` (nullopt: the end) or threw `failure`.
   void copy_data_arrived(std::uint64_t request_id, std::optional<std::string> piece,
                          std::string failure);
+  /// A fed pipeline's source gave `piece` (`more`: pieces follow) or threw `failure`.
+  void pipeline_piece_arrived(std::uint64_t request_id, pipeline& piece, bool more,
+                              std::string failure);
   /// connect_timeout passed for host attempt `attempt`: give up on that host.
   void host_deadline_reached(std::uint64_t attempt);
 
@@ -88,6 +108,12 @@ private:
   void deliver_chunk();
   /// handle_extended for a pipeline (pipeline_query.cpp).
   bool handle_pipeline(backend_message& message);
+  /// A fed pipeline: asks its source for the next piece where callbacks run.
+  void request_pipeline_piece();
+  /// Output was written: a fed pipeline may ask for its next piece.
+  void pipeline_output_drained();
+  /// No piece follows: closes what was sent with a Sync when needed.
+  void end_pipeline_feed();
   /// handle_extended for execute_streaming: a simple query's rows to on_rows.
   bool handle_simple_streaming(backend_message& message);
   /// execute_streaming's bound: reading stops while two chunks wait.

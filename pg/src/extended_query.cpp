@@ -9,12 +9,23 @@
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
 
+#include <algorithm>
+
 namespace actorloop::pg::detail {
 
 namespace {
 
 void note_buffered_row(connection::state& pg) {
   raise_peak(pg.peak_buffered_rows, pg.buffered_rows.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+/// Adds a streamed row to the chunk being received; a new chunk gets its
+/// room at once rather than by doubling (up to 16384 rows: rows_per_chunk
+/// is the caller's and may be huge).
+void add_to_chunk(extended_operation& operation, data_row&& row) {
+  if (operation.chunk.empty())
+    operation.chunk.reserve(std::min<std::size_t>(operation.fetch.rows_per_chunk, 16384));
+  operation.chunk.push_back(std::move(row));
 }
 
 /// `tag` with its final number (the rows) replaced by `rows`.
@@ -67,8 +78,23 @@ void link::send_extended(std::uint64_t request_id, std::shared_ptr<extended_oper
     return;
   extended_ = std::move(operation);
   auto& messages = extended_->messages;
-  output_.insert(output_.end(), messages.begin(), messages.end());
+  if (output_start_ == output_.size()) {
+    // Nothing waits to be written: take the encoded messages as they are
+    // (a pipeline's can be megabytes) rather than copy them.
+    output_.swap(messages);
+    output_start_ = 0;
+  } else {
+    output_.insert(output_.end(), messages.begin(), messages.end());
+  }
   messages = {};
+  if (extended_->what == extended_operation::kind::pipeline && !extended_->segment_ends.empty()) {
+    // One result per statement, in place from the start (no regrowth on
+    // this worker while the answers come).
+    std::lock_guard guard{core_->owner_state->mutex};
+    auto found = pg_->building.find(request_id);
+    if (found != pg_->building.end())
+      found->second.results.reserve(extended_->segment_ends.back());
+  }
   if (!executes_portal(*extended_)) {
     extended_->sync_sent = true; // the caller's messages end with Sync
   } else if (extended_->fetch.rows_per_chunk == 0) {
@@ -184,7 +210,7 @@ bool link::handle_simple_streaming(backend_message& message) {
         operation.columns = body;
         return false; // the statement's result records its description
       } else if constexpr (std::is_same_v<type, data_row>) {
-        operation.chunk.push_back(std::move(body));
+        add_to_chunk(operation, std::move(body));
         note_buffered_row(*pg_);
         if (operation.chunk.size() >= operation.fetch.rows_per_chunk)
           deliver_rows();
@@ -241,7 +267,7 @@ bool link::handle_extended(backend_message& message) {
         ++operation.rows_fetched;
         if (!streamed)
           return false;
-        operation.chunk.push_back(std::move(body));
+        add_to_chunk(operation, std::move(body));
         note_buffered_row(*pg_);
         return true;
       } else if constexpr (std::is_same_v<type, portal_suspended>) {

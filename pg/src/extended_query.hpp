@@ -36,6 +36,11 @@ struct extended_operation {
   std::size_t segment = 0;               // the segment the server answers
   std::size_t statement = 0;             // the statement the server answers
   bool segment_failed = false;
+  std::size_t statements_sent = 0;       // statements in the output so far
+  // execute(pipeline_source): the pieces come from `feed` (pipeline_query.cpp)
+  pipeline_source feed;
+  bool feed_asked = false;               // the source is being asked
+  bool feed_ended = true;                // no piece will follow (execute(pipeline): from the start)
 
   // -- COPY (copy_stream.cpp) ------------------------------------------------------------
   copy_data_callback on_copy_data;

@@ -259,11 +259,7 @@ void link::tls_established() {
       // No binding for this signature algorithm: SCRAM then says 'y'.
     }
   }
-  security_session_callback callback;
-  {
-    std::lock_guard guard{core_->owner_state->mutex};
-    callback = pg_->installed.security_session;
-  }
+  auto callback = copy_installed<&callbacks::security_session>(*core_, *pg_).callback;
   if (!callback) {
     send_startup();
     return;

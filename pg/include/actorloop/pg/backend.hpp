@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,32 +100,53 @@ struct row_description {
   friend bool operator==(const row_description&, const row_description&) = default;
 };
 
+namespace detail {
+struct data_row_access;
+}
+
 /// DataRow ('D'): one row's values, kept in one buffer. A value is either
 /// NULL or a byte string (text or binary, as the row description says).
+/// A decoded row is one allocation: its cell table and the message body.
 class data_row {
 public:
   data_row() = default;
   /// Number of values in the row.
-  [[nodiscard]] std::size_t size() const noexcept { return cells_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
   /// True if value `index` is NULL. Throws `std::out_of_range` past the end.
-  [[nodiscard]] bool is_null(std::size_t index) const;
+  [[nodiscard]] bool is_null(std::size_t index) const { return cell_at(index).length < 0; }
   /// The bytes of value `index` (empty for NULL; check `is_null`). The view
   /// lives as long as this row. Throws `std::out_of_range` past the end.
-  [[nodiscard]] std::string_view value(std::size_t index) const;
-  /// Appends a value (used by the decoder and by tests).
+  [[nodiscard]] std::string_view value(std::size_t index) const {
+    auto entry = cell_at(index);
+    if (entry.length < 0)
+      return {};
+    return {storage_.data() + count_ * sizeof(cell) + entry.offset,
+            static_cast<std::size_t>(entry.length)};
+  }
+  /// Appends a value (used by tests; the decoder builds a row at once).
   void push_back(std::optional<std::string_view> value);
   /// Bytes the row holds (for backpressure accounting).
   [[nodiscard]] std::size_t byte_size() const noexcept { return storage_.size(); }
-  friend bool operator==(const data_row&, const data_row&) = default;
+  /// Equal when both have the same values (NULL equal to NULL only).
+  friend bool operator==(const data_row& left, const data_row& right);
 
 private:
+  friend struct detail::data_row_access;
   struct cell {
-    std::uint32_t offset = 0;
+    std::uint32_t offset = 0; // from the start of the values, after the cell table
     std::int32_t length = -1; // -1: NULL
-    friend bool operator==(const cell&, const cell&) = default;
   };
+  [[nodiscard]] cell cell_at(std::size_t index) const {
+    if (index >= count_)
+      out_of_range(index);
+    cell entry;
+    std::memcpy(&entry, storage_.data() + index * sizeof(cell), sizeof(cell));
+    return entry;
+  }
+  [[noreturn]] void out_of_range(std::size_t index) const;
+  // `count_` cells (unaligned, hence memcpy), then the values' bytes.
   std::string storage_;
-  std::vector<cell> cells_;
+  std::uint32_t count_ = 0;
 };
 
 /// CommandComplete ('C').
@@ -292,18 +314,30 @@ public:
   /// Appends received bytes.
   void feed(std::span<const std::byte> bytes);
   void feed(std::string_view bytes);
+  /// Room for at least `size` more bytes at the end of the buffer, for a
+  /// reader to receive into directly (saving `feed`'s copy); `commit(n)`
+  /// then appends the first `n` bytes written there. Any other call in
+  /// between (`feed`, `next`, `prepare`) invalidates the room. Only the
+  /// bytes of a partial message are ever moved to make room.
+  [[nodiscard]] std::span<std::byte> prepare(std::size_t size);
+  /// Appends `size` bytes written into the room `prepare` gave; throws
+  /// pg::error (invalid_argument) when that is more than the room.
+  void commit(std::size_t size);
   /// The next complete message, "needs more", or the stream's error.
   [[nodiscard]] decode_result next();
   /// Bytes fed and not yet decoded.
-  [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size() - start_; }
+  [[nodiscard]] std::size_t buffered() const noexcept { return end_ - start_; }
   /// True once an error was returned.
   [[nodiscard]] bool broken() const noexcept { return static_cast<bool>(error_); }
   [[nodiscard]] const decoder_limits& limits() const noexcept { return limits_; }
 
 private:
+  void make_room(std::size_t size);
+
   decoder_limits limits_;
-  std::vector<std::byte> buffer_;
+  std::vector<std::byte> buffer_; // bytes [start_, end_) wait to be decoded; the rest is room
   std::size_t start_ = 0;
+  std::size_t end_ = 0;
   std::error_code error_;
   std::string error_detail_;
 };

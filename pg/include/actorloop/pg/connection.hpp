@@ -66,8 +66,11 @@ struct result {
   std::string command_tag; ///< empty for an empty query
   /// In a pipeline, how this statement ended, and its ErrorResponse if it
   /// failed (elsewhere always `completed`: the error is `query_result::error`).
+  /// The error is held out of line (null when there is none), so that a
+  /// result stays small: a pipeline has one per statement. Shared and
+  /// immutable: copies of a result share it.
   statement_status status = statement_status::completed;
-  std::optional<server_message> error;
+  std::shared_ptr<const server_message> error;
 
   [[nodiscard]] std::size_t row_count() const noexcept { return rows.size(); }
   [[nodiscard]] std::size_t column_count() const noexcept { return description.fields.size(); }
@@ -161,6 +164,7 @@ struct query_result {
 class connection;
 namespace detail {
 struct extended_operation;
+class link;
 }
 
 /// Receives a portal's rows a chunk at a time (`fetch_options::on_rows`):
@@ -209,10 +213,29 @@ public:
 
 private:
   friend class connection;
+  friend class detail::link;
   std::vector<std::byte> messages_;
   std::vector<std::size_t> segment_ends_; // statements before each Sync
   std::size_t statements_ = 0;
 };
+
+/// Gives a pipeline fed in pieces (`connection::execute(pipeline_source)`)
+/// its next piece: appends statements and Sync points to `next`, which
+/// starts empty, and returns true while more may follow, false at the end
+/// (what `next` holds then is still sent). A piece may end without a Sync:
+/// its statements join the next piece's segment. Runs where
+/// `fetch_options::on_rows` runs (the calling thread in sync mode, the
+/// `poll` caller in deferred mode, the I/O worker in async mode), once at a
+/// time, and is asked again only when less than `pipeline_window` bytes
+/// wait to be written, so the server works through one piece while the
+/// next is encoded. A throw ends the feed: nothing of that piece is sent, a
+/// client message (invalid_argument) quotes it, a Sync closes what was sent,
+/// and the operation fails (segments that completed before stay committed).
+/// Like every callback except the completion, it must not start operations.
+using pipeline_source = std::function<bool(connection&, pipeline& next)>;
+/// Bytes of a fed pipeline written ahead of the server before its source
+/// is asked for the next piece.
+inline constexpr std::size_t pipeline_window = 256 * 1024;
 
 /// Counters of rows delivered through `fetch_options::on_rows` and of COPY
 /// data in both directions.
@@ -384,6 +407,15 @@ public:
   /// `status`; `error` is the first ErrorResponse and the completion fails
   /// when any statement failed. An empty pipeline is refused (`fail`).
   started_operation execute(pipeline batch);
+  /// Runs a pipeline fed in pieces by `source` (see `pipeline_source`): the
+  /// first piece is asked for at once, the next whenever less than
+  /// `pipeline_window` bytes wait to be written, so encoding, sending and
+  /// the server's work overlap as in libpq's pipeline mode. Otherwise as
+  /// `execute(pipeline)`: one operation, one completion after the last
+  /// segment's ReadyForQuery, one `result` per statement sent, in order. A
+  /// Sync is added after the last piece when it does not end with one; a
+  /// source that gives no statement at all completes with no results.
+  started_operation execute(pipeline_source source);
   /// Runs `sql` (a COPY ... TO STDOUT) with the simple protocol and hands
   /// its data to `on_data` as it arrives. Backpressure is the core's: while
   /// more than `core.max_buffered_bytes` wait for the callback (sync and
