@@ -95,7 +95,7 @@ struct registration final : runtime::detail::waiter,
     });
   }
 
-  const waitable what;
+  waitable what; // emptied when removed, replaced when reused (core::add)
   const caf::strong_actor_ptr actor;
   runtime::detail::scheduler_group& group;
   applet_core& owner; // lives in the applet's actor, which `actor` keeps
@@ -208,6 +208,11 @@ struct applet_context::core {
 
   using registration_map = registration_table;
   registration_table registrations;
+  // Registrations that remove_wait took out, kept for add to reuse (see
+  // retire): an applet that replaces a finished operation's wait by the
+  // next one's allocated and freed one per event.
+  static constexpr std::size_t spare_capacity = 4;
+  std::vector<std::shared_ptr<registration>> spares;
   // FIFO of possibly ready registrations, linked through the registrations
   // themselves; every entry is also in `registrations`, which owns it.
   registration* ready_head = nullptr;
@@ -504,8 +509,10 @@ struct applet_context::core {
                                            describe(what) +
                                            " is already registered (remove_wait or clear_wait first)");
     }
-    auto entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
-                                                self->group(), *this);
+    auto entry = reuse_spare(what);
+    if (!entry)
+      entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
+                                             self->group(), *this);
     registrations.emplace(what.id(), entry);
     if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
       unqueue(*entry); // attach may have found it ready before failing
@@ -519,9 +526,62 @@ struct applet_context::core {
     auto found = registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
-    erase_registration(found);
+    retire(found);
     record->waits.store(registrations.size(), std::memory_order_relaxed);
     return true;
+  }
+
+  /// As erase_registration, but the registration is kept in `spares` for
+  /// add to reuse, its waitable let go of now. Not for timers: the group's
+  /// deadline list may still hold a weak reference to theirs and call it.
+  void retire(registration_map::iterator position) noexcept {
+    auto& entry = *position->second;
+    unqueue(entry);
+    entry.erased = true;
+    runtime::detail::access::state(entry.what)->detach(entry);
+    if (entry.what.kind() == runtime::waitable_kind::timer || !make_room_for_spares()) {
+      registrations.erase(position);
+      return;
+    }
+    // Detached: no thread but this one touches the registration any more,
+    // except through references counted in use_count (the inbox, a turn
+    // dispatching it), which reuse_spare waits out.
+    auto kept = std::move(position->second);
+    registrations.erase(position);
+    kept->what = waitable{};
+    if (spares.size() == spare_capacity)
+      spares.erase(spares.begin()); // the oldest goes (freed when unused)
+    spares.push_back(std::move(kept));
+  }
+
+  /// Reserves `spares` on first use (an applet that never calls remove_wait
+  /// allocates nothing for it); false when out of memory.
+  bool make_room_for_spares() noexcept {
+    if (spares.capacity() != 0)
+      return true;
+    try {
+      spares.reserve(spare_capacity);
+      return true;
+    } catch (...) {
+      return false; // Out of memory: no reuse, nothing else changes.
+    }
+  }
+
+  /// A spare registration nobody else references any more, made to wait
+  /// for `what`; null if there is none.
+  std::shared_ptr<registration> reuse_spare(const waitable& what) {
+    for (auto position = spares.begin(); position != spares.end(); ++position) {
+      if (position->use_count() != 1)
+        continue; // Still in the inbox or in a turn's hands.
+      auto entry = std::move(*position);
+      spares.erase(position);
+      entry->what = what;
+      entry->erased = false;
+      entry->stale = false;
+      entry->message_pending.store(false, std::memory_order_relaxed);
+      return entry;
+    }
+    return nullptr;
   }
 
   void clear() {
@@ -541,6 +601,7 @@ struct applet_context::core {
     record->state.store(applet_state::destroying);
     while (!registrations.empty())
       erase_registration(registrations.begin());
+    spares.clear(); // each holds a reference to this applet's actor
     // Drop what is still in the inbox; a timer's late notify that pushes
     // after this sees the flag and drains for itself (see notify).
     inbox_closed.store(true, std::memory_order_seq_cst);

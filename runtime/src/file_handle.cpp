@@ -67,10 +67,11 @@ bool file_state::track(const std::shared_ptr<file_op_state>& op) {
     return false;
   op->set_descriptor(descriptor_);
   if (operations_.size() >= prune_at_) {
-    std::erase_if(operations_, [](const std::weak_ptr<file_op_state>& each) {
-      auto alive = each.lock();
-      return !alive || alive->done();
-    });
+    // A completed operation's state may be destroyed here, under the file's
+    // lock: its destructor takes no lock (finish dropped the descriptor, the
+    // backend and the operation's own reference).
+    std::erase_if(operations_,
+                  [](const std::shared_ptr<file_op_state>& each) { return each->done(); });
     prune_at_ = std::max<std::size_t>(16, operations_.size() * 2);
   }
   operations_.push_back(op);
@@ -78,7 +79,7 @@ bool file_state::track(const std::shared_ptr<file_op_state>& op) {
 }
 
 void file_state::close() {
-  std::vector<std::weak_ptr<file_op_state>> operations;
+  std::vector<std::shared_ptr<file_op_state>> operations;
   std::shared_ptr<file_descriptor> descriptor; // closed here unless in use
   {
     std::lock_guard guard{mutex_};
@@ -89,17 +90,14 @@ void file_state::close() {
     operations.swap(operations_);
   }
   for (auto& each : operations)
-    if (auto op = each.lock())
-      op->cancel();
+    each->cancel();
 }
 
 std::size_t file_state::in_flight() const {
   std::lock_guard guard{mutex_};
   return static_cast<std::size_t>(
-    std::count_if(operations_.begin(), operations_.end(), [](const auto& each) {
-      auto alive = each.lock();
-      return alive && !alive->done();
-    }));
+    std::count_if(operations_.begin(), operations_.end(),
+                  [](const auto& each) { return !each->done(); }));
 }
 
 std::size_t file_state::register_with_rings() {
@@ -212,12 +210,12 @@ std::size_t file::in_flight() const {
 file_operation file::start(file_op kind, std::uint64_t offset, const iovec* buffers,
                            std::size_t count) {
   auto& state = checked();
-  // One heap block per operation (see file_op_state).
-  auto op = std::make_shared<detail::file_op_state>(kind, offset, buffers, count);
-  file_operation handle{op};
+  // One heap block per operation (see file_op_state::make). `op` is moved
+  // into the handle that is returned: no reference count is touched for it.
+  auto op = detail::file_op_state::make(kind, offset, buffers, count);
   if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
     op->fail(std::make_error_code(std::errc::invalid_argument));
-    return handle;
+    return file_operation{std::move(op)};
   }
   // Chosen before the file publishes the operation (track), so that a
   // concurrent close can cancel it through its backend.
@@ -226,18 +224,18 @@ file_operation file::start(file_op kind, std::uint64_t offset, const iovec* buff
   op->prepare(op, std::move(backend));
   if (!state.track(op)) {
     op->fail(errc::closed);
-    return handle;
+    return file_operation{std::move(op)};
   }
   if (op->descriptor < 0) { // adopted as such; the kernel would say the same
     op->fail(std::make_error_code(std::errc::bad_file_descriptor));
-    return handle;
+    return file_operation{std::move(op)};
   }
   if (!runnable) {
     op->fail(errc::scheduler_stopped);
-    return handle;
+    return file_operation{std::move(op)};
   }
   op->launch(op);
-  return handle;
+  return file_operation{std::move(op)};
 }
 
 std::size_t file::register_with_rings() {

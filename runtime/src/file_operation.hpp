@@ -6,7 +6,6 @@
 #include <actorloop/runtime/waitable.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -93,7 +92,11 @@ private:
   std::shared_ptr<file_descriptor> descriptor_;
   // The descriptor after close, while operations in flight still hold it.
   std::weak_ptr<file_descriptor> closed_;
-  std::vector<std::weak_ptr<file_op_state>> operations_;
+  // Operations started and not yet seen complete. Strong references: a
+  // completed one stays until the next prune (at most about as many as are
+  // in flight), which costs two reference count updates per operation where
+  // a weak_ptr cost four (its own count, then lock() and release at prune).
+  std::vector<std::shared_ptr<file_op_state>> operations_;
   std::size_t prune_at_ = 16;
 };
 
@@ -107,6 +110,13 @@ private:
 /// buffer), and it takes its own lock once at completion.
 class file_op_state final : public waitable_state {
 public:
+  /// A new operation, its block taken from the calling thread's recycled
+  /// blocks when there is one (see file_operation.cpp). `handles` starts at
+  /// 1: the caller wraps it in exactly one `file_operation` that adopts it.
+  [[nodiscard]] static std::shared_ptr<file_op_state> make(file_op kind, std::uint64_t offset,
+                                                           const iovec* buffers,
+                                                           std::size_t count);
+
   file_op_state(file_op kind, std::uint64_t offset, const iovec* buffers, std::size_t count);
 
   const file_op kind;
@@ -168,7 +178,9 @@ private:
   std::atomic<bool> finishing_{false};
   // done_ and result_ are written once, under mutex_ (the waitable's lock),
   // before `completed_` is set (release): whoever reads `completed_` true
-  // (acquire) may read result_ without the lock.
+  // (acquire) may read result_ without the lock. block_until_done waits on
+  // it (std::atomic::wait: no condition variable to construct and destroy
+  // per operation; a notify without waiters is a load).
   std::atomic<bool> completed_{false};
   // Guarded by mutex_.
   bool done_ = false;
@@ -178,7 +190,6 @@ private:
   std::shared_ptr<file_backend> backend_;
   // Written before the operation starts, dropped by the one finisher.
   std::shared_ptr<file_descriptor> file_;
-  std::condition_variable done_changed_;
 };
 
 } // namespace actorloop::runtime::detail

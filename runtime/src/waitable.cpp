@@ -31,6 +31,27 @@ namespace {
 
 std::atomic<std::uint64_t> next_waitable_id{1};
 
+// Ids are handed to threads in blocks, so that making a waitable (one per
+// file operation) takes no atomic read-modify-write. Unique, never 0; not
+// ordered across threads.
+constexpr std::uint64_t id_block = 1024;
+
+struct id_range {
+  std::uint64_t next;
+  std::uint64_t end;
+};
+
+thread_local id_range thread_ids{};
+
+std::uint64_t new_waitable_id() noexcept {
+  auto& ids = thread_ids;
+  if (ids.next == ids.end) {
+    ids.next = next_waitable_id.fetch_add(id_block, std::memory_order_relaxed);
+    ids.end = ids.next + id_block;
+  }
+  return ids.next++;
+}
+
 std::string describe(const waitable_state& state) {
   std::string text = to_string(state.kind());
   text += " '";
@@ -76,7 +97,7 @@ void waiter::on_deadline(time_point) noexcept {
 }
 
 waitable_state::waitable_state(waitable_kind kind, std::string name)
-  : id_(next_waitable_id.fetch_add(1, std::memory_order_relaxed)), kind_(kind),
+  : id_(new_waitable_id()), kind_(kind),
     name_(std::move(name)) {}
 
 waitable_state::~waitable_state() = default;
@@ -115,16 +136,25 @@ void waitable_state::detach(waiter& who) noexcept {
 }
 
 bool waitable_state::ready() const {
+  if (latched_.load(std::memory_order_acquire))
+    return !closed_.load(std::memory_order_acquire);
   std::lock_guard guard{mutex_};
   return !closed_ && ready_locked();
 }
 
 bool waitable_state::ready_for(const waiter* who) const {
+  // Latched states wake everyone, so nothing is ever reserved for one waiter.
+  if (latched_.load(std::memory_order_acquire))
+    return !closed_.load(std::memory_order_acquire);
   std::lock_guard guard{mutex_};
   return !closed_ && ready_locked() && (chosen_ == nullptr || chosen_ == who);
 }
 
 bool waitable_state::try_consume(const waiter* who) {
+  // Ready until closed, and consuming changes nothing: no lock (this was one
+  // of the lock pairs of every file operation an applet dispatches).
+  if (latched_.load(std::memory_order_acquire))
+    return !closed_.load(std::memory_order_acquire);
   std::lock_guard guard{mutex_};
   if (closed_ || !ready_locked())
     return false;
@@ -145,9 +175,9 @@ std::optional<time_point> waitable_state::deadline() const {
 
 void waitable_state::close() {
   std::lock_guard guard{mutex_};
-  if (closed_)
+  if (closed_.load(std::memory_order_relaxed))
     return;
-  closed_ = true;
+  closed_.store(true, std::memory_order_release);
   chosen_ = nullptr;
   // Everyone re-checks, finds it closed and drops it.
   for (auto* who : waiters_)
@@ -155,8 +185,7 @@ void waitable_state::close() {
 }
 
 bool waitable_state::is_closed() const {
-  std::lock_guard guard{mutex_};
-  return closed_;
+  return closed_.load(std::memory_order_acquire);
 }
 
 std::size_t waitable_state::waiter_count() const {

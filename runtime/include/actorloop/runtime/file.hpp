@@ -113,7 +113,8 @@ public:
 
 private:
   friend class file;
-  explicit file_operation(const std::shared_ptr<detail::file_op_state>& state);
+  /// Takes the operation's first handle count (set by its creation).
+  explicit file_operation(std::shared_ptr<detail::file_op_state>&& state) noexcept;
   void release() noexcept;
   // Counted by the `file_operation` copies only (not by plain `waitable`
   // copies or wait sets): the last one gone cancels and waits for the

@@ -22,6 +22,7 @@
 #include <actorloop/runtime/clock.hpp>
 #include <actorloop/runtime/error.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -175,6 +176,11 @@ protected:
   void signal_locked() noexcept;
   /// Call after a timer deadline moved.
   void deadline_changed_locked() noexcept;
+  /// For states that, once ready, stay ready until closed, wake every
+  /// waiter and consume nothing (a completed file operation): call with the
+  /// lock held when that readiness is reached, before `signal_locked`. From
+  /// then on `try_consume`, `ready` and `ready_for` answer without the lock.
+  void latch_ready_locked() noexcept { latched_.store(true, std::memory_order_release); }
 
   mutable std::mutex mutex_;
 
@@ -188,7 +194,10 @@ private:
   std::size_t next_to_wake_ = 0;
   // The waiter the current wake-one readiness is reserved for, or null.
   const waiter* chosen_ = nullptr;
-  bool closed_ = false;
+  // Written under mutex_; read without it where a latched state answers
+  // alone (see latch_ready_locked) and by is_closed.
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> latched_{false};
 };
 
 /// True when the calling thread is a worker of some actorloop scheduler.
