@@ -1,7 +1,8 @@
 #pragma once
 // Shared helpers of the benchmarks: --quick parsing, medians, the result line
-// that bench/run collects, commentary lines, loud failure, CPU pinning and a
-// CAF actor system configured from code.
+// that bench/run collects, commentary lines, loud failure, CPU pinning, the
+// client/server placement with one pinned I/O worker per engine, the
+// ACTORLOOP_BENCH_ONLY selection, and a CAF actor system configured from code.
 //
 // Result line contract (one per comparison of ours with one peer):
 //   <name>: ours=<value> <unit> peer(<peer name>)=<value> <unit> ratio=<r> key=value...
@@ -18,6 +19,9 @@
 //                                cpu_meter
 // Every other line is commentary and starts with "# " so it can never be
 // mistaken for a result.
+
+#include <actorloop/netio/io_pool.hpp>
+#include <actorloop/runtime/engine.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -375,6 +379,59 @@ inline void pin_this_thread(unsigned cpu) {
   CPU_SET(cpu, &mask);
   if (int failed = pthread_setaffinity_np(pthread_self(), sizeof mask, &mask); failed != 0)
     fail("pinning a thread to CPU %u failed (error %d)", cpu, failed);
+}
+
+/// Where the two ends of a client/server comparison run, alike for every
+/// side: every client end on `client_cpu`, every server end on `server_cpu`
+/// (equal when only one CPU is allowed).
+struct placement {
+  unsigned client_cpu = 0;
+  unsigned server_cpu = 0;
+};
+
+/// Client ends on the first allowed CPU, server ends on the last, so that
+/// every exchange crosses threads and CPUs; says so when only one is allowed.
+inline placement client_server_placement() {
+  auto cpus = allowed_cpus();
+  placement where{cpus.front(), cpus.back()};
+  if (where.client_cpu == where.server_cpu)
+    comment("NOTE: only CPU %u is allowed, so client and server ends share it", where.client_cpu);
+  return where;
+}
+
+/// An engine whose one I/O worker is pinned to `cpu`: ours gets the
+/// placement above from two of them, a server engine and a client engine
+/// (netio has no per-connection choice of worker; with one pool of two
+/// workers the ends of a connection share a worker or not depending on
+/// timing). Nothing else runs there, so one idle default worker is enough.
+inline std::unique_ptr<actorloop::runtime::engine> engine_pinned_to(unsigned cpu) {
+  actorloop::runtime::engine_options options;
+  options.default_threads = 1;
+  auto result = std::make_unique<actorloop::runtime::engine>(options);
+  actorloop::netio::io_pool_options pool;
+  pool.workers = 1;
+  pool.cpus = actorloop::runtime::cpu_set{cpu};
+  actorloop::netio::start_io_workers(*result, pool);
+  return result;
+}
+
+/// Whether ACTORLOOP_BENCH_ONLY (a comma-separated list of comparison names)
+/// is unset or names `name`: a profile (perf record, valgrind
+/// --tool=callgrind) then covers only the comparisons it names.
+inline bool selected(std::string_view name) {
+  const char* only = std::getenv("ACTORLOOP_BENCH_ONLY");
+  if (only == nullptr || *only == '\0')
+    return true;
+  std::string_view list{only};
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    if (list.substr(0, comma) == name)
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 /// A separate CAF actor system for the peer side. `max_threads` = 0 keeps

@@ -94,13 +94,7 @@ struct raw_connection {
   std::size_t received = 0;
 };
 
-/// The raw epoll pair: the server answers `response` bytes once it has read
-/// `request` bytes; the client sends the next request once it has the reply.
-/// The CPUs of the two ends (equal when only one CPU is allowed).
-struct placement {
-  unsigned client_cpu = 0;
-  unsigned server_cpu = 0;
-};
+using bench::placement;
 
 /// One measurement: round trips per second and the CPU seconds of the span.
 struct measured {
@@ -495,51 +489,20 @@ std::pair<std::size_t, std::size_t> message_sizes() {
   return {request.size(), reply.size()};
 }
 
-/// Whether ACTORLOOP_BENCH_ONLY (a comma-separated list) is unset or names `name`.
-bool selected(std::string_view name) {
-  const char* only = std::getenv("ACTORLOOP_BENCH_ONLY");
-  if (only == nullptr || *only == '\0')
-    return true;
-  std::string_view list{only};
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    if (list.substr(0, comma) == name)
-      return true;
-    if (comma == std::string_view::npos)
-      break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
 
 } // namespace
 
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   auto duration = settings.smoke ? 100ms : settings.quick ? 300ms : 1000ms;
-  auto cpus = bench::allowed_cpus();
-  placement where{cpus.front(), cpus.back()};
-  if (where.client_cpu == where.server_cpu)
-    bench::comment("NOTE: only CPU %u is allowed, so client and server ends share it",
-                   where.client_cpu);
-  // Two engines with one pinned I/O worker each: every server end on the
-  // server engine's worker, every client end on the client engine's.
-  auto make_engine = [](unsigned cpu) {
-    runtime::engine_options options;
-    options.default_threads = 1; // nothing runs there; one idle worker is enough
-    auto result = std::make_unique<runtime::engine>(options);
-    netio::io_pool_options pool;
-    pool.workers = 1;
-    pool.cpus = runtime::cpu_set{cpu};
-    netio::start_io_workers(*result, pool);
-    return result;
-  };
-  auto server_engine = make_engine(where.server_cpu);
-  auto client_engine = make_engine(where.client_cpu);
+  auto where = bench::client_server_placement();
+  // Every server end on the server engine's worker, every client end on the client engine's.
+  auto server_engine = bench::engine_pinned_to(where.server_cpu);
+  auto client_engine = bench::engine_pinned_to(where.client_cpu);
 
   for (int connections : {1, 100}) {
     const char* name = connections == 1 ? "echo_1conn" : "echo_100conn";
-    if (!selected(name))
+    if (!bench::selected(name))
       continue;
     bench::side ours, asio_side, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
@@ -563,7 +526,7 @@ int main(int argc, char** argv) {
                   bench::peer_kind::limit, raw_side);
   }
 
-  if (selected("message_roundtrip")) {
+  if (bench::selected("message_roundtrip")) {
     auto [request_bytes, reply_bytes] = message_sizes();
     bench::side ours, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {

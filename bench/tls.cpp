@@ -19,6 +19,9 @@
 // The peer is a limit (a blocking loop per side that does nothing else).
 // cpu_s: process CPU seconds of each whole run (the timed part is nearly all
 // of it).
+//
+// Profiling aid: ACTORLOOP_BENCH_ONLY=<name>[,<name>...] (tls_handshake,
+// tls_bulk) runs only those comparisons.
 
 #include "bench_support.hpp"
 
@@ -86,11 +89,7 @@ std::shared_ptr<netio::tls_context> client_context(const credentials& keys) {
   return std::make_shared<netio::tls_context>(options);
 }
 
-/// Where each end runs: the client ends on `client_cpu`, the server ends on `server_cpu`.
-struct placement {
-  unsigned client_cpu;
-  unsigned server_cpu;
-};
+using bench::placement;
 
 double our_handshakes_per_second(runtime::engine& server_engine, runtime::engine& client_engine,
                                  const credentials& keys, int count) {
@@ -338,51 +337,39 @@ int main(int argc, char** argv) {
   int handshakes = settings.smoke ? 10 : settings.quick ? 100 : 300;
   bulk_bytes = (settings.smoke ? 8u : settings.quick ? 64u : 256u) * 1024u * 1024u;
   credentials keys;
-  auto cpus = bench::allowed_cpus();
-  placement where{cpus.front(), cpus.back()};
-  if (where.client_cpu == where.server_cpu)
-    bench::comment("NOTE: only CPU %u is allowed, so client and server ends share it",
-                   where.client_cpu);
-  // Two engines with one pinned I/O worker each: every server end on the
-  // server engine's worker, every client end on the client engine's.
-  auto make_engine = [](unsigned cpu) {
-    runtime::engine_options options;
-    options.default_threads = 1; // nothing runs there; one idle worker is enough
-    auto result = std::make_unique<runtime::engine>(options);
-    netio::io_pool_options pool;
-    pool.workers = 1;
-    pool.cpus = runtime::cpu_set{cpu};
-    netio::start_io_workers(*result, pool);
-    return result;
-  };
-  auto server_engine = make_engine(where.server_cpu);
-  auto client_engine = make_engine(where.client_cpu);
+  auto where = bench::client_server_placement();
+  // Every server end on the server engine's worker, every client end on the client engine's.
+  auto server_engine = bench::engine_pinned_to(where.server_cpu);
+  auto client_engine = bench::engine_pinned_to(where.client_cpu);
   auto measured = [](bench::side& into, auto&& run) {
     bench::cpu_meter meter;
     meter.start();
     double value = run();
     into.add(value, meter.stop());
   };
-  bench::side ours, peer;
-  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    measured(ours, [&] { return our_handshakes_per_second(*server_engine, *client_engine, keys, handshakes); });
-    measured(peer, [&] { return peer_handshakes_per_second(keys, handshakes, where); });
+  if (bench::selected("tls_handshake")) {
+    bench::side ours, peer;
+    for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+      measured(ours, [&] { return our_handshakes_per_second(*server_engine, *client_engine, keys, handshakes); });
+      measured(peer, [&] { return peer_handshakes_per_second(keys, handshakes, where); });
+    }
+    bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each; every "
+                   "client end on one thread pinned to CPU %u, every server end on one thread pinned "
+                   "to CPU %u (ours: one I/O worker per engine, client and server engine)",
+                   handshakes, where.client_cpu, where.server_cpu);
+    bench::report("tls_handshake", "handshakes/s", bench::better::higher, ours,
+                  "blocking OpenSSL loop", bench::peer_kind::limit, peer);
   }
-  bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each; every "
-                 "client end on one thread pinned to CPU %u, every server end on one thread pinned "
-                 "to CPU %u (ours: one I/O worker per engine, client and server engine)",
-                 handshakes, where.client_cpu, where.server_cpu);
-  bench::report("tls_handshake", "handshakes/s", bench::better::higher, ours,
-                "blocking OpenSSL loop", bench::peer_kind::limit, peer);
-  ours = {};
-  peer = {};
-  for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    measured(ours, [&] { return our_bulk_megabytes_per_second(*server_engine, *client_engine, keys); });
-    measured(peer, [&] { return peer_bulk_megabytes_per_second(keys, where); });
+  if (bench::selected("tls_bulk")) {
+    bench::side ours, peer;
+    for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
+      measured(ours, [&] { return our_bulk_megabytes_per_second(*server_engine, *client_engine, keys); });
+      measured(peer, [&] { return peer_bulk_megabytes_per_second(keys, where); });
+    }
+    bench::comment("tls_bulk: %zu MiB over one connection in 64 KiB writes, same placement",
+                   bulk_bytes / (1024u * 1024u));
+    bench::report("tls_bulk", "MiB/s", bench::better::higher, ours, "blocking OpenSSL loop",
+                  bench::peer_kind::limit, peer);
   }
-  bench::comment("tls_bulk: %zu MiB over one connection in 64 KiB writes, same placement",
-                 bulk_bytes / (1024u * 1024u));
-  bench::report("tls_bulk", "MiB/s", bench::better::higher, ours, "blocking OpenSSL loop",
-                bench::peer_kind::limit, peer);
   return 0;
 }
