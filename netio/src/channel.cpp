@@ -353,8 +353,9 @@ void channel::read_available() {
 
 void channel::read_input() {
   // A TLS stream may hold decrypted input that the socket no longer signals,
-  // so a secured channel reads until the stream says "nothing now"; a plain
-  // one stops at a short read (the kernel buffer is empty then).
+  // so a secured channel reads until the stream says "nothing now" (or
+  // filled less than the chunk and waits for the socket); a plain one stops
+  // at a short read (the kernel buffer is empty then).
   const bool secured = static_cast<bool>(security_.step);
   // Read at most a few chunks per readiness event, so one busy socket cannot
   // starve the others on this worker.
@@ -389,7 +390,11 @@ void channel::read_input() {
                                                            : "receiving failed: " + failure.message());
       return;
     }
-    if (got == 0 || (!secured && got < options_.read_chunk_bytes))
+    // A short read means the kernel buffer is empty; for a TLS stream only
+    // when it also says it waits for the socket (it may hold a failure to
+    // report, or, if it did not say, more records).
+    if (got == 0 || (got < options_.read_chunk_bytes &&
+                     (!secured || (security_.wants_read && security_.wants_read()))))
       return;
   }
   if (secured) {

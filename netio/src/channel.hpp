@@ -51,10 +51,14 @@ public:
 
 /// A security layer over the socket (TLS). `step` advances the handshake;
 /// true when finished. `wants_write` says which readiness to wait for next.
+/// `wants_read` (optional): after a read that filled less than its buffer,
+/// true when the layer holds no more input and waits for the socket (so the
+/// channel need not ask again until it is readable).
 struct security_layer {
   std::unique_ptr<byte_stream> stream;
   std::function<bool(std::error_code&, std::string&)> step;
   std::function<bool()> wants_write;
+  std::function<bool()> wants_read;
 };
 
 struct channel_options {

@@ -17,6 +17,7 @@ security_layer make_tls_layer(const tls_context& context, std::string expected_h
     return done;
   };
   layer.wants_write = [raw] { return raw->wants_write(); };
+  layer.wants_read = [raw] { return raw->wants_read(); };
   layer.stream = std::move(secure);
   return layer;
 }

@@ -1,16 +1,15 @@
 // TLS with OpenSSL over BIOs of our own making: SSL reads ciphertext through
-// `network_in` from a buffer filled from the inner stream only when SSL asks
-// for more, and writes it to `network_out`, which hands each record straight
-// to the inner stream and keeps only what the inner stream did not take.
-// Nothing blocks, and the owner sees the inner stream's readiness through
-// wants_read / wants_write.
+// `network_in` straight from the inner stream into its own record buffer (as
+// a socket BIO would: no buffer of ours in between, so no copy), and writes
+// it to `network_out`, which hands each record straight to the inner stream
+// and keeps only what the inner stream did not take. Nothing blocks, and the
+// owner sees the inner stream's readiness through wants_read / wants_write.
 #include "tls_support.hpp"
 
 #include <algorithm>
-#include <array>
 #include <climits>
-#include <cstring>
 #include <span>
+#include <utility>
 
 namespace actorloop::netio {
 
@@ -29,9 +28,17 @@ constexpr std::size_t max_buffered_ciphertext = record_plaintext_bytes + record_
 /// Smallest record write_some makes while older ciphertext still waits:
 /// waiting for the inner stream beats fragmenting the data into tiny records.
 constexpr std::size_t minimum_record_while_buffered = 4 * 1024;
-/// Bound on the steps one call takes, so one fast peer cannot hold the
+/// Bound on the inner reads one call makes, so one fast peer cannot hold the
 /// owner's thread; the owner calls again on the next readiness.
-constexpr int max_rounds_per_call = 256;
+constexpr int max_inner_reads_per_call = 256;
+
+/// Clears the thread's OpenSSL error queue before an SSL call, as
+/// SSL_get_error needs; peeking first is far cheaper than clearing an
+/// already empty queue, which is the usual case.
+void clear_openssl_errors() noexcept {
+  if (ERR_peek_error() != 0)
+    ERR_clear_error();
+}
 
 } // namespace
 
@@ -46,10 +53,13 @@ struct tls_stream::impl {
   SSL* ssl = nullptr;
   BIO* network_in = nullptr;  // ciphertext from the peer; owned by ssl
   BIO* network_out = nullptr; // ciphertext for the peer (outgoing_method); owned by ssl
-  /// Ciphertext read from the inner stream; SSL has taken it up to incoming_begin.
-  std::array<std::byte, record_plaintext_bytes + record_overhead_bytes> incoming;
-  std::size_t incoming_begin = 0;
-  std::size_t incoming_end = 0;
+  /// Inner reads network_in may still make in this call (see
+  /// max_inner_reads_per_call).
+  int inner_reads_left = 0;
+  /// A failure found while read() already had plaintext to return: reported
+  /// (with `read_failure_detail`) by the next read.
+  std::error_code read_failure;
+  std::string read_failure_detail;
   /// Ciphertext SSL wrote that the inner stream has not taken yet, in order.
   std::vector<std::byte> pending;
   std::size_t pending_offset = 0;
@@ -159,44 +169,33 @@ struct tls_stream::impl {
     return {};
   }
 
-  /// Feeds one chunk of the inner stream's ciphertext to SSL: reads it into
-  /// `incoming`, which network_in's reads then serve. Returns the bytes
-  /// available to SSL; sets `inner_ended` / `inner_error` when the stream
-  /// ended.
-  std::size_t pull_in() {
-    if (incoming_begin < incoming_end)
-      return incoming_end - incoming_begin; // SSL has not taken these yet
-    incoming_begin = incoming_end = 0;
-    if (inner_ended)
-      return 0;
-    std::error_code failure;
-    auto got = inner->read_some(incoming, failure);
-    if (failure) {
-      inner_ended = true;
-      inner_error = failure;
-      return 0;
-    }
-    incoming_end = got;
-    return got;
-  }
+  /// Starts one call's budget of inner reads.
+  void begin_call() noexcept { inner_reads_left = max_inner_reads_per_call; }
 
-  /// network_in's read: serves what pull_in read, in place (no copy into a
-  /// memory BIO first); when it is used up, "retry later", as a drained
-  /// memory BIO says, so SSL answers SSL_ERROR_WANT_READ.
+  /// network_in's read: reads the inner stream straight into SSL's record
+  /// buffer. With read-ahead on, SSL asks for as much as its buffer holds, so
+  /// one inner read carries about a record. When the inner stream has
+  /// nothing (or ended: `inner_ended` / `inner_error` say so), "retry
+  /// later", as a drained memory BIO says, so SSL answers SSL_ERROR_WANT_READ.
   static int incoming_read(BIO* bio, char* out, int length) {
     BIO_clear_retry_flags(bio);
-    auto& self = *static_cast<impl*>(BIO_get_data(bio));
-    auto available = self.incoming_end - self.incoming_begin;
     if (length <= 0)
       return 0;
-    if (available == 0) {
-      BIO_set_retry_read(bio);
-      return -1;
+    auto& self = *static_cast<impl*>(BIO_get_data(bio));
+    if (!self.inner_ended && self.inner_reads_left > 0) {
+      --self.inner_reads_left;
+      std::error_code failure;
+      auto got = self.inner->read_some(
+        {reinterpret_cast<std::byte*>(out), static_cast<std::size_t>(length)}, failure);
+      if (failure) {
+        self.inner_ended = true;
+        self.inner_error = failure;
+      } else if (got > 0) {
+        return static_cast<int>(got);
+      }
     }
-    auto count = std::min(available, static_cast<std::size_t>(length));
-    std::memcpy(out, self.incoming.data() + self.incoming_begin, count);
-    self.incoming_begin += count;
-    return static_cast<int>(count);
+    BIO_set_retry_read(bio);
+    return -1;
   }
 
   void fail_handshake(std::error_code code, std::string why) {
@@ -262,48 +261,66 @@ struct tls_stream::impl {
   }
 
   /// Read side of the post-handshake state; see tls_stream::read_some.
+  /// Fills `buffer` with as many records as arrived (one SSL_read returns
+  /// one record), so the owner handles 64 KiB at a time, not 16.
   std::size_t read(std::span<std::byte> buffer, std::error_code& error) {
-    auto length = static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
-    for (int round = 0; round < max_rounds_per_call; ++round) {
-      ERR_clear_error();
-      int got = SSL_read(ssl, buffer.data(), length);
+    if (read_failure) {
+      error = std::exchange(read_failure, {});
+      detail = std::move(read_failure_detail);
+      return 0;
+    }
+    begin_call();
+    std::size_t total = 0;
+    // Set for an end or a failure; with plaintext in hand it waits for the next call.
+    std::error_code failure;
+    std::string why;
+    while (total < buffer.size()) {
+      clear_openssl_errors();
+      int got = SSL_read(ssl, buffer.data() + total,
+                         static_cast<int>(std::min<std::size_t>(buffer.size() - total, INT_MAX)));
       // SSL may answer with records of its own (TLS 1.3 key updates); a
       // failed send shows up on the next write.
       (void)push_out();
       if (got > 0) {
-        want_read = false;
-        return static_cast<std::size_t>(got);
+        total += static_cast<std::size_t>(got);
+        continue;
       }
       switch (SSL_get_error(ssl, got)) {
         case SSL_ERROR_WANT_READ:
-          if (pull_in() > 0)
-            continue;
           if (inner_ended) {
-            want_read = false;
-            error = inner_error;
-            detail = inner_error == errc::connection_closed
-                         ? "TLS: the peer ended the connection without a TLS close_notify; the "
-                           "data may be truncated"
-                         : "TLS: the connection failed: " + inner_error.message();
-            return 0;
+            failure = inner_error;
+            why = inner_error == errc::connection_closed
+                    ? "TLS: the peer ended the connection without a TLS close_notify; the "
+                      "data may be truncated"
+                    : "TLS: the connection failed: " + inner_error.message();
+            break;
           }
+          // Nothing more now, or the budget ran out with ciphertext still
+          // arriving: either way the inner stream is (still) readable.
           want_read = true;
-          return 0;
+          return total;
         case SSL_ERROR_ZERO_RETURN:
-          want_read = false;
-          error = errc::connection_closed;
-          detail = "TLS: the peer closed the session (close_notify)";
-          return 0;
-        case SSL_ERROR_WANT_WRITE: return 0;
+          failure = errc::connection_closed;
+          why = "TLS: the peer closed the session (close_notify)";
+          break;
+        case SSL_ERROR_WANT_WRITE: want_read = false; return total;
         default:
-          want_read = false;
-          detail = "TLS: receiving failed: " + openssl_errors();
-          error = inner_ended ? inner_error : std::error_code{errc::connection_reset};
-          return 0;
+          why = "TLS: receiving failed: " + openssl_errors();
+          failure = inner_ended ? inner_error : std::error_code{errc::connection_reset};
+          break;
       }
+      break;
     }
-    // Round budget used up with ciphertext still arriving: more is readable.
-    want_read = true;
+    want_read = false;
+    if (!failure)
+      return total; // buffer full
+    if (total > 0) {
+      read_failure = failure;
+      read_failure_detail = std::move(why);
+      return total;
+    }
+    error = failure;
+    detail = std::move(why);
     return 0;
   }
 
@@ -326,36 +343,31 @@ struct tls_stream::impl {
       if (buffered > 0 && length < std::min(data.size(), minimum_record_while_buffered))
         return 0;
     }
-    for (int round = 0; round < max_rounds_per_call; ++round) {
-      ERR_clear_error();
-      int sent = SSL_write(ssl, data.data(), static_cast<int>(length));
-      if (sent > 0) {
-        write_retry_length = 0;
-        // The bytes are SSL's now; a failed send shows on the next call.
-        (void)push_out();
-        return static_cast<std::size_t>(sent);
-      }
-      switch (SSL_get_error(ssl, sent)) {
-        case SSL_ERROR_WANT_READ:
-          write_retry_length = length;
-          if (pull_in() > 0)
-            continue;
-          if (inner_ended) {
-            error = inner_error;
-            detail = "TLS: sending needs input, but the connection ended: " + inner_error.message();
-            return 0;
-          }
-          want_read = true;
-          return 0;
-        case SSL_ERROR_WANT_WRITE: write_retry_length = length; return 0;
-        default:
-          detail = "TLS: sending failed: " + openssl_errors();
-          error = errc::connection_reset;
-          return 0;
-      }
+    begin_call();
+    clear_openssl_errors();
+    int sent = SSL_write(ssl, data.data(), static_cast<int>(length));
+    if (sent > 0) {
+      write_retry_length = 0;
+      // The bytes are SSL's now; a failed send shows on the next call.
+      (void)push_out();
+      return static_cast<std::size_t>(sent);
     }
-    want_read = true;
-    return 0;
+    switch (SSL_get_error(ssl, sent)) {
+      case SSL_ERROR_WANT_READ:
+        write_retry_length = length;
+        if (inner_ended) {
+          error = inner_error;
+          detail = "TLS: sending needs input, but the connection ended: " + inner_error.message();
+          return 0;
+        }
+        want_read = true;
+        return 0;
+      case SSL_ERROR_WANT_WRITE: write_retry_length = length; return 0;
+      default:
+        detail = "TLS: sending failed: " + openssl_errors();
+        error = errc::connection_reset;
+        return 0;
+    }
   }
 };
 
@@ -390,6 +402,9 @@ tls_stream::tls_stream(const tls_context& context, std::unique_ptr<byte_stream> 
   self.network_in = network_in.release();
   self.network_out = network_out.release();
   SSL_set_bio(self.ssl, self.network_in, self.network_out);
+  // SSL then asks network_in for as much as its record buffer holds: about one
+  // inner read per record rather than two (header, then body).
+  SSL_set_read_ahead(self.ssl, 1);
   if (context.role() == tls_role::server) {
     SSL_set_accept_state(self.ssl);
     return;
@@ -424,60 +439,56 @@ bool tls_stream::handshake(std::error_code& error) {
     error = self.handshake_error;
     return false;
   }
-  for (int round = 0; round < max_rounds_per_call; ++round) {
-    ERR_clear_error();
-    int result = SSL_do_handshake(self.ssl);
-    if (result != 1 && SSL_get_error(self.ssl, result) == SSL_ERROR_SSL) {
-      // Classify before push_out: the error queue must be read first.
-      auto code = self.classify_handshake_failure();
-      auto why = self.detail;
-      // Let the peer see our alert, if the inner stream takes it.
-      (void)self.push_out();
-      self.fail_handshake(code, std::move(why));
-      error = code;
-      return false;
-    }
-    if (auto failure = self.push_out()) {
-      self.fail_handshake(failure, "TLS handshake: sending to the peer failed: " + failure.message());
-      error = failure;
-      return false;
-    }
-    if (result == 1) {
-      self.state = impl::phase::open;
-      self.want_read = false;
-      return true;
-    }
-    switch (SSL_get_error(self.ssl, result)) {
-      case SSL_ERROR_WANT_READ:
-        if (self.pull_in() > 0)
-          continue;
-        if (self.inner_ended) {
-          bool closed = self.inner_error == errc::connection_closed;
-          std::error_code code =
-            closed ? std::error_code{errc::tls_handshake_failed} : self.inner_error;
-          self.fail_handshake(code, closed ? "TLS handshake failed: the peer closed the connection "
-                                             "before the handshake finished"
-                                           : "TLS handshake failed: the connection failed: " +
-                                               self.inner_error.message());
-          error = code;
-          return false;
-        }
-        self.want_read = true;
-        return false;
-      case SSL_ERROR_WANT_WRITE: self.want_read = false; return false;
-      default: {
-        auto failure = openssl_errors();
-        self.fail_handshake(errc::tls_handshake_failed,
-                            "TLS handshake failed: " +
-                              (self.inner_ended ? self.inner_error.message() : failure));
-        error = errc::tls_handshake_failed;
+  self.begin_call();
+  ERR_clear_error();
+  int result = SSL_do_handshake(self.ssl);
+  if (result != 1 && SSL_get_error(self.ssl, result) == SSL_ERROR_SSL) {
+    // Classify before push_out: the error queue must be read first.
+    auto code = self.classify_handshake_failure();
+    auto why = self.detail;
+    // Let the peer see our alert, if the inner stream takes it.
+    (void)self.push_out();
+    self.fail_handshake(code, std::move(why));
+    error = code;
+    return false;
+  }
+  if (auto failure = self.push_out()) {
+    self.fail_handshake(failure, "TLS handshake: sending to the peer failed: " + failure.message());
+    error = failure;
+    return false;
+  }
+  if (result == 1) {
+    self.state = impl::phase::open;
+    self.want_read = false;
+    return true;
+  }
+  switch (SSL_get_error(self.ssl, result)) {
+    case SSL_ERROR_WANT_READ:
+      if (self.inner_ended) {
+        bool closed = self.inner_error == errc::connection_closed;
+        std::error_code code =
+          closed ? std::error_code{errc::tls_handshake_failed} : self.inner_error;
+        self.fail_handshake(code, closed ? "TLS handshake failed: the peer closed the connection "
+                                           "before the handshake finished"
+                                         : "TLS handshake failed: the connection failed: " +
+                                             self.inner_error.message());
+        error = code;
         return false;
       }
+      // Nothing more now, or the budget ran out while ciphertext kept
+      // arriving: either way wait for readability.
+      self.want_read = true;
+      return false;
+    case SSL_ERROR_WANT_WRITE: self.want_read = false; return false;
+    default: {
+      auto failure = openssl_errors();
+      self.fail_handshake(errc::tls_handshake_failed,
+                          "TLS handshake failed: " +
+                            (self.inner_ended ? self.inner_error.message() : failure));
+      error = errc::tls_handshake_failed;
+      return false;
     }
   }
-  // Budget used up while ciphertext kept arriving: more is readable.
-  self.want_read = true;
-  return false;
 }
 
 bool tls_stream::handshake_done() const noexcept {
