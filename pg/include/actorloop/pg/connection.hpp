@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -207,6 +208,12 @@ public:
   pipeline& execute(std::string_view sql, const std::vector<param>& params = {},
                     format results = format::binary);
   pipeline& execute_prepared(std::string_view name, const std::vector<param>& params = {},
+                             format results = format::binary);
+  /// The same for a braced list (`{id, name}`): no vector is built, so a
+  /// statement costs no allocation beyond its parameters'.
+  pipeline& execute(std::string_view sql, std::initializer_list<param> params,
+                    format results = format::binary);
+  pipeline& execute_prepared(std::string_view name, std::initializer_list<param> params,
                              format results = format::binary);
   pipeline& sync();
   [[nodiscard]] std::size_t statements() const noexcept { return statements_; }
