@@ -12,26 +12,24 @@ namespace actorloop::pg {
 
 namespace {
 
-decode_result failure(errc code, std::string detail) {
-  decode_result out;
+void fail_with(decode_result& out, errc code, std::string detail) {
   out.error = code;
   out.detail = std::move(detail);
-  return out;
 }
 
-} // namespace
-
-decode_result decode_backend_message(std::span<const std::byte> input, std::size_t& consumed,
-                                     const decoder_limits& limits) {
+/// decode_backend_message into `out` (empty on entry): the message is
+/// parsed in place in the caller's result, never moved.
+void decode_into(std::span<const std::byte> input, std::size_t& consumed,
+                 const decoder_limits& limits, decode_result& out) {
   consumed = 0;
   if (input.empty())
-    return {};
+    return;
   const char type = static_cast<char>(input[0]);
   if (detail::backend_message_name(type) == nullptr)
-    return failure(errc::unknown_message_type,
-                   detail::describe_type(type) + " is not a backend message type");
+    return fail_with(out, errc::unknown_message_type,
+                     detail::describe_type(type) + " is not a backend message type");
   if (input.size() < 5)
-    return {};
+    return;
   std::uint32_t length = 0;
   for (std::size_t i = 1; i < 5; ++i)
     length = (length << 8) | std::to_integer<std::uint8_t>(input[i]);
@@ -39,34 +37,42 @@ decode_result decode_backend_message(std::span<const std::byte> input, std::size
   // The type's name goes into error texts only: never built on the good path.
   auto what = [type] { return detail::describe_type(type); };
   if (length < decoder_limits::min_length)
-    return failure(errc::lost_synchronization,
-                   what() + " claims length " + std::to_string(length) +
-                     ", below the minimum of 4 (lost synchronization with the server)");
+    return fail_with(out, errc::lost_synchronization,
+                     what() + " claims length " + std::to_string(length) +
+                       ", below the minimum of 4 (lost synchronization with the server)");
   if (type == 'R' &&
       (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
-    return failure(errc::bad_authentication_request,
-                   what() + " claims length " + std::to_string(length) +
-                     "; an authentication request must be 8 to 2000 bytes");
+    return fail_with(out, errc::bad_authentication_request,
+                     what() + " claims length " + std::to_string(length) +
+                       "; an authentication request must be 8 to 2000 bytes");
   if (!is_long_message_type(type) && length > decoder_limits::max_short_length)
-    return failure(errc::lost_synchronization,
-                   what() + " claims length " + std::to_string(length) +
-                     ", above the 30000 allowed for this type (lost synchronization with the server)");
+    return fail_with(out, errc::lost_synchronization,
+                     what() + " claims length " + std::to_string(length) +
+                       ", above the 30000 allowed for this type (lost synchronization with the "
+                       "server)");
   if (is_long_message_type(type) && length > limits.max_long_length)
-    return failure(errc::message_too_large,
-                   what() + " claims length " + std::to_string(length) + ", above the limit of " +
-                     std::to_string(limits.max_long_length));
+    return fail_with(out, errc::message_too_large,
+                     what() + " claims length " + std::to_string(length) +
+                       ", above the limit of " + std::to_string(limits.max_long_length));
 
   const std::size_t total = std::size_t{1} + length;
   if (input.size() < total)
-    return {};
+    return;
   std::error_code code;
-  std::string problem;
-  auto message = detail::parse_backend_body(type, input.subspan(5, length - 4), code, problem);
-  if (!message)
-    return failure(static_cast<errc>(code.value()), std::move(problem));
+  if (!detail::parse_backend_body(type, input.subspan(5, length - 4), code, out.detail,
+                                  out.message)) {
+    out.error = static_cast<errc>(code.value());
+    return;
+  }
   consumed = total;
+}
+
+} // namespace
+
+decode_result decode_backend_message(std::span<const std::byte> input, std::size_t& consumed,
+                                     const decoder_limits& limits) {
   decode_result out;
-  out.message = std::move(message);
+  decode_into(input, consumed, limits, out);
   return out;
 }
 
@@ -117,11 +123,17 @@ void backend_decoder::feed(std::string_view bytes) {
 }
 
 decode_result backend_decoder::next() {
-  if (error_)
-    return failure(static_cast<errc>(error_.value()), error_detail_);
+  // One result object on every path, so that it is built in the caller's
+  // slot and the message is never moved.
+  decode_result out;
+  if (error_) {
+    out.error = error_;
+    out.detail = error_detail_;
+    return out;
+  }
   std::size_t consumed = 0;
-  auto out = decode_backend_message(
-    std::span<const std::byte>{buffer_.data() + start_, end_ - start_}, consumed, limits_);
+  decode_into(std::span<const std::byte>{buffer_.data() + start_, end_ - start_}, consumed, limits_,
+              out);
   if (out.error) {
     error_ = out.error;
     error_detail_ = out.detail;

@@ -124,6 +124,8 @@ row_description parse_row_description(wire_reader& in) {
 struct data_row_access {
   static data_row parse(wire_reader& in) {
     data_row out;
+    if (parse_well_formed(in, out))
+      return out;
     std::size_t count = static_cast<std::uint16_t>(in.i16("value count"));
     if (in.failed())
       return out;
@@ -160,6 +162,54 @@ struct data_row_access {
       std::memcpy(storage.data() + count * cell_size, values.data(), values.size());
     out.count_ = static_cast<std::uint32_t>(count);
     return out;
+  }
+
+  /// The common case in one tight pass: a body whose values all fit and
+  /// that ends with the last one. Anything else (a value running past the
+  /// body, a length below -1, bytes left over) is left to the checked pass
+  /// above, which names the problem; `in` is then as it was.
+  static bool parse_well_formed(wire_reader& in, data_row& out) {
+    const auto body = in.peek_rest();
+    if (body.size() < 2)
+      return false;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(body.data());
+    const std::size_t count = (std::size_t{bytes[0]} << 8) | bytes[1];
+    const auto values = body.substr(2);
+    if (count * 4 > values.size())
+      return false;
+    constexpr auto cell_size = sizeof(data_row::cell);
+    auto& storage = out.storage_;
+    storage.resize(count * cell_size + values.size());
+    const auto* at = reinterpret_cast<const unsigned char*>(values.data());
+    std::size_t position = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (values.size() - position < 4) {
+        storage.clear();
+        return false;
+      }
+      auto word = (std::uint32_t{at[position]} << 24) | (std::uint32_t{at[position + 1]} << 16) |
+                  (std::uint32_t{at[position + 2]} << 8) | std::uint32_t{at[position + 3]};
+      position += 4;
+      auto length = static_cast<std::int32_t>(word);
+      if (length < -1 ||
+          (length > 0 && static_cast<std::size_t>(length) > values.size() - position)) {
+        storage.clear();
+        return false;
+      }
+      data_row::cell entry{static_cast<std::uint32_t>(position), length};
+      std::memcpy(storage.data() + i * cell_size, &entry, cell_size);
+      if (length > 0)
+        position += static_cast<std::size_t>(length);
+    }
+    if (position != values.size()) {
+      storage.clear();
+      return false;
+    }
+    if (!values.empty())
+      std::memcpy(storage.data() + count * cell_size, values.data(), values.size());
+    out.count_ = static_cast<std::uint32_t>(count);
+    (void)in.bytes_view(body.size(), "DataRow");
+    return true;
   }
 };
 
@@ -312,11 +362,13 @@ std::string describe_type(char type) {
   return std::string("type byte ") + hex;
 }
 
-std::optional<backend_message> parse_backend_body(char type, std::span<const std::byte> body,
-                                                  std::error_code& code, std::string& problem) {
+bool parse_backend_body(char type, std::span<const std::byte> body, std::error_code& code,
+                        std::string& problem, std::optional<backend_message>& message) {
   wire_reader in{body};
   std::error_code specific;
-  backend_message out;
+  // A bodiless alternative first (nothing to destroy); each case then
+  // constructs its message in place.
+  auto& out = message.emplace(std::in_place_type<parse_complete>);
   switch (type) {
     case 'R': out = parse_authentication(in, specific); break;
     case 'K': out = parse_key_data(in); break;
@@ -356,19 +408,21 @@ std::optional<backend_message> parse_backend_body(char type, std::span<const std
     case 's': out = portal_suspended{}; break;
     case 'I': out = empty_query_response{}; break;
     default:
+      message.reset();
       code = errc::unknown_message_type;
       problem = describe_type(type) + " is not a backend message type";
-      return std::nullopt;
+      return false;
   }
   if (!in.failed() && !in.at_end())
     in.fail(std::to_string(in.remaining()) +
             " bytes left over after the body (message contents do not agree with length)");
   if (in.failed()) {
+    message.reset();
     code = specific ? specific : make_error_code(errc::malformed_message);
     problem = describe_type(type) + ": " + in.problem();
-    return std::nullopt;
+    return false;
   }
-  return out;
+  return true;
 }
 
 } // namespace actorloop::pg::detail

@@ -17,11 +17,12 @@ namespace actorloop::pg::detail {
 /// "ReadyForQuery ('Z')", or "unknown type 0x7f" for an undefined byte.
 [[nodiscard]] std::string describe_type(char type);
 
-/// Parses `body` as a message of `type` (which must be a defined type).
-/// On failure returns nullopt and sets `code` and `problem`.
-[[nodiscard]] std::optional<backend_message> parse_backend_body(char type,
-                                                                std::span<const std::byte> body,
-                                                                std::error_code& code,
-                                                                std::string& problem);
+/// Parses `body` as a message of `type` (which must be a defined type)
+/// straight into `message` (the caller's result: a message is built once
+/// and never moved on its way out). On failure returns false, leaves
+/// `message` empty and sets `code` and `problem`.
+[[nodiscard]] bool parse_backend_body(char type, std::span<const std::byte> body,
+                                      std::error_code& code, std::string& problem,
+                                      std::optional<backend_message>& message);
 
 } // namespace actorloop::pg::detail

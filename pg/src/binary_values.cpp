@@ -229,15 +229,30 @@ param::param(timestamp value)
 param::param(timestamptz value)
   : param(binary_param(oids::timestamptz, binary::encode_timestamptz(value))) {}
 
-param::param(std::string_view value) {
-  // text's binary format is its bytes; the server refuses a NUL in text.
+namespace {
+
+/// text's binary format is its bytes; the server refuses a NUL in text.
+void check_text_param(std::string_view value) {
   if (value.find('\0') != std::string_view::npos)
     throw error(errc::invalid_argument,
                 "a text parameter contains a NUL byte, which PostgreSQL text cannot hold "
                 "(use param::bytea for binary data)");
+}
+
+} // namespace
+
+param::param(std::string_view value) {
+  check_text_param(value);
   type = oids::text;
   wire = format::binary;
   this->value = std::string{value};
+}
+
+param::param(std::string&& value) {
+  check_text_param(value);
+  type = oids::text;
+  wire = format::binary;
+  this->value = std::move(value);
 }
 
 param param::null(oid type) {

@@ -5,6 +5,7 @@
 // thread the mode prescribes, one piece at a time, only while less than
 // copy_in_window bytes wait to be written, then CopyDone (or CopyFail).
 #include "connection_link.hpp"
+#include "source_call.hpp"
 
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
@@ -115,23 +116,8 @@ void link::request_copy_data() {
   event.run = [weak, pg, worker, core, source = operation.source,
                id = operation_id_](netio::connection&) {
     std::optional<std::string> piece;
-    std::string failure;
-    connection* target = nullptr;
-    {
-      std::lock_guard lock{core->owner_state->mutex};
-      target = pg->self;
-    }
-    if (target == nullptr) {
-      failure = "the connection object is gone";
-    } else {
-      try {
-        piece = source(*target);
-      } catch (const std::exception& thrown) {
-        failure = std::string{"the copy_in source threw: "} + thrown.what();
-      } catch (...) {
-        failure = "the copy_in source threw";
-      }
-    }
+    auto failure = call_source(*core, *pg, "the copy_in source",
+                               [&](connection& target) { piece = source(target); });
     worker->post([weak, id, piece = std::move(piece), failure = std::move(failure)]() mutable {
       if (auto alive = weak.lock())
         alive->copy_data_arrived(id, std::move(piece), std::move(failure));

@@ -8,8 +8,6 @@
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
 
-#include <array>
-
 namespace actorloop::pg {
 
 namespace {
@@ -18,37 +16,6 @@ using detail::encode_bind;
 using detail::extended_operation;
 
 } // namespace
-
-void detail::encode_bind(std::vector<std::byte>& out, std::string_view statement,
-                         const std::vector<param>& params, format results) {
-  if (results != format::text && results != format::binary)
-    throw error(errc::invalid_argument, "unknown result format");
-  // The formats and views of a few parameters live on the stack: a
-  // pipeline encodes this for every statement.
-  constexpr std::size_t on_stack = 16;
-  std::array<std::int16_t, on_stack> few_formats;
-  std::array<std::optional<std::string_view>, on_stack> few_values;
-  std::vector<std::int16_t> many_formats;
-  std::vector<std::optional<std::string_view>> many_values;
-  const bool few = params.size() <= on_stack;
-  if (!few) {
-    many_formats.resize(params.size());
-    many_values.resize(params.size());
-  }
-  std::span<std::int16_t> formats = few ? std::span<std::int16_t>{few_formats.data(), params.size()}
-                                        : std::span<std::int16_t>{many_formats};
-  std::span<std::optional<std::string_view>> values =
-    few ? std::span<std::optional<std::string_view>>{few_values.data(), params.size()}
-        : std::span<std::optional<std::string_view>>{many_values};
-  for (std::size_t index = 0; index < params.size(); ++index) {
-    auto& each = params[index];
-    formats[index] = static_cast<std::int16_t>(each.wire);
-    values[index] = each.value ? std::optional<std::string_view>{*each.value} : std::nullopt;
-  }
-  auto result_format = static_cast<std::int16_t>(results);
-  frontend::bind(out, "", statement, formats, values, std::span{&result_format, 1});
-  frontend::describe(out, frontend::target::portal, "");
-}
 
 namespace {
 

@@ -15,8 +15,12 @@ namespace actorloop::pg::detail {
 
 namespace {
 
-void note_buffered_row(connection::state& pg) {
-  raise_peak(pg.peak_buffered_rows, pg.buffered_rows.fetch_add(1, std::memory_order_relaxed) + 1);
+/// Counts a chunk's rows as buffered when it is handed over: once per
+/// chunk, not an atomic update per row (the peak is the same, as rows are
+/// only handed back a chunk at a time).
+void note_buffered_rows(connection::state& pg, std::size_t rows) {
+  raise_peak(pg.peak_buffered_rows,
+             pg.buffered_rows.fetch_add(rows, std::memory_order_relaxed) + rows);
 }
 
 /// Adds a streamed row to the chunk being received; a new chunk gets its
@@ -126,6 +130,7 @@ void link::deliver_chunk() {
   if (!core_)
     return;
   ++operation.unconsumed;
+  note_buffered_rows(*pg_, rows->rows.size());
   netio::detail::connection_event event;
   for (auto& row : rows->rows)
     event.bytes += sizeof(data_row) + row.byte_size();
@@ -211,7 +216,6 @@ bool link::handle_simple_streaming(backend_message& message) {
         return false; // the statement's result records its description
       } else if constexpr (std::is_same_v<type, data_row>) {
         add_to_chunk(operation, std::move(body));
-        note_buffered_row(*pg_);
         if (operation.chunk.size() >= operation.fetch.rows_per_chunk)
           deliver_rows();
         return true;
@@ -268,7 +272,6 @@ bool link::handle_extended(backend_message& message) {
         if (!streamed)
           return false;
         add_to_chunk(operation, std::move(body));
-        note_buffered_row(*pg_);
         return true;
       } else if constexpr (std::is_same_v<type, portal_suspended>) {
         // At most two chunks held: the one just ended, waiting for on_rows,

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <span>
 #include <vector>
 
 namespace actorloop::pg::detail {
@@ -55,8 +56,8 @@ struct extended_operation {
 void raise_peak(std::atomic<std::size_t>& peak, std::size_t value);
 
 /// Bind of the unnamed portal from `statement` with `params`, results in
-/// `results`, then Describe of the portal (extended_operations.cpp).
+/// `results`, then Describe of the portal (frontend.cpp).
 void encode_bind(std::vector<std::byte>& out, std::string_view statement,
-                 const std::vector<param>& params, format results);
+                 std::span<const param> params, format results);
 
 } // namespace actorloop::pg::detail

@@ -2,9 +2,13 @@
 // caller's vector; a problem found half-way truncates the vector back, so a
 // thrown error never leaves half a message behind (a sender must never send
 // an incomplete message).
+#include "extended_query.hpp"
+
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace actorloop::pg::frontend {
@@ -15,10 +19,10 @@ class writer {
 public:
   // `type` 0: an untyped startup-slot message.
   writer(std::vector<std::byte>& out, char type, const char* name)
-    : out_(out), start_(out.size()), name_(name) {
+    : out_(out), start_(out.size()), at_(out.size()), name_(name) {
     if (type != '\0')
-      out_.push_back(static_cast<std::byte>(type));
-    length_at_ = out_.size();
+      u8(static_cast<std::uint8_t>(type));
+    length_at_ = at_;
     u32(0); // patched by finish()
   }
   writer(const writer&) = delete;
@@ -28,30 +32,48 @@ public:
       out_.resize(start_);
   }
 
-  void u8(std::uint8_t value) { out_.push_back(static_cast<std::byte>(value)); }
+  // Bytes go through room(): the vector grows a stretch at a time and is
+  // cut to what was written at finish(), so a byte is a store, not a
+  // push_back (a pipeline encodes a few messages per statement).
+  void u8(std::uint8_t value) { *room(1) = static_cast<std::byte>(value); }
   void u16(std::uint16_t value) {
-    u8(static_cast<std::uint8_t>(value >> 8));
-    u8(static_cast<std::uint8_t>(value));
+    auto* at = room(2);
+    at[0] = static_cast<std::byte>(value >> 8);
+    at[1] = static_cast<std::byte>(value);
   }
   void u32(std::uint32_t value) {
-    u16(static_cast<std::uint16_t>(value >> 16));
-    u16(static_cast<std::uint16_t>(value));
+    auto* at = room(4);
+    at[0] = static_cast<std::byte>(value >> 24);
+    at[1] = static_cast<std::byte>(value >> 16);
+    at[2] = static_cast<std::byte>(value >> 8);
+    at[3] = static_cast<std::byte>(value);
   }
   void i32(std::int32_t value) { u32(static_cast<std::uint32_t>(value)); }
   void i16(std::int16_t value) { u16(static_cast<std::uint16_t>(value)); }
   void raw(std::string_view bytes) {
-    auto p = reinterpret_cast<const std::byte*>(bytes.data());
-    out_.insert(out_.end(), p, p + bytes.size());
+    raw(std::span<const std::byte>{reinterpret_cast<const std::byte*>(bytes.data()),
+                                   bytes.size()});
   }
-  void raw(std::span<const std::byte> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void raw(std::span<const std::byte> bytes) {
+    if (bytes.size() > stretch) {
+      // A long value (CopyData's 64 KiB): appended as it is, not zeroed first.
+      out_.resize(at_);
+      out_.insert(out_.end(), bytes.begin(), bytes.end());
+      at_ = out_.size();
+    } else if (!bytes.empty()) {
+      std::memcpy(room(bytes.size()), bytes.data(), bytes.size());
+    }
+  }
   /// A NUL-terminated string; a NUL inside cannot be represented.
   void cstring(std::string_view value, std::string_view field) {
     auto nul = value.find('\0');
     if (nul != std::string_view::npos)
       fail(std::string(field) + " contains a NUL byte at offset " + std::to_string(nul) +
            "; the protocol's strings cannot carry one");
-    raw(value);
-    u8(0);
+    auto* at = room(value.size() + 1);
+    if (!value.empty())
+      std::memcpy(at, value.data(), value.size());
+    at[value.size()] = std::byte{0};
   }
   [[noreturn]] void fail(const std::string& problem) {
     throw error(errc::invalid_argument, std::string(name_) + ": " + problem);
@@ -62,10 +84,11 @@ public:
     u16(static_cast<std::uint16_t>(value));
   }
   void finish() {
-    auto length = out_.size() - length_at_;
+    auto length = at_ - length_at_;
     if (length > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
       fail("the message would be " + std::to_string(length) +
            " bytes long; the length word holds at most 2147483647");
+    out_.resize(at_);
     for (int i = 0; i < 4; ++i)
       out_[length_at_ + static_cast<std::size_t>(i)] =
         static_cast<std::byte>((length >> (8 * (3 - i))) & 0xff);
@@ -73,8 +96,19 @@ public:
   }
 
 private:
+  /// `size` bytes to write at the end of the message.
+  std::byte* room(std::size_t size) {
+    if (out_.size() - at_ < size)
+      out_.resize(at_ + std::max(size, stretch));
+    auto* at = out_.data() + at_;
+    at_ += size;
+    return at;
+  }
+  static constexpr std::size_t stretch = 128;
+
   std::vector<std::byte>& out_;
   std::size_t start_;
+  std::size_t at_; // the end of what was written; out_ may extend past it until finish()
   std::size_t length_at_ = 0;
   const char* name_;
   bool finished_ = false;
@@ -267,3 +301,46 @@ void copy_fail(std::vector<std::byte>& out, std::string_view reason) {
 }
 
 } // namespace actorloop::pg::frontend
+
+namespace actorloop::pg::detail {
+
+// Bind straight from the params (what frontend::bind writes for one format
+// per value and one result format), without building the spans of formats
+// and values first: a pipeline encodes this for every statement.
+void encode_bind(std::vector<std::byte>& out, std::string_view statement,
+                 std::span<const param> params, format results) {
+  if (results != format::text && results != format::binary)
+    throw error(errc::invalid_argument, "unknown result format");
+  {
+    frontend::writer w{out, 'B', "Bind"};
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto wire = static_cast<std::int16_t>(params[i].wire);
+      if (wire != 0 && wire != 1)
+        w.fail("parameter format " + std::to_string(i + 1) + " is " + std::to_string(wire) +
+               "; a format code is 0 (text) or 1 (binary)");
+    }
+    w.u8(0); // the unnamed portal
+    w.cstring(statement, "the statement name");
+    w.count(params.size(), "the parameter format list");
+    for (auto& each : params)
+      w.i16(static_cast<std::int16_t>(each.wire));
+    w.count(params.size(), "the parameter value list");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto& value = params[i].value;
+      if (!value) {
+        w.i32(-1);
+        continue;
+      }
+      if (value->size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+        w.fail("parameter " + std::to_string(i + 1) + " is too long");
+      w.i32(static_cast<std::int32_t>(value->size()));
+      w.raw(std::string_view{*value});
+    }
+    w.u16(1);
+    w.i16(static_cast<std::int16_t>(results));
+    w.finish();
+  }
+  frontend::describe(out, frontend::target::portal, "");
+}
+
+} // namespace actorloop::pg::detail

@@ -21,11 +21,11 @@ void append_whole(std::vector<std::byte>& messages, encoder&& encode) {
   }
 }
 
-} // namespace
-
-pipeline& pipeline::execute(std::string_view sql, const std::vector<param>& params,
-                            format results) {
-  append_whole(messages_, [&](std::vector<std::byte>& out) {
+/// Parse of the unnamed statement with the parameters' types, then Bind,
+/// Describe and Execute.
+void encode_statement(std::vector<std::byte>& messages, std::string_view sql,
+                      std::span<const param> params, format results) {
+  append_whole(messages, [&](std::vector<std::byte>& out) {
     std::vector<oid> types;
     types.reserve(params.size());
     for (auto& each : params)
@@ -34,16 +34,43 @@ pipeline& pipeline::execute(std::string_view sql, const std::vector<param>& para
     detail::encode_bind(out, "", params, results);
     frontend::execute(out, "", 0);
   });
+}
+
+/// Bind of prepared statement `name`, Describe and Execute.
+void encode_prepared(std::vector<std::byte>& messages, std::string_view name,
+                     std::span<const param> params, format results) {
+  append_whole(messages, [&](std::vector<std::byte>& out) {
+    detail::encode_bind(out, name, params, results);
+    frontend::execute(out, "", 0);
+  });
+}
+
+} // namespace
+
+pipeline& pipeline::execute(std::string_view sql, const std::vector<param>& params,
+                            format results) {
+  encode_statement(messages_, sql, params, results);
+  ++statements_;
+  return *this;
+}
+
+pipeline& pipeline::execute(std::string_view sql, std::initializer_list<param> params,
+                            format results) {
+  encode_statement(messages_, sql, std::span{params.begin(), params.size()}, results);
   ++statements_;
   return *this;
 }
 
 pipeline& pipeline::execute_prepared(std::string_view name, const std::vector<param>& params,
                                      format results) {
-  append_whole(messages_, [&](std::vector<std::byte>& out) {
-    detail::encode_bind(out, name, params, results);
-    frontend::execute(out, "", 0);
-  });
+  encode_prepared(messages_, name, params, results);
+  ++statements_;
+  return *this;
+}
+
+pipeline& pipeline::execute_prepared(std::string_view name, std::initializer_list<param> params,
+                                     format results) {
+  encode_prepared(messages_, name, std::span{params.begin(), params.size()}, results);
   ++statements_;
   return *this;
 }

@@ -6,6 +6,7 @@
 // piece, where callbacks run, whenever the output drained below
 // pipeline_window.
 #include "connection_link.hpp"
+#include "source_call.hpp"
 
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
@@ -118,23 +119,8 @@ void link::request_pipeline_piece() {
                id = operation_id_](netio::connection&) {
     auto piece = std::make_shared<pipeline>();
     bool more = false;
-    std::string failure;
-    connection* target = nullptr;
-    {
-      std::lock_guard lock{core->owner_state->mutex};
-      target = pg->self;
-    }
-    if (target == nullptr) {
-      failure = "the connection object is gone";
-    } else {
-      try {
-        more = source(*target, *piece);
-      } catch (const std::exception& thrown) {
-        failure = std::string{"the pipeline source threw: "} + thrown.what();
-      } catch (...) {
-        failure = "the pipeline source threw";
-      }
-    }
+    auto failure = call_source(*core, *pg, "the pipeline source",
+                               [&](connection& target) { more = source(target, *piece); });
     worker->post([weak, id, piece, more, failure = std::move(failure)]() mutable {
       if (auto alive = weak.lock())
         alive->pipeline_piece_arrived(id, *piece, more, std::move(failure));

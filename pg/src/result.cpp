@@ -21,7 +21,10 @@ std::string describe(const result& where, std::size_t column) {
          "\", type oid " + std::to_string(where.description.fields[column].type_oid) + ")";
 }
 
-void check_cell(const result& where, std::size_t row, std::size_t column) {
+/// Throws the error check_cell found (out of line: a cell read is on every
+/// row's path, its errors are not).
+[[noreturn, gnu::noinline, gnu::cold]] void bad_cell(const result& where, std::size_t row,
+                                                     std::size_t column) {
   if (column >= where.column_count())
     throw pg::error(errc::invalid_argument, "column " + std::to_string(column) + " out of range: the "
                                           "result has " + std::to_string(where.column_count()) +
@@ -30,9 +33,14 @@ void check_cell(const result& where, std::size_t row, std::size_t column) {
     throw pg::error(errc::invalid_argument, "row " + std::to_string(row) + " out of range: the "
                                           "result has " + std::to_string(where.rows.size()) +
                                           " rows");
-  if (where.rows[row].is_null(column))
-    throw pg::error(errc::null_value, "row " + std::to_string(row) + ", " + describe(where, column) +
-                                    " is NULL");
+  throw pg::error(errc::null_value, "row " + std::to_string(row) + ", " + describe(where, column) +
+                                  " is NULL");
+}
+
+inline void check_cell(const result& where, std::size_t row, std::size_t column) {
+  if (column >= where.column_count() || row >= where.rows.size() ||
+      where.rows[row].is_null(column)) [[unlikely]]
+    bad_cell(where, row, column);
 }
 
 bool is_binary(const result& where, std::size_t column) {

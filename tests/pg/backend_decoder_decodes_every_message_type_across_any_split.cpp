@@ -110,22 +110,13 @@ std::vector<pg::backend_message> decode_in_pieces(const std::string& bytes,
   pg::backend_decoder decoder;
   std::vector<pg::backend_message> out;
   std::size_t from = 0;
-  auto drain = [&] {
-    for (;;) {
-      auto result = decoder.next();
-      REQUIRE_MESSAGE(!result.error, result.detail);
-      if (result.needs_more())
-        return;
-      out.push_back(std::move(*result.message));
-    }
-  };
   for (auto cut : cuts) {
     decoder.feed(std::string_view{bytes}.substr(from, cut - from));
-    drain();
+    drain(decoder, out);
     from = cut;
   }
   decoder.feed(std::string_view{bytes}.substr(from));
-  drain();
+  drain(decoder, out);
   CHECK(decoder.buffered() == 0);
   return out;
 }

@@ -32,13 +32,7 @@ std::vector<pg::backend_message> receive_all(const std::string& bytes, std::size
     REQUIRE(room.size() >= size);
     std::memcpy(room.data(), bytes.data() + at, size);
     decoder.commit(size);
-    for (;;) {
-      auto result = decoder.next();
-      REQUIRE_MESSAGE(!result.error, result.detail);
-      if (result.needs_more())
-        break;
-      out.push_back(std::move(*result.message));
-    }
+    drain(decoder, out);
   }
   CHECK(decoder.buffered() == 0);
   return out;

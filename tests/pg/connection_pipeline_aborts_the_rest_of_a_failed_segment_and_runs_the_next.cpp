@@ -12,18 +12,10 @@ using namespace pg_mode_test;
 
 TEST_CASE("a pipeline aborts the rest of a failed segment and runs the next in every mode") {
   throwaway_server server;
-  engine_fixture fixture;
-  for (auto mode : {netio::io_mode::sync, netio::io_mode::deferred, netio::io_mode::async}) {
-    CAPTURE(netio::to_string(mode));
-    netio::context context{fixture.engine, {mode}};
-    pg::connection connection{context, server.options("md5_user", "md5-secret")};
-    mode_runner run{connection, mode};
-    std::atomic<int> server_errors{0};
-    connection.set_server_message([&](pg::connection&, const pg::server_message& message) {
-      if (message.is_error)
-        ++server_errors;
-    });
-    REQUIRE(run.finish(connection.connect()) == netio::retcode::succeed);
+  in_every_mode(server.options("md5_user", "md5-secret"), [&](pg::connection& connection,
+                                                              mode_runner& run,
+                                                              server_error_counter& server_errors,
+                                                              netio::io_mode mode) {
     (void)run.result_of(connection.execute("CREATE TEMP TABLE q(n int4)"));
 
     pg::pipeline batch;
@@ -57,7 +49,7 @@ TEST_CASE("a pipeline aborts the rest of a failed segment and runs the next in e
     CHECK(ran.results[6].text(0, "t") == "last");
     REQUIRE(ran.error);
     CHECK(ran.error->sqlstate == "22012");
-    CHECK(server_errors == 1);
+    CHECK(server_errors.value() == 1);
     CHECK(connection.transaction() == pg::transaction_status::idle);
 
     // A pipeline without errors succeeds; an empty one is refused.
@@ -84,5 +76,5 @@ TEST_CASE("a pipeline aborts the rest of a failed segment and runs the next in e
     REQUIRE(run.finish(connection.close()) == netio::retcode::succeed);
     // connect, create, pipeline, prepare, bulk, count, close
     CHECK(run.completions() == (mode == netio::io_mode::sync ? 0 : 7));
-  }
+  });
 }

@@ -18,18 +18,10 @@ using namespace pg_mode_test;
 
 TEST_CASE("a pipeline fed in pieces runs every statement and a throw fails it in every mode") {
   throwaway_server server;
-  engine_fixture fixture;
-  for (auto mode : {netio::io_mode::sync, netio::io_mode::deferred, netio::io_mode::async}) {
-    CAPTURE(netio::to_string(mode));
-    netio::context context{fixture.engine, {mode}};
-    pg::connection connection{context, server.options("md5_user", "md5-secret")};
-    mode_runner run{connection, mode};
-    std::atomic<int> server_errors{0};
-    connection.set_server_message([&](pg::connection&, const pg::server_message& message) {
-      if (message.is_error)
-        ++server_errors;
-    });
-    REQUIRE(run.finish(connection.connect()) == netio::retcode::succeed);
+  in_every_mode(server.options("md5_user", "md5-secret"), [&](pg::connection& connection,
+                                                              mode_runner& run,
+                                                              server_error_counter& server_errors,
+                                                              netio::io_mode mode) {
     (void)run.result_of(connection.execute("CREATE TEMP TABLE fed(n int4)"));
     REQUIRE(run.finish(connection.prepare("put", "INSERT INTO fed VALUES ($1)")) ==
             netio::retcode::succeed);
@@ -87,7 +79,7 @@ TEST_CASE("a pipeline fed in pieces runs every statement and a throw fails it in
     CHECK(broken.results[3].int64(0, "v") == 7);
     REQUIRE(broken.error);
     CHECK(broken.error->sqlstate == "22012");
-    CHECK(server_errors == 1);
+    CHECK(server_errors.value() == 1);
     auto negatives = run.result_of(connection.execute("SELECT count(*) FROM fed WHERE n < 0", {}));
     CHECK(negatives.results.at(0).int64(0, 0) == 0); // the segment rolled back
 
@@ -126,10 +118,10 @@ TEST_CASE("a pipeline fed in pieces runs every statement and a throw fails it in
     CHECK(empty.results.empty());
     CHECK(connection.execute(pg::pipeline_source{}) == netio::retcode::fail);
     CHECK(run.problems().size() == 2);
-    CHECK(server_errors == 1);
+    CHECK(server_errors.value() == 1);
 
     REQUIRE(run.finish(connection.close()) == netio::retcode::succeed);
     // connect, create, prepare, loaded, sum, broken, negatives, thrown, kept, empty, close
     CHECK(run.completions() == (mode == netio::io_mode::sync ? 0 : 11));
-  }
+  });
 }

@@ -8,8 +8,8 @@
 
 #include <actorloop/pg/error.hpp>
 
+#include <atomic>
 #include <functional>
-
 #include <thread>
 #include <vector>
 
@@ -94,6 +94,39 @@ private:
   counter count_;
   int expected_ = 0;
 };
+
+/// Counts the ErrorResponses that reach `connection`'s server-message
+/// callback (which it installs); read on any thread.
+class server_error_counter {
+public:
+  explicit server_error_counter(pg::connection& connection) {
+    connection.set_server_message([this](pg::connection&, const pg::server_message& message) {
+      if (message.is_error)
+        ++count_;
+    });
+  }
+  [[nodiscard]] int value() const { return count_.load(); }
+
+private:
+  std::atomic<int> count_{0};
+};
+
+/// Runs `body(connection, run, server_errors, mode)` once per I/O mode
+/// (sync, deferred, async) on a fresh connection made with `options` and
+/// connected, with its runner and its server-error counter.
+template <class Body>
+void in_every_mode(const pg::connection_options& options, Body&& body) {
+  engine_fixture fixture;
+  for (auto mode : {netio::io_mode::sync, netio::io_mode::deferred, netio::io_mode::async}) {
+    CAPTURE(netio::to_string(mode));
+    netio::context context{fixture.engine, {mode}};
+    pg::connection connection{context, options};
+    mode_runner run{connection, mode};
+    server_error_counter server_errors{connection};
+    REQUIRE(run.finish(connection.connect()) == netio::retcode::succeed);
+    body(connection, run, server_errors, mode);
+  }
+}
 
 /// The pg::errc of the pg::error `body` throws (fails when none).
 inline pg::errc code_of(const std::function<void()>& body) {

@@ -49,19 +49,25 @@ private:
   bool has_claim_ = false;
 };
 
+/// Appends every complete message `decoder` holds to `out` until it needs
+/// more bytes; fails the test on an error.
+inline void drain(pg::backend_decoder& decoder, std::vector<pg::backend_message>& out) {
+  for (;;) {
+    auto result = decoder.next();
+    REQUIRE_MESSAGE(!result.error, result.detail);
+    if (result.needs_more())
+      return;
+    out.push_back(std::move(*result.message));
+  }
+}
+
 /// Decodes `bytes` completely; fails the test if anything is left over or
 /// an error comes.
 inline std::vector<pg::backend_message> decode_all(const std::string& bytes) {
   pg::backend_decoder decoder;
   decoder.feed(bytes);
   std::vector<pg::backend_message> out;
-  for (;;) {
-    auto result = decoder.next();
-    REQUIRE_MESSAGE(!result.error, result.detail);
-    if (result.needs_more())
-      break;
-    out.push_back(std::move(*result.message));
-  }
+  drain(decoder, out);
   CHECK(decoder.buffered() == 0);
   return out;
 }

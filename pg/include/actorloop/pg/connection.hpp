@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -208,6 +209,12 @@ public:
                     format results = format::binary);
   pipeline& execute_prepared(std::string_view name, const std::vector<param>& params = {},
                              format results = format::binary);
+  /// The same for a braced list (`{id, name}`): no vector is built, so a
+  /// statement costs no allocation beyond its parameters'.
+  pipeline& execute(std::string_view sql, std::initializer_list<param> params,
+                    format results = format::binary);
+  pipeline& execute_prepared(std::string_view name, std::initializer_list<param> params,
+                             format results = format::binary);
   pipeline& sync();
   [[nodiscard]] std::size_t statements() const noexcept { return statements_; }
 
@@ -241,7 +248,7 @@ inline constexpr std::size_t pipeline_window = 256 * 1024;
 /// data in both directions.
 struct streaming_statistics {
   std::uint64_t rows_streamed = 0;     ///< rows handed to on_rows so far
-  std::size_t buffered_rows = 0;       ///< rows decoded and not yet handed back
+  std::size_t buffered_rows = 0;       ///< rows of chunks handed to on_rows and not yet back
   std::size_t peak_buffered_rows = 0;  ///< the most `buffered_rows` ever was
   std::uint64_t copy_out_bytes = 0;    ///< COPY TO STDOUT bytes handed to copy_out's callback
   std::size_t peak_copy_out_buffered = 0; ///< the most COPY TO bytes received and not handed back

@@ -82,6 +82,8 @@ struct param {
   param(double value);
   param(std::string_view value);
   param(const std::string& value) : param(std::string_view{value}) {}
+  /// Takes the string's bytes over instead of copying them.
+  param(std::string&& value);
   param(const char* value) : param(std::string_view{value}) {}
   param(const uuid& value);
   param(date value);
