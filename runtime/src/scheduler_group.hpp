@@ -111,6 +111,9 @@ private:
   /// A searching worker found work (or parks): it no longer counts as one;
   /// if it was the last and more own-queue work waits, wake another.
   void stop_searching(worker& self, bool found_work);
+  /// Wakes one parked worker to steal from the own queues, unless a worker
+  /// searches already (push_local and the search hand-off of stop_searching).
+  void wake_searcher();
 
   struct timer_entry {
     time_point deadline;
