@@ -28,7 +28,7 @@ namespace {
 
 constexpr std::int64_t rally_round_trips = 5'000;
 constexpr std::int64_t thread_round_trips = 2'000;
-constexpr auto stall_limit = 60s;
+constexpr auto stall_limit = 30s;
 
 /// Waits on `mine`; each postselect counts and sets `other` (the server
 /// side), or counts and sets `other` until `target` (the serving side, which
