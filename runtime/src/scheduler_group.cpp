@@ -2,6 +2,7 @@
 
 #include "coordinator.hpp"
 #include "futex.hpp"
+#include "thread_context.hpp"
 
 #include <algorithm>
 
@@ -139,8 +140,12 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
 }
 
 void scheduler_group::wake(worker* sleeper) noexcept {
-  if (!sleeper)
+  if (!sleeper || hold_wake(sleeper))
     return;
+  wake_now(sleeper);
+}
+
+void scheduler_group::wake_now(worker* sleeper) noexcept {
   if (sleeper->parked_in_ring_.load(std::memory_order_acquire)) {
     sleeper->group_.files_.get()->wake_keeper();
     return;
