@@ -2,6 +2,7 @@
 
 #include "coordinator.hpp"
 #include "futex.hpp"
+#include "thread_context.hpp"
 
 #include <algorithm>
 
@@ -68,15 +69,7 @@ void scheduler_group::push_local(caf::resumable* job, worker& self) {
   if (idle_workers_.load(std::memory_order_seq_cst) == 0 ||
       searching_.load(std::memory_order_seq_cst) != 0)
     return;
-  worker* sleeper = nullptr;
-  {
-    std::lock_guard guard{mutex_};
-    if (searching_.load(std::memory_order_relaxed) == 0 && (sleeper = unpark_one_locked())) {
-      sleeper->searching_.store(true, std::memory_order_relaxed);
-      searching_.fetch_add(1, std::memory_order_seq_cst);
-    }
-  }
-  wake(sleeper);
+  wake_searcher();
 }
 
 bool scheduler_group::siblings_have_local_work(const worker& self) const noexcept {
@@ -108,9 +101,14 @@ void scheduler_group::stop_searching(worker& self, bool found_work) {
   if (!found_work || left != 0 || idle_workers_.load(std::memory_order_seq_cst) == 0 ||
       !siblings_have_local_work(self))
     return;
+  wake_searcher();
+}
+
+void scheduler_group::wake_searcher() {
   worker* sleeper = nullptr;
   {
     std::lock_guard guard{mutex_};
+    // Re-checked under the mutex: another thread may have woken one since.
     if (searching_.load(std::memory_order_relaxed) == 0 && (sleeper = unpark_one_locked())) {
       sleeper->searching_.store(true, std::memory_order_relaxed);
       searching_.fetch_add(1, std::memory_order_seq_cst);
@@ -142,8 +140,12 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
 }
 
 void scheduler_group::wake(worker* sleeper) noexcept {
-  if (!sleeper)
+  if (!sleeper || hold_wake(sleeper))
     return;
+  wake_now(sleeper);
+}
+
+void scheduler_group::wake_now(worker* sleeper) noexcept {
   if (sleeper->parked_in_ring_.load(std::memory_order_acquire)) {
     sleeper->group_.files_.get()->wake_keeper();
     return;

@@ -76,6 +76,10 @@ public:
   /// Wakes one parked worker so it becomes the ring keeper.
   void wake_for_files() noexcept;
 
+  /// Wakes `sleeper` (taken off its group's parked list by the caller)
+  /// without consulting deferred_wakes: for that scope's end.
+  static void wake_now(worker* sleeper) noexcept;
+
 private:
   friend class worker;
   // Set for I/O schedulers: the worker parks in it instead of on its futex.
@@ -85,6 +89,8 @@ private:
   worker* unpark_one_locked() noexcept;
   /// Like `unpark_one_locked`, preferring the worker that watches the timers.
   worker* unpark_for_timers_locked() noexcept;
+  /// Wakes `sleeper` (nullptr: nobody), or leaves that to the end of a
+  /// deferred_wakes scope on this thread (see thread_context.hpp).
   static void wake(worker* sleeper) noexcept;
   /// Keeps `idle_workers_` equal to parked_.size() (mutex held).
   void note_parked_locked() noexcept {
@@ -111,6 +117,9 @@ private:
   /// A searching worker found work (or parks): it no longer counts as one;
   /// if it was the last and more own-queue work waits, wake another.
   void stop_searching(worker& self, bool found_work);
+  /// Wakes one parked worker to steal from the own queues, unless a worker
+  /// searches already (push_local and the search hand-off of stop_searching).
+  void wake_searcher();
 
   struct timer_entry {
     time_point deadline;
