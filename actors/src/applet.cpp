@@ -138,18 +138,37 @@ public:
       return found == index_.end() ? end()
                                    : begin() + static_cast<std::ptrdiff_t>(found->second->table_slot);
     }
-    for (auto position = begin(); position != end(); ++position)
-      if (position->first == id)
-        return position;
+    // A miss (every add_wait, and run_turn's look-up of a waitable that its
+    // postselect removed) scans all entries: the ids sit in their own array
+    // and are compared four at a time without a branch each.
+    const std::uint64_t* ids = ids_.data();
+    const std::size_t count = ids_.size();
+    std::size_t index = 0;
+    for (; index + 4 <= count; index += 4)
+      if ((ids[index] == id) | (ids[index + 1] == id) | (ids[index + 2] == id) |
+          (ids[index + 3] == id))
+        break;
+    for (; index < count; ++index)
+      if (ids[index] == id)
+        return begin() + static_cast<std::ptrdiff_t>(index);
     return end();
   }
 
   void emplace(std::uint64_t id, std::shared_ptr<registration> entry) {
-    if (entries_.empty())
+    if (entries_.empty()) {
       entries_.reserve(4);
-    entry->table_slot = entries_.size();
+      ids_.reserve(4);
+    }
+    ids_.push_back(id); // may throw: nothing else changed yet
+    auto slot = entries_.size();
     auto* raw = entry.get();
-    entries_.emplace_back(id, std::move(entry));
+    try {
+      entries_.emplace_back(id, std::move(entry));
+    } catch (...) {
+      ids_.pop_back();
+      throw;
+    }
+    raw->table_slot = slot;
     try {
       if (!index_.empty()) {
         index_.emplace(id, raw);
@@ -161,6 +180,7 @@ public:
     } catch (...) {
       // Out of memory: leave the table as it was (a partial index is dropped).
       entries_.pop_back();
+      ids_.pop_back();
       if (entries_.size() <= indexed_from)
         index_.clear();
       throw;
@@ -175,9 +195,11 @@ public:
       index_.erase(position->first);
     if (slot + 1 != entries_.size()) {
       *position = std::move(entries_.back());
+      ids_[slot] = ids_.back();
       position->second->table_slot = slot; // the index maps to the entry, not the slot
     }
     entries_.pop_back();
+    ids_.pop_back();
     if (entries_.empty())
       index_.clear();
     return begin() + static_cast<std::ptrdiff_t>(slot);
@@ -191,6 +213,7 @@ public:
 private:
   static constexpr std::size_t indexed_from = 16;
   std::vector<value_type> entries_;
+  std::vector<std::uint64_t> ids_; // entries_[i].first, contiguous for find
   std::unordered_map<std::uint64_t, registration*> index_; // empty while small
 };
 
