@@ -276,6 +276,10 @@ public:
       automatic_(mode == reset_mode::automatic) {}
 
   void set() {
+    // Wake the waiting applet's worker after the mutex is released: woken
+    // under it, the worker's first step (taking this mutex to consume the
+    // event) would sleep on it a second time.
+    deferred_wakes after_unlock;
     std::lock_guard guard{mutex_};
     if (signalled_)
       return; // Already set: an event is not a counter.
