@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -589,16 +590,34 @@ void link::wake_borrower_locked() noexcept {
 }
 
 bool link::try_borrow() {
-  std::lock_guard guard{gate_mutex_};
-  if (borrowed_ || worker_depth_ > 0 || !deferred_.empty())
-    return false;
-  if (wake_fd_ < 0) {
-    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ < 0)
+  runtime::time_point give_up{};
+  for (;;) {
+    {
+      std::lock_guard guard{gate_mutex_};
+      if (borrowed_ || !deferred_.empty())
+        return false;
+      if (worker_depth_ == 0) {
+        if (wake_fd_ < 0) {
+          wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+          if (wake_fd_ < 0)
+            return false;
+        }
+        borrowed_ = true;
+        return true;
+      }
+    }
+    // The worker is finishing an entry, typically the tail of the previous
+    // query it read (the caller woke on its completion first). It leaves
+    // within microseconds unless it was preempted: waiting a little keeps
+    // the following queries on this thread instead of each finding the
+    // worker inside after the one before went to it.
+    auto now = runtime::clock::now();
+    if (give_up == runtime::time_point{})
+      give_up = now + std::chrono::milliseconds(2);
+    else if (now >= give_up)
       return false;
+    std::this_thread::yield();
   }
-  borrowed_ = true;
-  return true;
 }
 
 void link::give_back() {
