@@ -122,6 +122,16 @@ private:
     std::lock_guard guard{gate_mutex_};
     --worker_depth_;
   }
+  /// Runs `job` (a command posted to the worker that touches the link)
+  /// inside the gate; while a caller has borrowed the link, keeps it to run,
+  /// through the gate again, once the link is back.
+  void run_gated(std::function<void()> job) {
+    worker_scope scope{*this, enter_from_worker([&] {
+                         return [self = shared_from_this(), job] { self->run_gated(job); };
+                       })};
+    if (scope.entered)
+      job();
+  }
   void wake_borrower_locked() noexcept;
   struct worker_scope {
     link& owner;
