@@ -383,6 +383,8 @@ void channel::read_input() {
         deliver_buffered();
       }
     }
+    if (state_ != state::open)
+      return; // the bytes' handler closed the channel: its stream is gone
     if (failure) {
       // Deliver what arrived before the end, then report the end.
       if (state_ == state::open)
