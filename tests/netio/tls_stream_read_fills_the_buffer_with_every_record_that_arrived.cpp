@@ -25,30 +25,6 @@ using namespace tls_test;
 
 namespace {
 
-struct session {
-  std::unique_ptr<netio::tls_stream> client;
-  std::unique_ptr<netio::tls_stream> server;
-};
-
-session open_session() {
-  auto authority = netio::generate_certificate_authority("actorloop test CA");
-  auto certificate = netio::issue_certificate(authority, "localhost", {"localhost"});
-  netio::tls_options server_options;
-  server_options.role = netio::tls_role::server;
-  server_options.certificate_chain_pem = certificate.certificate_pem;
-  server_options.private_key_pem = certificate.private_key_pem;
-  netio::tls_options client_options;
-  client_options.trusted_ca_pem = authority.certificate_pem;
-  auto [client_end, server_end] = make_socket_pair();
-  session result;
-  result.client = std::make_unique<netio::tls_stream>(netio::tls_context{client_options},
-                                                      std::move(client_end), "localhost");
-  result.server =
-    std::make_unique<netio::tls_stream>(netio::tls_context{server_options}, std::move(server_end));
-  complete_handshake(*result.client, *result.server);
-  return result;
-}
-
 constexpr std::size_t record_bytes = 16 * 1024;
 
 /// Bytes 0, 1, 2, ... (mod 251), so that a reordered or lost byte shows.
