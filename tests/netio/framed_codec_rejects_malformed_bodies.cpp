@@ -98,6 +98,16 @@ TEST_CASE("each kind of bad body is refused with a detail naming field and numbe
     cases.push_back({"a notification with a trailing byte", kind::notification, body,
                      "notification frame (request 7, 47 bytes): 1 byte remains after the end of the notification body"});
   }
+  {
+    // The decoder's fast path for notifications gives up on this one; the
+    // general path still names the field.
+    bytes body;
+    put_u32(body, 0xffffffffu);
+    put_u8(body, 'c');
+    put_u64(body, 1);
+    cases.push_back({"a notification channel claiming more bytes than remain", kind::notification, body,
+                     "notification frame (request 7, 29 bytes): notification.channel claims 4294967295 bytes but only 9 bytes remain in the body"});
+  }
   cases.push_back({"a cancel with a body", kind::cancel, bytes_of({1, 2}),
                    "cancel frame (request 7, 18 bytes): 2 bytes remain after the end of the cancel body"});
   cases.push_back({"a response without its data", kind::response, bytes_of({0, 0, 0, 1}),
