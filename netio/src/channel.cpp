@@ -226,15 +226,26 @@ std::error_code channel::send_encoded(std::span<const std::byte> bytes, bool bey
     // Nothing queued: send from the caller's bytes and queue only what the
     // socket did not take (a bulk writer's 64 KiB chunk was copied into
     // the queue first, a fifth of its CPU time).
-    auto keep = shared_from_this();
-    auto sent = write_through(bytes);
-    if (state_ != state::closed && sent < bytes.size()) {
+    // A reference to ourselves is taken only where the owner hears from us
+    // (and may drop us): one atomic increment and decrement per send
+    // otherwise, on every subscriber of a fan-out.
+    std::error_code failure;
+    auto sent = write_through(bytes, failure);
+    if (failure) {
+      auto keep = shared_from_this();
+      finish(failure, "sending failed: " + failure.message());
+      return {};
+    }
+    if (sent < bytes.size()) {
       reset_drained_output();
       output_.insert(output_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(sent), bytes.end());
-    } else if (state_ == state::open && was_full_) {
+    } else if (was_full_) {
       // Drained at once: tell an owner that asked, as write_pending does.
+      auto keep = shared_from_this();
       was_full_ = false;
       owner_.on_channel_writable();
+      update_interest();
+      return {};
     }
     update_interest();
     return {};
@@ -272,21 +283,16 @@ void channel::reset_drained_output() noexcept {
   }
 }
 
-std::size_t channel::write_through(std::span<const std::byte> bytes) {
+std::size_t channel::write_through(std::span<const std::byte> bytes, std::error_code& failure) {
   if (stream_->has_pending_output()) {
-    if (auto failure = stream_->flush()) {
-      finish(failure, "sending failed: " + failure.message());
+    if ((failure = stream_->flush()))
       return 0;
-    }
   }
   std::size_t done = 0;
   while (done < bytes.size()) {
-    std::error_code failure;
     auto sent = stream_->write_some(bytes.subspan(done), failure);
-    if (failure) {
-      finish(failure, "sending failed: " + failure.message());
+    if (failure)
       return done;
-    }
     if (sent == 0)
       break;
     done += sent;
@@ -360,7 +366,9 @@ void channel::read_input() {
   // Read at most a few chunks per readiness event, so one busy socket cannot
   // starve the others on this worker.
   for (int round = 0; round < 4; ++round) {
-    if (state_ != state::open || reading_paused_)
+    // (A read from inside the delivery of the scratch buffer's frames would
+    // overwrite them; the socket is level-triggered and reports it again.)
+    if (state_ != state::open || reading_paused_ || delivering_scratch_)
       return;
     if (input_offset_ > 0 && input_offset_ == input_.size()) {
       input_.clear();
@@ -374,10 +382,16 @@ void channel::read_input() {
     auto got = stream_->read_some(std::span<std::byte>{scratch_.get(), options_.read_chunk_bytes},
                                   failure);
     if (got > 0) {
-      if (!options_.wire && input_offset_ == input_.size()) {
-        // Raw channel with nothing left over: hand the bytes over in place.
-        if (!owner_.on_channel_bytes(std::span<const std::byte>{scratch_.get(), got}))
-          pause_reading();
+      if (input_offset_ == input_.size()) {
+        // Nothing left over: hand the bytes over (raw) or decode them (framed)
+        // in place, without copying them into input_ first.
+        std::span<const std::byte> fresh{scratch_.get(), got};
+        if (!options_.wire) {
+          if (!owner_.on_channel_bytes(fresh))
+            pause_reading();
+        } else {
+          deliver_in_place(fresh);
+        }
       } else {
         input_.insert(input_.end(), scratch_.get(), scratch_.get() + got);
         deliver_buffered();
@@ -429,13 +443,7 @@ void channel::deliver_buffered() {
       std::span<const std::byte>{input_.data() + input_offset_, input_.size() - input_offset_},
       decoded);
     if (result.error) {
-      // Nothing after a bad frame can be trusted: stop reading, let the owner
-      // say why, send that, and close.
-      reading_paused_ = true;
-      close_reason_ = result.error;
-      close_detail_ = result.detail;
-      owner_.on_channel_decode_error(result.error, result.detail);
-      close_after_flush();
+      refuse_input(result);
       return;
     }
     if (result.consumed == 0)
@@ -448,6 +456,43 @@ void channel::deliver_buffered() {
     input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(input_offset_));
     input_offset_ = 0;
   }
+}
+
+void channel::deliver_in_place(std::span<const std::byte> bytes) {
+  // input_ holds nothing undelivered here. A callback that pauses and
+  // resumes reading finds it empty, so the order stays that of the bytes.
+  input_.clear();
+  input_offset_ = 0;
+  delivering_scratch_ = true;
+  std::size_t at = 0;
+  while (state_ == state::open && !reading_paused_ && at < bytes.size()) {
+    message decoded;
+    auto result = options_.wire->decode(bytes.subspan(at), decoded);
+    if (result.error) {
+      delivering_scratch_ = false;
+      refuse_input(result);
+      return;
+    }
+    if (result.consumed == 0)
+      break;
+    at += result.consumed;
+    if (!owner_.on_channel_message(std::move(decoded)))
+      pause_reading();
+  }
+  delivering_scratch_ = false;
+  // A partial frame, or frames a pause held back, wait in input_.
+  if (state_ != state::closed && at < bytes.size())
+    input_.insert(input_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
+}
+
+void channel::refuse_input(const decode_result& result) {
+  // Nothing after a bad frame can be trusted: stop reading, let the owner
+  // say why, send that, and close.
+  reading_paused_ = true;
+  close_reason_ = result.error;
+  close_detail_ = result.detail;
+  owner_.on_channel_decode_error(result.error, result.detail);
+  close_after_flush();
 }
 
 void channel::drain_after_hangup() {

@@ -133,7 +133,9 @@ private:
   void update_interest();
   [[nodiscard]] bool can_write_through() const noexcept;
   /// Sends from `bytes` as far as the socket takes them; the bytes sent.
-  std::size_t write_through(std::span<const std::byte> bytes);
+  /// A failure is only reported (the caller closes): closing tells the
+  /// owner, which may drop this channel.
+  std::size_t write_through(std::span<const std::byte> bytes, std::error_code& failure);
   void reset_drained_output() noexcept;
   void on_connected();
   void handshake();
@@ -142,6 +144,12 @@ private:
   void drain_after_hangup();
   void write_pending();
   void deliver_buffered();
+  /// Delivers the frames of bytes just read while nothing was buffered,
+  /// decoding them where they lie (in the scratch buffer); only what is
+  /// left after the last whole frame (or after a pause) is buffered.
+  void deliver_in_place(std::span<const std::byte> bytes);
+  /// A frame the codec refused: stop reading, let the owner say why, close.
+  void refuse_input(const decode_result& result);
   void finish(std::error_code reason, std::string detail);
 
   io_worker& worker_;
@@ -160,6 +168,9 @@ private:
   bool registered_ = false;
   bool close_when_flushed_ = false;
   bool corked_ = false;
+  /// deliver_in_place is decoding from scratch_: a nested read must not
+  /// overwrite it.
+  bool delivering_scratch_ = false;
   std::error_code close_reason_;
   std::string close_detail_;
   bool was_full_ = false;
