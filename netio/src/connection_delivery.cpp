@@ -24,7 +24,12 @@ int& callback_depth() noexcept {
   return depth;
 }
 
-bool run_as_callback(const std::function<void()>& body, std::string& failure) {
+namespace {
+
+/// run_as_callback for any callable: the direct delivery below calls it
+/// without wrapping its body into a std::function first.
+template <class Body>
+bool run_callback(Body& body, std::string& failure) {
   // A new callback is of "another kind" until a completion marks itself.
   auto outer = std::exchange(in_completion_callback(), false);
   ++callback_depth();
@@ -36,6 +41,12 @@ bool run_as_callback(const std::function<void()>& body, std::string& failure) {
   --callback_depth();
   in_completion_callback() = outer;
   return failure.empty();
+}
+
+} // namespace
+
+bool run_as_callback(const std::function<void()>& body, std::string& failure) {
+  return run_callback(body, failure);
 }
 
 std::string describe_current_exception() {
@@ -163,12 +174,11 @@ route route_locked(const connection::state& state) {
 }
 
 /// Runs `body` as a callback (poll refused inside, a throw becomes a client
-/// message), as `run_event` does. std::ref keeps the std::function that
-/// run_as_callback takes from allocating for a lambda capturing more than two words.
+/// message), as `run_event` does, with no std::function around it.
 template <class Body>
 void run_here(connection::state& state, Body& body) {
   std::string failure;
-  if (!run_as_callback(std::ref(body), failure))
+  if (!run_callback(body, failure))
     state.report(client_message{severity::error, errc::invalid_argument, failure});
 }
 
