@@ -4,7 +4,7 @@
 
 #include "server_session.hpp"
 
-#include <unordered_map>
+#include <algorithm>
 
 namespace actorloop::netio {
 
@@ -39,14 +39,25 @@ void message_server::state::publish(const std::string& channel, const std::strin
     done(0);
     return;
   }
-  std::unordered_map<detail::io_worker*, std::vector<std::shared_ptr<detail::session>>> by_worker;
+  // A handful of workers: a linear search beats hashing each subscriber's
+  // worker.
+  std::vector<std::pair<detail::io_worker*, std::vector<std::shared_ptr<detail::session>>>>
+    by_worker;
   {
     std::lock_guard guard{mutex};
     auto found = subscriptions.find(channel);
     if (found != subscriptions.end())
       for (auto& each : found->second)
-        if (auto alive = each.lock())
-          by_worker[&alive->worker()].push_back(std::move(alive));
+        if (auto alive = each.lock()) {
+          auto* worker = &alive->worker();
+          auto group = std::find_if(by_worker.begin(), by_worker.end(),
+                                    [&](const auto& entry) { return entry.first == worker; });
+          if (group == by_worker.end()) {
+            group = by_worker.emplace(by_worker.end(), worker,
+                                      std::vector<std::shared_ptr<detail::session>>{});
+          }
+          group->second.push_back(std::move(alive));
+        }
   }
   if (by_worker.empty()) {
     done(0);
