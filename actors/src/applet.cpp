@@ -248,6 +248,10 @@ struct applet_context::core {
   // themselves; every entry is also in `registrations`, which owns it.
   registration* ready_head = nullptr;
   registration* ready_tail = nullptr;
+  // The registration whose waitable postselect is handling now (run_turn
+  // holds a reference), so that remove_wait of that waitable, the usual
+  // first step of re-arming it, finds its table slot without a search.
+  registration* dispatching = nullptr;
   // Registrations made ready by other threads, pushed by `registration::
   // notify` (a lock-free stack; the applet takes it whole on each doorbell).
   std::atomic<registration*> inbox{nullptr};
@@ -478,7 +482,14 @@ struct applet_context::core {
           remove(entry->what);
         continue; // Not ready (any more): a spurious or stale wake.
       }
-      dispatch(entry->what);
+      {
+        struct dispatching_scope {
+          registration*& slot;
+          ~dispatching_scope() { slot = nullptr; }
+        } scope{dispatching};
+        dispatching = entry.get();
+        dispatch(entry->what);
+      }
       if (killed())
         break;
       // Level-triggered: still ready means another turn, after the others.
@@ -556,7 +567,11 @@ struct applet_context::core {
   }
 
   bool remove(const waitable& what) {
-    auto found = registrations.find(what.id());
+    // An erased registration is in no slot; one that is not sits at its
+    // table_slot (kept up to date by the table).
+    auto found = dispatching != nullptr && !dispatching->erased && dispatching->what == what
+                   ? registrations.begin() + static_cast<std::ptrdiff_t>(dispatching->table_slot)
+                   : registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
     retire(found);
