@@ -531,7 +531,10 @@ struct applet_context::core {
   }
 
   void count_dispatch() {
-    record->events_dispatched.fetch_add(1, std::memory_order_relaxed);
+    // Only this applet's turn writes it (turns never overlap): a plain
+    // increment, no locked read-modify-write; readers load it.
+    record->events_dispatched.store(
+      record->events_dispatched.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     runtime::detail::count_dispatch(self->group());
   }
 
@@ -557,9 +560,12 @@ struct applet_context::core {
     if (!entry)
       entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
                                              self->group(), *this);
-    registrations.emplace(what.id(), entry);
-    if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
-      unqueue(*entry); // attach may have found it ready before failing
+    // The table takes the reference (no count touched); it keeps the
+    // registration alive for `raw` until the erase below, if any.
+    auto* raw = entry.get();
+    registrations.emplace(what.id(), std::move(entry));
+    if (auto failure = runtime::detail::access::state(what)->attach(*raw)) {
+      unqueue(*raw); // attach may have found it ready before failing
       registrations.erase(what.id());
       throw error(failure, "applet '" + record->name() + "': add_wait: " + describe(what));
     }
