@@ -14,6 +14,7 @@
 #include <caf/message.hpp>
 #include <caf/spawn_options.hpp>
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -138,9 +139,14 @@ public:
       return found == index_.end() ? end()
                                    : begin() + static_cast<std::ptrdiff_t>(found->second->table_slot);
     }
-    // A miss (every add_wait, and run_turn's look-up of a waitable that its
-    // postselect removed) scans all entries: the ids sit in their own array
-    // and are compared four at a time without a branch each.
+    // No entry has an id above highest_id_: a larger one is a miss without
+    // a scan. Each thread takes ids in increasing order, so a waitable made
+    // after every entry here by the same thread (the next read of an applet
+    // that re-arms each finished operation with a new one) takes this path.
+    if (id > highest_id_)
+      return end();
+    // Another miss scans all entries: the ids sit in their own array and
+    // are compared four at a time without a branch each.
     const std::uint64_t* ids = ids_.data();
     const std::size_t count = ids_.size();
     std::size_t index = 0;
@@ -169,6 +175,7 @@ public:
       throw;
     }
     raw->table_slot = slot;
+    highest_id_ = std::max(highest_id_, id); // never lowered: stays an upper bound
     try {
       if (!index_.empty()) {
         index_.emplace(id, raw);
@@ -214,6 +221,7 @@ private:
   static constexpr std::size_t indexed_from = 16;
   std::vector<value_type> entries_;
   std::vector<std::uint64_t> ids_; // entries_[i].first, contiguous for find
+  std::uint64_t highest_id_ = 0;   // no entry has a larger id
   std::unordered_map<std::uint64_t, registration*> index_; // empty while small
 };
 
@@ -240,6 +248,10 @@ struct applet_context::core {
   // themselves; every entry is also in `registrations`, which owns it.
   registration* ready_head = nullptr;
   registration* ready_tail = nullptr;
+  // The registration whose waitable postselect is handling now (run_turn
+  // holds a reference), so that remove_wait of that waitable, the usual
+  // first step of re-arming it, finds its table slot without a search.
+  registration* dispatching = nullptr;
   // Registrations made ready by other threads, pushed by `registration::
   // notify` (a lock-free stack; the applet takes it whole on each doorbell).
   std::atomic<registration*> inbox{nullptr};
@@ -470,14 +482,23 @@ struct applet_context::core {
           remove(entry->what);
         continue; // Not ready (any more): a spurious or stale wake.
       }
-      dispatch(entry->what);
+      {
+        struct dispatching_scope {
+          registration*& slot;
+          ~dispatching_scope() { slot = nullptr; }
+        } scope{dispatching};
+        dispatching = entry.get();
+        dispatch(entry->what);
+      }
       if (killed())
         break;
       // Level-triggered: still ready means another turn, after the others.
-      auto again = registrations.find(entry->what.id());
-      if (again != registrations.end() &&
-          runtime::detail::access::state(again->second->what)->ready_for(again->second.get()))
-        queue_locally(*again->second);
+      // A registration still in the table is not erased (`entry` keeps it
+      // from being reused meanwhile); one that postselect removed and a new
+      // one re-added for the same waitable was queued by its attach if
+      // ready. So no look-up by id is needed here.
+      if (!entry->erased && state.ready_for(entry.get()))
+        queue_locally(*entry);
       if (++dispatched == dispatches_per_turn)
         break;
     }
@@ -510,7 +531,10 @@ struct applet_context::core {
   }
 
   void count_dispatch() {
-    record->events_dispatched.fetch_add(1, std::memory_order_relaxed);
+    // Only this applet's turn writes it (turns never overlap): a plain
+    // increment, no locked read-modify-write; readers load it.
+    record->events_dispatched.store(
+      record->events_dispatched.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     runtime::detail::count_dispatch(self->group());
   }
 
@@ -536,9 +560,12 @@ struct applet_context::core {
     if (!entry)
       entry = std::make_shared<registration>(what, caf::actor_cast<caf::strong_actor_ptr>(self),
                                              self->group(), *this);
-    registrations.emplace(what.id(), entry);
-    if (auto failure = runtime::detail::access::state(what)->attach(*entry)) {
-      unqueue(*entry); // attach may have found it ready before failing
+    // The table takes the reference (no count touched); it keeps the
+    // registration alive for `raw` until the erase below, if any.
+    auto* raw = entry.get();
+    registrations.emplace(what.id(), std::move(entry));
+    if (auto failure = runtime::detail::access::state(what)->attach(*raw)) {
+      unqueue(*raw); // attach may have found it ready before failing
       registrations.erase(what.id());
       throw error(failure, "applet '" + record->name() + "': add_wait: " + describe(what));
     }
@@ -546,7 +573,11 @@ struct applet_context::core {
   }
 
   bool remove(const waitable& what) {
-    auto found = registrations.find(what.id());
+    // An erased registration is in no slot; one that is not sits at its
+    // table_slot (kept up to date by the table).
+    auto found = dispatching != nullptr && !dispatching->erased && dispatching->what == what
+                   ? registrations.begin() + static_cast<std::ptrdiff_t>(dispatching->table_slot)
+                   : registrations.find(what.id());
     if (found == registrations.end() || found->second->what != what)
       return false;
     retire(found);
@@ -562,7 +593,8 @@ struct applet_context::core {
     unqueue(entry);
     entry.erased = true;
     runtime::detail::access::state(entry.what)->detach(entry);
-    if (entry.what.kind() == runtime::waitable_kind::timer || !make_room_for_spares()) {
+    if (runtime::detail::access::state(entry.what)->kind() == runtime::waitable_kind::timer ||
+        !make_room_for_spares()) {
       registrations.erase(position);
       return;
     }

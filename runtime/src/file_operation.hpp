@@ -2,6 +2,8 @@
 // The shared state of one file operation, the interface its backends
 // implement (io_uring ring, blocking I/O threads), and an open file's state.
 
+#include "file_lock.hpp"
+
 #include <actorloop/runtime/file.hpp>
 #include <actorloop/runtime/waitable.hpp>
 
@@ -88,7 +90,8 @@ public:
 
 private:
   const std::shared_ptr<std::atomic<std::uint64_t>> fixed_operations_;
-  mutable std::mutex mutex_;
+  // Taken once per operation started (track): the inline lock.
+  mutable file_lock mutex_;
   std::shared_ptr<file_descriptor> descriptor_;
   // The descriptor after close, while operations in flight still hold it.
   std::weak_ptr<file_descriptor> closed_;

@@ -24,6 +24,7 @@
 // completion queue at a time) -> the group's mutex (a completion wakes an
 // applet) -> sq_mutex_ (one producer of the submission queue at a time).
 
+#include "file_lock.hpp"
 #include "file_operation.hpp"
 
 #include <actorloop/runtime/clock.hpp>
@@ -126,7 +127,8 @@ private:
   std::weak_ptr<scheduler_group> group_;
   scheduler_group* const group_address_;
 
-  std::mutex sq_mutex_;
+  // Taken for every operation started: the inline lock (see file_lock.hpp).
+  file_lock sq_mutex_;
   bool stopped_ = false;     // guarded by sq_mutex_
   bool fixed_table_ = false; // the sparse buffer table exists (sq_mutex_)
   std::vector<fixed_buffer> fixed_; // registered blocks (sq_mutex_)
