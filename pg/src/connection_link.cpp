@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -589,35 +588,34 @@ void link::wake_borrower_locked() noexcept {
   }
 }
 
-bool link::try_borrow() {
-  runtime::time_point give_up{};
-  for (;;) {
-    {
-      std::lock_guard guard{gate_mutex_};
-      if (borrowed_ || !deferred_.empty())
-        return false;
-      if (worker_depth_ == 0) {
-        if (wake_fd_ < 0) {
-          wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-          if (wake_fd_ < 0)
-            return false;
-        }
-        borrowed_ = true;
-        return true;
-      }
-    }
-    // The worker is finishing an entry, typically the tail of the previous
-    // query it read (the caller woke on its completion first). It leaves
-    // within microseconds unless it was preempted: waiting a little keeps
-    // the following queries on this thread instead of each finding the
-    // worker inside after the one before went to it.
-    auto now = runtime::clock::now();
-    if (give_up == runtime::time_point{})
-      give_up = now + std::chrono::milliseconds(2);
-    else if (now >= give_up)
+bool link::try_borrow(runtime::time_point deadline) {
+  std::unique_lock guard{gate_mutex_};
+  if (borrowed_ || !deferred_.empty())
+    return false;
+  if (worker_depth_ > 0) {
+    // Typically the worker is finishing the tail of the entry that read the
+    // previous query's answer (the caller woke on its completion first);
+    // under load it may be preempted there for long. Entries never block, so
+    // it leaves; falling back instead would hand it this query too, and the
+    // next caller would find it inside again.
+    ++borrow_waiters_;
+    auto left = [this] { return worker_depth_ == 0; };
+    bool free = true;
+    if (deadline == runtime::time_point::max())
+      worker_left_.wait(guard, left);
+    else
+      free = worker_left_.wait_until(guard, deadline, left);
+    --borrow_waiters_;
+    if (!free || borrowed_ || !deferred_.empty())
       return false;
-    std::this_thread::yield();
   }
+  if (wake_fd_ < 0) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0)
+      return false;
+  }
+  borrowed_ = true;
+  return true;
 }
 
 void link::give_back() {
@@ -637,7 +635,7 @@ void link::give_back() {
 
 bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
                           runtime::time_point deadline) {
-  if (!try_borrow())
+  if (!try_borrow(deadline))
     return false;
   // Only the plain case: an idle session after a simple query (a chunked or
   // streamed fetch, COPY or a pipeline may still have posts of its own on

@@ -19,6 +19,7 @@
 #include <actorloop/netio/detail/resolver.hpp>
 #include <actorloop/netio/detail/socket_ops.hpp>
 
+#include <condition_variable>
 #include <mutex>
 
 namespace actorloop::pg::detail {
@@ -120,7 +121,9 @@ private:
   }
   void leave_from_worker() {
     std::lock_guard guard{gate_mutex_};
-    --worker_depth_;
+    // A caller waiting in try_borrow may take the link now.
+    if (--worker_depth_ == 0 && borrow_waiters_ > 0)
+      worker_left_.notify_all();
   }
   /// Runs `job` (a command posted to the worker that touches the link)
   /// inside the gate; while a caller has borrowed the link, keeps it to run,
@@ -141,8 +144,18 @@ private:
         owner.leave_from_worker();
     }
   };
-  /// The caller's side: takes the link if the worker is not inside it.
-  bool try_borrow();
+  /// The caller's side: takes the link once the worker is not inside it.
+  /// The retake rule (no clock of its own): a worker entry never blocks (it
+  /// reads what is there, queues events, posts, returns; callbacks of a sync
+  /// connection run on its callers, a start-up question is answered by a
+  /// later entry), so a caller that finds the worker inside waits on
+  /// worker_left_ until worker_depth_ is 0 and then borrows. Whatever the
+  /// worker would run for this link before that waits behind the same entry
+  /// anyway. The caller holds no lock of the connection's owner meanwhile.
+  /// False, by state: the link is lent or has deferred entries (never so
+  /// between two queries of one caller), or `deadline` (the operation's own
+  /// timeout) passes first: the worker path then reports it as usual.
+  bool try_borrow(runtime::time_point deadline);
   /// Re-arms the worker's interest and lets it have the link again, with
   /// the entries it deferred meanwhile (in their order).
   void give_back();
@@ -156,6 +169,8 @@ private:
   bool borrowed_ = false;                       // guarded by gate_mutex_
   int worker_depth_ = 0;                        // guarded by gate_mutex_
   std::vector<std::function<void()>> deferred_; // guarded by gate_mutex_
+  int borrow_waiters_ = 0;                      // guarded by gate_mutex_
+  std::condition_variable worker_left_;         // worker_depth_ reached 0 (with gate_mutex_)
   int wake_fd_ = -1;       // eventfd: a deferred entry wakes the borrower; made on first borrow
   bool on_caller_ = false; // owner-side: a caller thread has the link
 
