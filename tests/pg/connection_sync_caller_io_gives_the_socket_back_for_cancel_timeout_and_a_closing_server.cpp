@@ -90,6 +90,11 @@ TEST_CASE("a caller-thread sync query gives the socket back for cancel, timeout 
     // run on this thread again. (The CancelRequest connection's own close
     // may still cost the worker an event or two.)
     constexpr int queries = 50;
+    std::string before_breakdown;
+    for (auto& each : netio::io_worker_statistics(session.fixture.engine))
+      before_breakdown += each.name + ": readiness " + std::to_string(each.readiness_events) +
+                          ", commands " + std::to_string(each.commands) + "; ";
+    INFO("before: " << before_breakdown);
     auto before = worker_activity(session.fixture.engine);
     for (int index = 0; index < queries; ++index) {
       REQUIRE(connection.execute("SELECT 2") == netio::retcode::succeed);
@@ -97,6 +102,13 @@ TEST_CASE("a caller-thread sync query gives the socket back for cancel, timeout 
       REQUIRE(answer);
       CHECK(answer->results.at(0).int64(0, 0) == 2);
     }
+    std::string breakdown;
+    for (auto& each : netio::io_worker_statistics(session.fixture.engine))
+      breakdown += each.name + ": sockets " + std::to_string(each.sockets) + ", readiness " +
+                   std::to_string(each.readiness_events) + ", commands " +
+                   std::to_string(each.commands) + ", interest changes " +
+                   std::to_string(each.interest_changes) + "; ";
+    INFO("after: " << breakdown);
     CHECK(worker_activity(session.fixture.engine) - before < queries / 5);
     REQUIRE(connection.close() == netio::retcode::succeed);
     std::lock_guard guard{mutex};
