@@ -619,9 +619,13 @@ bool link::try_borrow(runtime::time_point deadline) {
 }
 
 void link::give_back() {
+  // Re-arm and return the link in one step under the gate: re-armed while
+  // still lent, a readable socket (a hand-back mid-query) made the worker
+  // drop the readiness again and again, each time taking gate_mutex_, which
+  // this thread needs to finish the hand-back (thousands of events under load).
+  std::lock_guard guard{gate_mutex_};
   on_caller_ = false;
   update_interest(); // interest_ is 0 while lent: this re-arms what is wanted now
-  std::lock_guard guard{gate_mutex_};
   borrowed_ = false;
   if (deferred_.empty())
     return;
