@@ -615,6 +615,13 @@ bool link::try_borrow(runtime::time_point deadline) {
       return false;
   }
   borrowed_ = true;
+  // Readiness is the borrower's from here: turned off inside the gate, so
+  // the worker never sees a readable socket of a lent link (it would drop the
+  // report and be woken again at once, for as long as the loan lasts).
+  if (fd_ >= 0 && interest_ != 0) {
+    (void)worker_->modify(fd_, 0, *this);
+    interest_ = 0;
+  }
   return true;
 }
 
@@ -647,16 +654,10 @@ bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
   // poll), nothing held back, nothing left to write.
   if (phase_ != phase::ready || fd_ < 0 || tls_ || extended_ || paused_ || awaiting_callback_ ||
       rows_held_ || output_start_ != output_.size() || !core_) {
-    std::lock_guard guard{gate_mutex_};
-    borrowed_ = false;
+    give_back(); // re-arms what the worker wants and lets it in again
     return false;
   }
   on_caller_ = true;
-  if (interest_ != 0) {
-    // Readiness is ours now: the worker must not wake for this socket.
-    (void)worker_->modify(fd_, 0, *this);
-    interest_ = 0;
-  }
   try {
     if (open_query(request_id)) {
       frontend::query(output_, sql);

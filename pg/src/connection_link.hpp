@@ -155,6 +155,8 @@ private:
   /// False, by state: the link is lent or has deferred entries (never so
   /// between two queries of one caller), or `deadline` (the operation's own
   /// timeout) passes first: the worker path then reports it as usual.
+  /// A borrow turns the worker's interest in the socket off in the same
+  /// step, under the gate (give_back turns it on again likewise).
   bool try_borrow(runtime::time_point deadline);
   /// Re-arms the worker's interest and lets it have the link again, with
   /// the entries it deferred meanwhile (in their order).
