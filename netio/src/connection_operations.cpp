@@ -16,10 +16,13 @@ constexpr std::size_t max_pipelined_requests = 4096;
 
 /// Starts an operation: the busy rule, dead connections, then the worker.
 started_operation start_operation(connection::state& state, function_id function,
-                                  bool needs_connection, const std::function<void(std::uint64_t)>& on_worker) {
+                                  bool needs_connection, const std::function<void(std::uint64_t)>& on_worker,
+                                  const caller_io* on_caller) {
   auto& owner = *state.owner_state;
   std::uint64_t id = 0;
   io_mode mode;
+  bool try_caller = false;
+  std::optional<runtime::duration> timeout;
   {
     std::unique_lock guard{owner.mutex};
     mode = state.effective_mode_locked();
@@ -65,16 +68,33 @@ started_operation start_operation(connection::state& state, function_id function
       return {retcode::fail, 0};
     }
     id = function == function_id::lookup ? state.next_lookup_id++ : state.next_request_id++;
+    // The caller may do the I/O itself only when nothing else is in flight
+    // (no other operation's bytes on the wire) and no notification must
+    // run on the worker meanwhile (async notifications).
+    try_caller = on_caller != nullptr && mode == io_mode::sync && state.operations.empty() &&
+                 !state.options.async_notifications;
+    timeout = state.options.timeout;
     state.operations.push_back({function, id});
     state.release_held_locked(mode);
+  }
+  if (try_caller && !state.worker->stopping()) {
+    auto deadline = timeout ? runtime::clock::now() + *timeout : runtime::time_point::max();
+    if ((*on_caller)(id, deadline))
+      return {wait_sync(state, function, id, deadline), id};
   }
   if (state.worker->on_this_thread() && !state.worker->stopping()) {
     // On the worker already (a completion callback starting the next
     // operation): run it here, without wrapping and copying `on_worker`
     // into a posted command (what run_or_post would run at once anyway).
     on_worker(id);
-  } else if (auto target = state.link;
-             !state.worker->run_or_post([target, id, on_worker] { on_worker(id); })) {
+  } else if (auto target = state.link; !state.worker->run_or_post([target, id, on_worker] {
+               struct inside {
+                 connection_transport& transport;
+                 ~inside() { transport.worker_leave(); }
+               } scope{*target};
+               target->worker_enter();
+               on_worker(id);
+             })) {
     {
       std::lock_guard guard{owner.mutex};
       std::erase_if(state.operations,

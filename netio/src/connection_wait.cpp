@@ -100,11 +100,14 @@ poll_result poll_connections(context::state& owner, connection::state* only,
 
 /// Waits on the calling thread (sync mode) until the operation `function`
 /// with id `id` completes, running this connection's events here as they arrive.
-retcode wait_sync(connection::state& state, function_id function, std::uint64_t id) {
+retcode wait_sync(connection::state& state, function_id function, std::uint64_t id,
+                  std::optional<runtime::time_point> first_deadline) {
   auto& owner = *state.owner_state;
   std::unique_lock guard{owner.mutex};
   auto period = state.options.timeout;
-  auto deadline = period ? runtime::clock::now() + *period : runtime::time_point::max();
+  auto deadline = first_deadline ? *first_deadline
+                  : period       ? runtime::clock::now() + *period
+                                 : runtime::time_point::max();
   for (;;) {
     if (!state.queue.empty()) {
       auto event = state.take_next_locked();

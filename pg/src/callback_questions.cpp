@@ -43,6 +43,15 @@ void link::ask_callback(std::string callback_name, callback_question ask,
 
 void link::answer_callback(std::uint64_t attempt, const verdict& answer,
                            const callback_follow_up& then) {
+  // Posted from the callback's thread: a worker entry (a sync caller may
+  // borrow the link as soon as the connect it finishes has completed).
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), attempt, answer, then] {
+                         self->answer_callback(attempt, answer, then);
+                       };
+                     })};
+  if (!scope.entered)
+    return;
   if (!core_ || !awaiting_callback_ || attempt != session_attempt_)
     return; // the attempt ended meanwhile
   awaiting_callback_ = false;

@@ -107,10 +107,14 @@ started_operation connection::execute(std::string sql) {
   }
   auto target = link_of(*state_->core);
   auto text = std::make_shared<std::string>(std::move(sql));
-  return netio::detail::start_operation(*state_->core, function_id::execute, true,
-                                        [target, text](std::uint64_t id) {
-                                          target->send_query(id, std::move(*text));
-                                        });
+  // Sync mode on an idle connection: the query runs on this thread (see
+  // link::run_query_here), as libpq's PQexec does.
+  netio::detail::caller_io here = [&target, &text](std::uint64_t id, runtime::time_point deadline) {
+    return target->run_query_here(id, *text, deadline);
+  };
+  return netio::detail::start_operation(
+    *state_->core, function_id::execute, true,
+    [target, text](std::uint64_t id) { target->send_query(id, std::move(*text)); }, &here);
 }
 
 retcode connection::cancel() {

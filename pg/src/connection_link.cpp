@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 namespace actorloop::pg::detail {
@@ -59,6 +61,8 @@ private:
 link::~link() {
   if (fd_ >= 0)
     ::close(fd_);
+  if (wake_fd_ >= 0)
+    ::close(wake_fd_);
 }
 
 std::string link::where() const {
@@ -137,6 +141,11 @@ void link::fail_now(std::error_code code, const std::string& text) {
 // -- connecting ----------------------------------------------------------------------
 
 void link::start_connect(std::uint64_t connect_id) {
+  worker_scope scope{*this, enter_from_worker([self = shared_from_this(), connect_id] {
+                       return [self, connect_id] { self->start_connect(connect_id); };
+                     })};
+  if (!scope.entered)
+    return;
   operation_id_ = connect_id;
   auto& options = pg_->options;
   if (options.hosts.empty()) {
@@ -185,13 +194,28 @@ void link::try_host(std::size_t index) {
   netio::detail::resolve_async(core_->owner_state->engine, where,
                                [weak, worker, index](netio::detail::resolution found) {
                                  worker->run_or_post([weak, index, found = std::move(found)] {
-                                   if (auto alive = weak.lock())
+                                   auto alive = weak.lock();
+                                   if (!alive)
+                                     return;
+                                   worker_scope scope{*alive, alive->enter_from_worker([&] {
+                                                        return [alive, index, found] {
+                                                          alive->on_resolved(index, found);
+                                                        };
+                                                      })};
+                                   if (scope.entered)
                                      alive->on_resolved(index, found);
                                  });
                                });
 }
 
 void link::host_deadline_reached(std::uint64_t attempt) {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), attempt] {
+                         self->host_deadline_reached(attempt);
+                       };
+                     })};
+  if (!scope.entered)
+    return;
   if (attempt != host_attempt_ || !core_ || !connecting_phase(phase_))
     return;
   note_problem(errc::connection_failed,
@@ -274,6 +298,9 @@ void link::send_startup() {
 
 void link::on_io(std::uint32_t epoll_events) noexcept {
   auto keep = shared_from_this();
+  worker_scope scope{*this, enter_from_worker()};
+  if (!scope.entered)
+    return; // a sync caller has the socket; see give_back
   try {
     if (phase_ == phase::connecting) {
       on_connected();
@@ -302,8 +329,8 @@ void link::on_io(std::uint32_t epoll_events) noexcept {
 }
 
 void link::update_interest() {
-  if (fd_ < 0)
-    return;
+  if (fd_ < 0 || on_caller_)
+    return; // a borrower polls for itself; give_back re-arms
   std::uint32_t wanted =
     paused_ || awaiting_callback_ || rows_held_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
   if (output_.size() > output_start_ || tls_wants_write())
@@ -336,40 +363,44 @@ void link::flush_output() {
 }
 
 void link::read_input() {
-  auto attempt = session_attempt_;
-  for (;;) {
-    if (fd_ < 0 || paused_ || awaiting_callback_ || rows_held_ || attempt != session_attempt_)
-      return;
-    std::error_code ended;
-    std::string why;
-    // Straight into the decoder's buffer: no copy of what was read.
-    auto n = receive(decoder_.prepare(64 * 1024), ended, why);
-    if (ended) {
-      if (phase_ == phase::closed)
-        return;
-      if (startup_error_) {
-        // The server refused the start-up and closed (or reset) the connection.
-        fail(errc::server_error, "connect to " + where() + " failed: " + describe(*startup_error_));
-        return;
-      }
-      if (ended == netio::errc::connection_closed) {
-        fail(errc::connection_failed, "the server closed the connection");
-        return;
-      }
-      fail(ended, "reading from " + where() + " failed: " + why);
-      return;
-    }
-    if (n == 0)
-      return;
-    decoder_.commit(n);
-    if (!handle_decoded()) {
-      // Held for a callback or on_rows: send what was written, read no more.
-      if (fd_ >= 0 && attempt == session_attempt_)
-        flush_output();
-      return;
-    }
-    flush_output();
+  while (read_step()) {
   }
+}
+
+bool link::read_step() {
+  auto attempt = session_attempt_;
+  if (fd_ < 0 || paused_ || awaiting_callback_ || rows_held_)
+    return false;
+  std::error_code ended;
+  std::string why;
+  // Straight into the decoder's buffer: no copy of what was read.
+  auto n = receive(decoder_.prepare(64 * 1024), ended, why);
+  if (ended) {
+    if (phase_ == phase::closed)
+      return false;
+    if (startup_error_) {
+      // The server refused the start-up and closed (or reset) the connection.
+      fail(errc::server_error, "connect to " + where() + " failed: " + describe(*startup_error_));
+      return false;
+    }
+    if (ended == netio::errc::connection_closed) {
+      fail(errc::connection_failed, "the server closed the connection");
+      return false;
+    }
+    fail(ended, "reading from " + where() + " failed: " + why);
+    return false;
+  }
+  if (n == 0)
+    return false;
+  decoder_.commit(n);
+  if (!handle_decoded()) {
+    // Held for a callback or on_rows: send what was written, read no more.
+    if (fd_ >= 0 && attempt == session_attempt_)
+      flush_output();
+    return false;
+  }
+  flush_output();
+  return fd_ >= 0 && attempt == session_attempt_;
 }
 
 bool link::handle_decoded() {
@@ -396,6 +427,18 @@ void link::close_socket() {
   tls_.reset();            // borrows fd_: goes first
   if (fd_ < 0)
     return;
+  if (on_caller_) {
+    // The registration is the worker's: it unregisters and closes (the
+    // descriptor stays open until then, so its number cannot be reused).
+    auto fd = std::exchange(fd_, -1);
+    interest_ = 0;
+    if (!worker_->post([self = shared_from_this(), fd] {
+          self->worker_->remove(fd, *self);
+          ::close(fd);
+        }))
+      ::close(fd); // the worker stopped: nothing watches it any more
+    return;
+  }
   worker_->remove(fd_, *this);
   ::close(fd_);
   fd_ = -1;
@@ -516,10 +559,142 @@ void link::handle(backend_message&& message) {
 // -- operations ----------------------------------------------------------------------
 
 void link::send_query(std::uint64_t request_id, std::string sql) {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), request_id, sql] {
+                         self->send_query(request_id, sql);
+                       };
+                     })};
+  if (!scope.entered)
+    return;
   if (!open_query(request_id))
     return;
   frontend::query(output_, sql);
   flush_output();
+}
+
+// -- a sync caller's query on its own thread -----------------------------------------
+// libpq writes, polls and reads on the calling thread. A sync-mode query
+// here would otherwise cost two cross-thread hand-offs (caller to worker,
+// worker back to caller): the caller borrows the link instead. The gate
+// (gate_mutex_) decides who owns the link: the worker, inside an entry
+// (worker_depth_ > 0) or idle, or one borrowing caller (borrowed_). What the
+// worker is asked to do meanwhile waits in deferred_ and wakes the
+// borrower, which gives the link back at once.
+
+void link::wake_borrower_locked() noexcept {
+  if (wake_fd_ >= 0 && deferred_.size() == 1) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+bool link::try_borrow(runtime::time_point deadline) {
+  std::unique_lock guard{gate_mutex_};
+  if (borrowed_ || !deferred_.empty())
+    return false;
+  if (worker_depth_ > 0) {
+    // Typically the worker is finishing the tail of the entry that read the
+    // previous query's answer (the caller woke on its completion first);
+    // under load it may be preempted there for long. Entries never block, so
+    // it leaves; falling back instead would hand it this query too, and the
+    // next caller would find it inside again.
+    ++borrow_waiters_;
+    auto left = [this] { return worker_depth_ == 0; };
+    bool free = true;
+    if (deadline == runtime::time_point::max())
+      worker_left_.wait(guard, left);
+    else
+      free = worker_left_.wait_until(guard, deadline, left);
+    --borrow_waiters_;
+    if (!free || borrowed_ || !deferred_.empty())
+      return false;
+  }
+  if (wake_fd_ < 0) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0)
+      return false;
+  }
+  borrowed_ = true;
+  // Readiness is the borrower's from here: turned off inside the gate, so
+  // the worker never sees a readable socket of a lent link (it would drop the
+  // report and be woken again at once, for as long as the loan lasts).
+  if (fd_ >= 0 && interest_ != 0) {
+    (void)worker_->modify(fd_, 0, *this);
+    interest_ = 0;
+  }
+  return true;
+}
+
+void link::give_back() {
+  // Re-arm and return the link in one step under the gate: re-armed while
+  // still lent, a readable socket (a hand-back mid-query) made the worker
+  // drop the readiness again and again, each time taking gate_mutex_, which
+  // this thread needs to finish the hand-back (thousands of events under load).
+  std::lock_guard guard{gate_mutex_};
+  on_caller_ = false;
+  update_interest(); // interest_ is 0 while lent: this re-arms what is wanted now
+  borrowed_ = false;
+  if (deferred_.empty())
+    return;
+  std::uint64_t count = 0;
+  [[maybe_unused]] auto got = ::read(wake_fd_, &count, sizeof count);
+  // Posted under the gate, so they run before any entry that comes later.
+  for (auto& each : deferred_)
+    (void)worker_->post(std::move(each));
+  deferred_.clear();
+}
+
+bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
+                          runtime::time_point deadline) {
+  if (!try_borrow(deadline))
+    return false;
+  // Only the plain case: an idle session after a simple query (a chunked or
+  // streamed fetch, COPY or a pipeline may still have posts of its own on
+  // the way to the worker), no TLS (its buffered plaintext is not seen by
+  // poll), nothing held back, nothing left to write.
+  if (phase_ != phase::ready || fd_ < 0 || tls_ || extended_ || paused_ || awaiting_callback_ ||
+      rows_held_ || output_start_ != output_.size() || !core_) {
+    give_back(); // re-arms what the worker wants and lets it in again
+    return false;
+  }
+  on_caller_ = true;
+  try {
+    if (open_query(request_id)) {
+      frontend::query(output_, sql);
+      flush_output();
+    }
+    while (phase_ == phase::querying && operation_id_ == request_id && fd_ >= 0 && !paused_ &&
+           !rows_held_ && !awaiting_callback_) {
+      int wait = -1;
+      if (deadline != runtime::time_point::max()) {
+        auto left = deadline - runtime::clock::now();
+        if (left <= runtime::duration::zero())
+          break; // wait_sync reports the timeout; the worker goes on reading
+        wait = static_cast<int>(std::min<long long>(
+          std::chrono::ceil<std::chrono::milliseconds>(left).count(), 60'000));
+      }
+      pollfd watched[2]{};
+      watched[0].fd = fd_;
+      watched[0].events = static_cast<short>(POLLIN | (output_start_ != output_.size() ? POLLOUT : 0));
+      watched[1].fd = wake_fd_;
+      watched[1].events = POLLIN;
+      auto ready = ::poll(watched, 2, wait);
+      if (ready < 0 && errno != EINTR)
+        break;
+      if (ready <= 0)
+        continue;
+      if (watched[1].revents != 0)
+        break; // another thread asked the worker for something: give the link back
+      if (watched[0].revents & POLLOUT)
+        flush_output();
+      if (fd_ >= 0 && (watched[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        read_step();
+    }
+  } catch (...) {
+    fail(errc::connection_failed, "pg: " + netio::detail::describe_current_exception());
+  }
+  give_back();
+  return true;
 }
 
 void link::pause() {
@@ -528,6 +703,11 @@ void link::pause() {
 }
 
 void link::resume() {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this()] { self->resume(); };
+                     })};
+  if (!scope.entered)
+    return;
   paused_ = false;
   update_interest();
   if (fd_ >= 0)
@@ -535,6 +715,11 @@ void link::resume() {
 }
 
 void link::start_close(std::uint64_t close_id) {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), close_id] { self->start_close(close_id); };
+                     })};
+  if (!scope.entered)
+    return;
   if (fd_ >= 0) {
     frontend::terminate(output_);
     flush_output(); // best effort: Terminate is small and the socket is writable
@@ -551,6 +736,11 @@ void link::start_close(std::uint64_t close_id) {
 }
 
 void link::force_close() {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this()] { self->force_close(); };
+                     })};
+  if (!scope.entered)
+    return;
   auto pending = std::exchange(operation_id_, 0);
   auto was = phase_;
   close_socket();
@@ -561,6 +751,15 @@ void link::force_close() {
 }
 
 void link::send_cancel(std::vector<std::uint64_t> request_ids) {
+  // A caller that borrowed the link gives it back at once, and the worker
+  // sends the CancelRequest then.
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), request_ids] {
+                         self->send_cancel(request_ids);
+                       };
+                     })};
+  if (!scope.entered)
+    return;
   // Only the query on the wire can be canceled; a cancel that comes after it
   // finished has nothing to stop (and must not stop the next one).
   if (phase_ != phase::querying || fd_ < 0 ||
@@ -578,22 +777,37 @@ void link::send_cancel(std::vector<std::uint64_t> request_ids) {
   auto sender = std::make_shared<cancel_sender>(
     worker_, addresses_[address_index_], std::move(request),
     [weak, where](const std::shared_ptr<cancel_sender>& done, std::string problem) {
-      auto alive = weak.lock();
-      if (!alive)
-        return;
-      std::erase(alive->cancels_, done);
-      // The session itself is unharmed: a warning, not an error.
-      if (!problem.empty())
-        alive->report(client_message{netio::severity::warning,
-                                     make_error_code(errc::connection_failed),
-                                     "cancel: the CancelRequest to " + where +
-                                       " was not delivered: " + problem});
+      if (auto alive = weak.lock())
+        alive->cancel_finished(done, where, std::move(problem));
     });
   cancels_.push_back(sender);
   sender->start();
 }
 
+void link::cancel_finished(const std::shared_ptr<cancel_sender>& done, const std::string& where,
+                           std::string problem) {
+  // The next query may have borrowed the link meanwhile.
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this(), done, where, problem] {
+                         self->cancel_finished(done, where, problem);
+                       };
+                     })};
+  if (!scope.entered)
+    return;
+  std::erase(cancels_, done);
+  // The session itself is unharmed: a warning, not an error.
+  if (!problem.empty())
+    report(client_message{netio::severity::warning, make_error_code(errc::connection_failed),
+                          "cancel: the CancelRequest to " + where +
+                            " was not delivered: " + problem});
+}
+
 void link::abandon() {
+  worker_scope scope{*this, enter_from_worker([&] {
+                       return [self = shared_from_this()] { self->abandon(); };
+                     })};
+  if (!scope.entered)
+    return;
   for (auto& each : std::exchange(cancels_, {}))
     each->stop();
   if (fd_ >= 0) {

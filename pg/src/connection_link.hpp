@@ -2,7 +2,10 @@
 // The PostgreSQL side of a pg::connection on netio's connection core: the
 // worker-side transport that owns the socket, runs the start-up and
 // authentication, sends simple queries and turns backend messages into
-// connection events. Every member runs on the connection's I/O worker.
+// connection events. Every member runs on the thread that owns the link:
+// its I/O worker, or for the span of one sync-mode simple query the calling
+// thread that borrowed it (run_query_here; see "Who does the I/O" in
+// docs/pg.md). Entries from the worker go through the borrow gate.
 
 #include "cancel_sender.hpp"
 #include "connection_state.hpp"
@@ -15,6 +18,9 @@
 #include <actorloop/netio/detail/io_worker.hpp>
 #include <actorloop/netio/detail/resolver.hpp>
 #include <actorloop/netio/detail/socket_ops.hpp>
+
+#include <condition_variable>
+#include <mutex>
 
 namespace actorloop::pg::detail {
 
@@ -46,6 +52,16 @@ public:
 
   void start_connect(std::uint64_t connect_id);
   void send_query(std::uint64_t request_id, std::string sql);
+  /// Sync mode, any thread but the worker: borrows the link from the worker
+  /// and runs simple query `request_id` here (write, poll, read, decode; the
+  /// events are queued for the caller as the worker would queue them). False
+  /// when the link cannot be lent now (the worker is inside it, or the
+  /// connection is not an idle plain-TCP one after a simple query): nothing
+  /// happened. True when the query was started here; it is handed back to
+  /// the worker when done, or early when another thread needs the link
+  /// (cancel, close, resume), at `deadline`, or when reading must pause.
+  [[nodiscard]] bool run_query_here(std::uint64_t request_id, const std::string& sql,
+                                    runtime::time_point deadline);
   /// Starts an extended-protocol operation (extended_query.cpp).
   void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
   /// on_rows returned chunk of request `request_id`: maybe fetch the next.
@@ -66,11 +82,100 @@ public:
   void force_close() override;
   void send_cancel(std::vector<std::uint64_t> request_ids) override;
   void abandon() override;
+  void worker_enter() override {
+    // Never while lent: an operation starts on the worker only when none is
+    // in flight, and a borrower gives the link back before its operation ends.
+    std::lock_guard guard{gate_mutex_};
+    ++worker_depth_;
+  }
+  void worker_leave() override { leave_from_worker(); }
 
   // io_handler
   void on_io(std::uint32_t epoll_events) noexcept override;
 
 private:
+  // -- lending the link to a sync caller (connection_link.cpp) ----------------------
+  /// A worker-side entry: false while a caller has borrowed the link, and
+  /// then `make_retry()` is kept to run on the worker once the link is back
+  /// (the borrower is woken to give it back early); else the worker is
+  /// inside until leave_from_worker, and no caller can borrow meanwhile.
+  template <typename retry_maker>
+  bool enter_from_worker(retry_maker&& make_retry) {
+    std::lock_guard guard{gate_mutex_};
+    if (borrowed_) {
+      deferred_.push_back(make_retry());
+      wake_borrower_locked();
+      return false;
+    }
+    ++worker_depth_;
+    return true;
+  }
+  /// The same for readiness: dropped while borrowed (the interest is re-armed
+  /// when the link comes back, and epoll reports a still-ready socket again).
+  bool enter_from_worker() {
+    std::lock_guard guard{gate_mutex_};
+    if (borrowed_)
+      return false;
+    ++worker_depth_;
+    return true;
+  }
+  void leave_from_worker() {
+    std::lock_guard guard{gate_mutex_};
+    // A caller waiting in try_borrow may take the link now.
+    if (--worker_depth_ == 0 && borrow_waiters_ > 0)
+      worker_left_.notify_all();
+  }
+  /// Runs `job` (a command posted to the worker that touches the link)
+  /// inside the gate; while a caller has borrowed the link, keeps it to run,
+  /// through the gate again, once the link is back.
+  void run_gated(std::function<void()> job) {
+    worker_scope scope{*this, enter_from_worker([&] {
+                         return [self = shared_from_this(), job] { self->run_gated(job); };
+                       })};
+    if (scope.entered)
+      job();
+  }
+  void wake_borrower_locked() noexcept;
+  struct worker_scope {
+    link& owner;
+    bool entered;
+    ~worker_scope() {
+      if (entered)
+        owner.leave_from_worker();
+    }
+  };
+  /// The caller's side: takes the link once the worker is not inside it.
+  /// The retake rule (no clock of its own): a worker entry never blocks (it
+  /// reads what is there, queues events, posts, returns; callbacks of a sync
+  /// connection run on its callers, a start-up question is answered by a
+  /// later entry), so a caller that finds the worker inside waits on
+  /// worker_left_ until worker_depth_ is 0 and then borrows. Whatever the
+  /// worker would run for this link before that waits behind the same entry
+  /// anyway. The caller holds no lock of the connection's owner meanwhile.
+  /// False, by state: the link is lent or has deferred entries (never so
+  /// between two queries of one caller), or `deadline` (the operation's own
+  /// timeout) passes first: the worker path then reports it as usual.
+  /// A borrow turns the worker's interest in the socket off in the same
+  /// step, under the gate (give_back turns it on again likewise).
+  bool try_borrow(runtime::time_point deadline);
+  /// Re-arms the worker's interest and lets it have the link again, with
+  /// the entries it deferred meanwhile (in their order).
+  void give_back();
+  /// One read and what it decoded; false when reading must stop.
+  bool read_step();
+  /// A CancelRequest connection finished (`problem` empty) or failed.
+  void cancel_finished(const std::shared_ptr<cancel_sender>& done, const std::string& where,
+                       std::string problem);
+
+  std::mutex gate_mutex_;
+  bool borrowed_ = false;                       // guarded by gate_mutex_
+  int worker_depth_ = 0;                        // guarded by gate_mutex_
+  std::vector<std::function<void()>> deferred_; // guarded by gate_mutex_
+  int borrow_waiters_ = 0;                      // guarded by gate_mutex_
+  std::condition_variable worker_left_;         // worker_depth_ reached 0 (with gate_mutex_)
+  int wake_fd_ = -1;       // eventfd: a deferred entry wakes the borrower; made on first borrow
+  bool on_caller_ = false; // owner-side: a caller thread has the link
+
   enum class phase {
     idle, resolving, connecting, authenticating, starting, ready, querying, closed,
     // start-up steps of TLS and target_session_attrs (tls_negotiation.cpp, session_attrs.cpp)

@@ -120,7 +120,9 @@ void link::request_copy_data() {
                                [&](connection& target) { piece = source(target); });
     worker->post([weak, id, piece = std::move(piece), failure = std::move(failure)]() mutable {
       if (auto alive = weak.lock())
-        alive->copy_data_arrived(id, std::move(piece), std::move(failure));
+        alive->run_gated([alive, id, piece = std::move(piece), failure = std::move(failure)]() mutable {
+          alive->copy_data_arrived(id, std::move(piece), std::move(failure));
+        });
     });
   };
   core_->deliver(std::move(event));

@@ -161,7 +161,7 @@ void link::deliver_chunk() {
         }
         worker->post([weak = weak, id = id] {
           if (auto alive = weak.lock())
-            alive->chunk_returned(id);
+            alive->run_gated([alive, id] { alive->chunk_returned(id); });
         });
       }
     } guard{weak, pg, worker, rows->rows.size(), id};

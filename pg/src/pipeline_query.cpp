@@ -123,7 +123,9 @@ void link::request_pipeline_piece() {
                                [&](connection& target) { more = source(target, *piece); });
     worker->post([weak, id, piece, more, failure = std::move(failure)]() mutable {
       if (auto alive = weak.lock())
-        alive->pipeline_piece_arrived(id, *piece, more, std::move(failure));
+        alive->run_gated([alive, id, piece, more, failure = std::move(failure)]() mutable {
+          alive->pipeline_piece_arrived(id, *piece, more, std::move(failure));
+        });
     });
   };
   core_->deliver(std::move(event));

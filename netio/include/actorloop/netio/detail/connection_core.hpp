@@ -60,6 +60,11 @@ public:
   virtual void send_cancel(std::vector<std::uint64_t> request_ids) = 0;
   /// The connection object is going: stop delivering and close.
   virtual void abandon() = 0;
+  /// Bracket the worker's run of an operation's start (start_operation's
+  /// `on_worker`), for a transport that lends its socket to sync callers
+  /// (caller_io): none can borrow it while the worker is inside.
+  virtual void worker_enter() {}
+  virtual void worker_leave() {}
 };
 
 /// Something a connection must deliver, in wire order, on the thread its mode
@@ -182,15 +187,30 @@ std::error_code context_error(context::state& state, std::error_code code, std::
                                            std::optional<runtime::duration> timeout);
 
 /// Sync mode: waits on the calling thread until operation `id` completes,
-/// running this connection's events here as they arrive.
-[[nodiscard]] retcode wait_sync(connection::state& state, function_id function, std::uint64_t id);
+/// running this connection's events here as they arrive. `deadline` is when
+/// the operation's timeout first expires (default: the timeout from now).
+[[nodiscard]] retcode wait_sync(connection::state& state, function_id function, std::uint64_t id,
+                                std::optional<runtime::time_point> deadline = std::nullopt);
+
+/// A sync-mode operation's I/O on the calling thread (see start_operation):
+/// called with the operation's id and the deadline of its timeout
+/// (time_point::max() without one). Returns false when it did nothing (the
+/// transport cannot lend its socket now): the operation then goes to the I/O
+/// worker. Returns true when it started the operation here; the transport
+/// may have handed the rest to its worker (another thread's request, the
+/// timeout, backpressure), and its events are queued as from the worker.
+using caller_io = std::function<bool(std::uint64_t id, runtime::time_point deadline)>;
 
 /// Starts an operation: the busy rule, what callbacks may start, dead and
 /// unconnected connections; then runs `on_worker(id)` on the I/O worker and,
-/// in sync mode, waits for the completion.
+/// in sync mode, waits for the completion. With `on_caller`, a sync-mode
+/// operation on an idle connection (nothing else in flight, no asynchronous
+/// notifications) first tries `*on_caller` on the calling thread, as libpq
+/// does its I/O on the caller: no hand-off to the worker and back.
 [[nodiscard]] started_operation start_operation(connection::state& state, function_id function,
                                                 bool needs_connection,
-                                                const std::function<void(std::uint64_t)>& on_worker);
+                                                const std::function<void(std::uint64_t)>& on_worker,
+                                                const caller_io* on_caller = nullptr);
 
 /// The detail access point to a connection's core state (for the
 /// protocols hosted on the core).
