@@ -17,21 +17,6 @@ using namespace pg_server_test;
 
 namespace {
 
-/// Waits (by asking the server, no sleeping) until the backend `pid` runs a statement.
-bool wait_until_active(pg::connection& observer, std::int32_t pid) {
-  auto give_up = std::chrono::steady_clock::now() + 20s;
-  auto sql = "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
-             " AND state = 'active' AND query LIKE 'SELECT pg_sleep%'";
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (observer.execute(sql) != netio::retcode::succeed)
-      return false;
-    auto answer = observer.take_result();
-    if (answer && answer->results.size() == 1 && answer->results[0].int64(0, 0) == 1)
-      return true;
-  }
-  return false;
-}
-
 void check_canceled(const std::optional<pg::query_result>& result,
                     const std::vector<pg::server_message>& messages) {
   REQUIRE(result);

@@ -19,23 +19,15 @@ using namespace pg_server_test;
 
 namespace {
 
-/// Waits (by asking the server, no sleeping) until the backend `pid` runs `SELECT pg_sleep`.
-bool wait_until_active(const throwaway_server& server, netio::context& context,
-                       std::int32_t pid) {
+/// Connects an observer of its own and waits with it (asking the server, no
+/// sleeping) until the backend `pid` runs `SELECT pg_sleep`.
+bool observe_active(const throwaway_server& server, netio::context& context,
+                    std::int32_t pid) {
   pg::connection observer{context, server.options("trust_user", std::nullopt)};
   if (observer.connect() != netio::retcode::succeed)
     return false;
-  auto give_up = std::chrono::steady_clock::now() + 20s;
-  auto sql = "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
-             " AND state = 'active' AND query LIKE 'SELECT pg_sleep%'";
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (observer.execute(sql) != netio::retcode::succeed)
-      return false;
-    auto answer = observer.take_result();
-    if (answer && answer->results.size() == 1 && answer->results[0].int64(0, 0) == 1)
-      return observer.close() == netio::retcode::succeed;
-  }
-  return false;
+  return pg_server_test::wait_until_active(observer, pid) &&
+         observer.close() == netio::retcode::succeed;
 }
 
 /// What one connection's callbacks saw.
@@ -147,7 +139,7 @@ TEST_CASE("a server killed mid-query fails every pending operation; a restarted 
     auto pid = busy->backend_key().process_id;
     bool seen_active = false;
     std::thread killer{[&] {
-      seen_active = wait_until_active(server, observer_context, pid);
+      seen_active = observe_active(server, observer_context, pid);
       server.kill_immediately();
     }};
     auto started_at = std::chrono::steady_clock::now();

@@ -18,32 +18,6 @@
 
 using namespace pg_server_test;
 
-namespace {
-
-std::uint64_t worker_activity(runtime::engine& engine) {
-  std::uint64_t total = 0;
-  for (auto& each : netio::io_worker_statistics(engine))
-    total += each.readiness_events + each.commands;
-  return total;
-}
-
-/// Waits (by asking the server, no sleeping) until the backend `pid` runs `what`.
-bool wait_until_active(pg::connection& observer, std::int32_t pid, const std::string& what) {
-  auto give_up = std::chrono::steady_clock::now() + 20s;
-  auto sql = "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
-             " AND state = 'active' AND query = '" + what + "'";
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (observer.execute(sql) != netio::retcode::succeed)
-      return false;
-    auto answer = observer.take_result();
-    if (answer && answer->results.size() == 1 && answer->results[0].int64(0, 0) == 1)
-      return true;
-  }
-  return false;
-}
-
-} // namespace
-
 TEST_CASE("a caller-thread sync query gives the socket back for cancel, timeout and a closing "
           "server") {
   trust_session session;

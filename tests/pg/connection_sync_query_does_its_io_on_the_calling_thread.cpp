@@ -15,18 +15,6 @@
 
 using namespace pg_server_test;
 
-namespace {
-
-/// Readiness events and mailbox commands of every I/O worker of `engine`.
-std::uint64_t worker_activity(runtime::engine& engine) {
-  std::uint64_t total = 0;
-  for (auto& each : netio::io_worker_statistics(engine))
-    total += each.readiness_events + each.commands;
-  return total;
-}
-
-} // namespace
-
 TEST_CASE("a sync query does its I/O on the calling thread and gives the socket back") {
   trust_session session;
   auto& connection = session.connection;

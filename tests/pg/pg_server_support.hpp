@@ -12,7 +12,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -100,5 +102,33 @@ struct trust_session {
 
   void connect() { require_connected(connection); }
 };
+
+/// Waits (by asking the server through `observer`, never sleeping) until
+/// the backend `pid` runs a statement that matches the SQL LIKE pattern
+/// `query_like` (e.g. "SELECT pg_sleep%"). False after 20 s or if a query
+/// of the observer fails.
+inline bool wait_until_active(pg::connection& observer, std::int32_t pid,
+                              const std::string& query_like = "SELECT pg_sleep%") {
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  auto sql = "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
+             " AND state = 'active' AND query LIKE '" + query_like + "'";
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (observer.execute(sql) != netio::retcode::succeed)
+      return false;
+    auto answer = observer.take_result();
+    if (answer && answer->results.size() == 1 && answer->results[0].int64(0, 0) == 1)
+      return true;
+  }
+  return false;
+}
+
+/// Readiness events and mailbox commands of every I/O worker of `engine`
+/// (the worker path of a query costs at least one of each).
+inline std::uint64_t worker_activity(runtime::engine& engine) {
+  std::uint64_t total = 0;
+  for (auto& each : netio::io_worker_statistics(engine))
+    total += each.readiness_events + each.commands;
+  return total;
+}
 
 } // namespace pg_server_test
