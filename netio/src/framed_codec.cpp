@@ -444,9 +444,12 @@ bool decode_notification(std::span<const std::byte> body, std::uint64_t request_
   if (session_at + 8 != size)
     return false;
   const auto* text = reinterpret_cast<const char*>(at);
-  out.body.emplace<notification>(std::string(text + count_bytes, channel_bytes),
-                                 std::string(text + payload_at + count_bytes, payload_bytes),
-                                 load_u64(at + session_at));
+  // Field by field (not a parenthesised aggregate init, which clang, the
+  // fuzz target's compiler, does not take in C++20 mode yet).
+  auto& note = out.body.emplace<notification>();
+  note.channel.assign(text + count_bytes, channel_bytes);
+  note.payload.assign(text + payload_at + count_bytes, payload_bytes);
+  note.publisher_session = load_u64(at + session_at);
   out.request_id = request_id;
   return true;
 }
