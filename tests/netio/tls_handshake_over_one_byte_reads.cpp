@@ -71,21 +71,14 @@ std::string transfer(netio::tls_stream& writer, netio::tls_stream& reader, const
 } // namespace
 
 TEST_CASE("a TLS handshake completes over inner streams that move one byte at a time") {
-  auto authority = netio::generate_certificate_authority("actorloop test CA");
-  auto certificate = netio::issue_certificate(authority, "localhost", {"localhost"});
-  netio::tls_options server_options;
-  server_options.role = netio::tls_role::server;
-  server_options.certificate_chain_pem = certificate.certificate_pem;
-  server_options.private_key_pem = certificate.private_key_pem;
-  netio::tls_options client_options;
-  client_options.trusted_ca_pem = authority.certificate_pem;
+  auto options = localhost_tls_options();
 
   auto [client_end, server_end] = make_socket_pair();
   auto client_inner = std::make_unique<one_byte_stream>(std::move(client_end));
   auto server_inner = std::make_unique<one_byte_stream>(std::move(server_end));
   auto* client_counter = client_inner.get();
-  netio::tls_stream client{netio::tls_context{client_options}, std::move(client_inner), "localhost"};
-  netio::tls_stream server{netio::tls_context{server_options}, std::move(server_inner)};
+  netio::tls_stream client{netio::tls_context{options.client}, std::move(client_inner), "localhost"};
+  netio::tls_stream server{netio::tls_context{options.server}, std::move(server_inner)};
 
   // Between steps the owner would wait for what the stream asks for; here the
   // other end's step provides it.

@@ -67,20 +67,13 @@ constexpr long long one_record = 16 * 1024 + 512;
 } // namespace
 
 TEST_CASE("a TLS stream applies backpressure when the inner stream is full") {
-  auto authority = netio::generate_certificate_authority("actorloop test CA");
-  auto certificate = netio::issue_certificate(authority, "localhost", {"localhost"});
-  netio::tls_options server_options;
-  server_options.role = netio::tls_role::server;
-  server_options.certificate_chain_pem = certificate.certificate_pem;
-  server_options.private_key_pem = certificate.private_key_pem;
-  netio::tls_options client_options;
-  client_options.trusted_ca_pem = authority.certificate_pem;
+  auto options = localhost_tls_options();
 
   auto [client_end, server_end] = make_socket_pair();
   auto throttled = std::make_unique<throttled_stream>(std::move(client_end));
   auto* congestion = throttled.get();
-  netio::tls_stream client{netio::tls_context{client_options}, std::move(throttled), "localhost"};
-  netio::tls_stream server{netio::tls_context{server_options}, std::move(server_end)};
+  netio::tls_stream client{netio::tls_context{options.client}, std::move(throttled), "localhost"};
+  netio::tls_stream server{netio::tls_context{options.server}, std::move(server_end)};
   complete_handshake(client, server);
 
   std::vector<std::byte> payload(1024 * 1024);

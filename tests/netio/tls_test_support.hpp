@@ -90,21 +90,32 @@ struct session {
   std::unique_ptr<netio::tls_stream> server;
 };
 
-inline session open_session() {
+/// Options for a server whose certificate is for "localhost", issued by a
+/// fresh test CA, and for a client that trusts that CA.
+struct localhost_options {
+  netio::tls_options client;
+  netio::tls_options server;
+};
+
+inline localhost_options localhost_tls_options() {
   auto authority = netio::generate_certificate_authority("actorloop test CA");
   auto certificate = netio::issue_certificate(authority, "localhost", {"localhost"});
-  netio::tls_options server_options;
-  server_options.role = netio::tls_role::server;
-  server_options.certificate_chain_pem = certificate.certificate_pem;
-  server_options.private_key_pem = certificate.private_key_pem;
-  netio::tls_options client_options;
-  client_options.trusted_ca_pem = authority.certificate_pem;
+  localhost_options result;
+  result.server.role = netio::tls_role::server;
+  result.server.certificate_chain_pem = certificate.certificate_pem;
+  result.server.private_key_pem = certificate.private_key_pem;
+  result.client.trusted_ca_pem = authority.certificate_pem;
+  return result;
+}
+
+inline session open_session() {
+  auto options = localhost_tls_options();
   auto [client_end, server_end] = make_socket_pair();
   session result;
-  result.client = std::make_unique<netio::tls_stream>(netio::tls_context{client_options},
+  result.client = std::make_unique<netio::tls_stream>(netio::tls_context{options.client},
                                                       std::move(client_end), "localhost");
   result.server =
-    std::make_unique<netio::tls_stream>(netio::tls_context{server_options}, std::move(server_end));
+    std::make_unique<netio::tls_stream>(netio::tls_context{options.server}, std::move(server_end));
   complete_handshake(*result.client, *result.server);
   return result;
 }
