@@ -14,6 +14,7 @@
 #include <caf/config_option_adder.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <sstream>
 
@@ -73,6 +74,13 @@ struct engine::impl {
   mutable std::mutex mutex;
   std::vector<std::shared_ptr<detail::scheduler_group>> groups; // "default" first
   std::map<const void*, std::unique_ptr<detail::engine_extension>> extensions;
+  // The first extensions again, for a look-up without the mutex (the
+  // applet registry is looked up once per spawn): slots are written under
+  // the mutex before `cached` is raised past them, and never changed after.
+  static constexpr std::size_t cache_size = 4;
+  const void* cached_keys[cache_size] = {};
+  detail::engine_extension* cached_extensions[cache_size] = {};
+  std::atomic<std::size_t> cached{0};
 };
 
 namespace detail {
@@ -169,6 +177,7 @@ void engine::shutdown() noexcept {
     else
       (*position)->stop();
   }
+  impl_->cached.store(0, std::memory_order_relaxed); // nobody looks them up any more
   impl_->extensions.clear();
   impl_->system.reset(); // CAF stops the default group's workers
   impl_.reset();
@@ -333,10 +342,20 @@ std::string file_io_configuration(engine& owner) {
 engine_extension& extension(engine& owner, const void* key,
                             std::unique_ptr<engine_extension> (*make)()) {
   auto& state = detail::access::internals(owner);
+  const auto cached = state.cached.load(std::memory_order_acquire);
+  for (std::size_t index = 0; index < cached; ++index)
+    if (state.cached_keys[index] == key)
+      return *state.cached_extensions[index];
   std::lock_guard guard{state.mutex};
   auto& slot = state.extensions[key];
-  if (!slot)
+  if (!slot) {
     slot = make();
+    if (auto count = state.cached.load(std::memory_order_relaxed); count < state.cache_size) {
+      state.cached_keys[count] = key;
+      state.cached_extensions[count] = slot.get();
+      state.cached.store(count + 1, std::memory_order_release);
+    }
+  }
   return *slot;
 }
 
