@@ -119,25 +119,32 @@ struct registration final : runtime::detail::waiter,
 };
 
 /// An applet's registrations by waitable id. Most applets wait on a handful
-/// of waitables: a vector searched linearly costs one allocation and no
-/// hashing; past `indexed_from` entries (an applet with a thousand timers) a
-/// hash index is added. Erasing moves the last entry into the hole, so the
-/// order is unspecified, as a hash map's is. Applet thread only.
+/// of waitables: the first `inline_capacity` entries live inside the table
+/// (inside the applet's actor, so spawning an applet that waits on a few
+/// waitables allocates nothing for them), searched linearly without
+/// hashing; beyond that the entries move to the heap, and past
+/// `indexed_from` entries (an applet with a thousand timers) a hash index is
+/// added. Erasing moves the last entry into the hole, so the order is
+/// unspecified, as a hash map's is. Applet thread only; not movable (it
+/// points into itself).
 class registration_table {
 public:
   using value_type = std::pair<std::uint64_t, std::shared_ptr<registration>>;
-  using iterator = std::vector<value_type>::iterator;
+  using iterator = value_type*;
 
-  [[nodiscard]] iterator begin() noexcept { return entries_.begin(); }
-  [[nodiscard]] iterator end() noexcept { return entries_.end(); }
-  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
-  [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+  registration_table() = default;
+  registration_table(const registration_table&) = delete;
+  registration_table& operator=(const registration_table&) = delete;
+
+  [[nodiscard]] iterator begin() noexcept { return entries_; }
+  [[nodiscard]] iterator end() noexcept { return entries_ + size_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
   [[nodiscard]] iterator find(std::uint64_t id) noexcept {
     if (!index_.empty()) {
       auto found = index_.find(id);
-      return found == index_.end() ? end()
-                                   : begin() + static_cast<std::ptrdiff_t>(found->second->table_slot);
+      return found == index_.end() ? end() : begin() + found->second->table_slot;
     }
     // No entry has an id above highest_id_: a larger one is a miss without
     // a scan. Each thread takes ids in increasing order, so a waitable made
@@ -147,8 +154,8 @@ public:
       return end();
     // Another miss scans all entries: the ids sit in their own array and
     // are compared four at a time without a branch each.
-    const std::uint64_t* ids = ids_.data();
-    const std::size_t count = ids_.size();
+    const std::uint64_t* ids = ids_;
+    const std::size_t count = size_;
     std::size_t index = 0;
     for (; index + 4 <= count; index += 4)
       if ((ids[index] == id) | (ids[index + 1] == id) | (ids[index + 2] == id) |
@@ -156,39 +163,33 @@ public:
         break;
     for (; index < count; ++index)
       if (ids[index] == id)
-        return begin() + static_cast<std::ptrdiff_t>(index);
+        return begin() + index;
     return end();
   }
 
   void emplace(std::uint64_t id, std::shared_ptr<registration> entry) {
-    if (entries_.empty()) {
-      entries_.reserve(4);
-      ids_.reserve(4);
-    }
-    ids_.push_back(id); // may throw: nothing else changed yet
-    auto slot = entries_.size();
+    if (size_ == capacity_)
+      grow(); // may throw: nothing changed yet
+    auto slot = size_;
     auto* raw = entry.get();
-    try {
-      entries_.emplace_back(id, std::move(entry));
-    } catch (...) {
-      ids_.pop_back();
-      throw;
-    }
+    ids_[slot] = id;
+    entries_[slot] = value_type{id, std::move(entry)};
+    ++size_;
     raw->table_slot = slot;
     highest_id_ = std::max(highest_id_, id); // never lowered: stays an upper bound
     try {
       if (!index_.empty()) {
         index_.emplace(id, raw);
-      } else if (entries_.size() > indexed_from) {
-        index_.reserve(entries_.size() * 2);
-        for (auto& [each_id, each] : entries_)
+      } else if (size_ > indexed_from) {
+        index_.reserve(size_ * 2);
+        for (auto& [each_id, each] : *this)
           index_.emplace(each_id, each.get());
       }
     } catch (...) {
       // Out of memory: leave the table as it was (a partial index is dropped).
-      entries_.pop_back();
-      ids_.pop_back();
-      if (entries_.size() <= indexed_from)
+      --size_;
+      entries_[size_].second.reset();
+      if (size_ <= indexed_from)
         index_.clear();
       throw;
     }
@@ -200,16 +201,18 @@ public:
     auto slot = static_cast<std::size_t>(position - begin());
     if (!index_.empty())
       index_.erase(position->first);
-    if (slot + 1 != entries_.size()) {
-      *position = std::move(entries_.back());
-      ids_[slot] = ids_.back();
+    auto last = size_ - 1;
+    if (slot != last) {
+      *position = std::move(entries_[last]);
+      ids_[slot] = ids_[last];
       position->second->table_slot = slot; // the index maps to the entry, not the slot
     }
-    entries_.pop_back();
-    ids_.pop_back();
-    if (entries_.empty())
+    --size_;
+    // Drops the erased entry's reference (as the vector's pop_back did).
+    auto dropped = std::move(entries_[last].second);
+    if (size_ == 0)
       index_.clear();
-    return begin() + static_cast<std::ptrdiff_t>(slot);
+    return begin() + slot;
   }
 
   void erase(std::uint64_t id) noexcept {
@@ -218,10 +221,33 @@ public:
   }
 
 private:
+  /// Doubles the capacity, moving the entries to the heap.
+  void grow() {
+    auto capacity = capacity_ * 2;
+    auto ids = std::make_unique<std::uint64_t[]>(capacity);
+    auto entries = std::make_unique<value_type[]>(capacity);
+    for (std::size_t index = 0; index < size_; ++index) {
+      ids[index] = ids_[index];
+      entries[index] = std::move(entries_[index]);
+    }
+    ids_ = ids.get();
+    entries_ = entries.get();
+    heap_ids_ = std::move(ids);
+    heap_entries_ = std::move(entries);
+    capacity_ = capacity;
+  }
+
+  static constexpr std::size_t inline_capacity = 4;
   static constexpr std::size_t indexed_from = 16;
-  std::vector<value_type> entries_;
-  std::vector<std::uint64_t> ids_; // entries_[i].first, contiguous for find
-  std::uint64_t highest_id_ = 0;   // no entry has a larger id
+  value_type inline_entries_[inline_capacity];
+  std::uint64_t inline_ids_[inline_capacity] = {};
+  std::unique_ptr<value_type[]> heap_entries_;
+  std::unique_ptr<std::uint64_t[]> heap_ids_;
+  value_type* entries_ = inline_entries_; // entries_[i].first == ids_[i]
+  std::uint64_t* ids_ = inline_ids_;      // contiguous for find
+  std::size_t size_ = 0;
+  std::size_t capacity_ = inline_capacity;
+  std::uint64_t highest_id_ = 0; // no entry has a larger id
   std::unordered_map<std::uint64_t, registration*> index_; // empty while small
 };
 
