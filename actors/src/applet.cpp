@@ -11,6 +11,8 @@
 #include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
+#include <caf/logger.hpp>
+#include <caf/make_actor.hpp>
 #include <caf/message.hpp>
 #include <caf/spawn_options.hpp>
 
@@ -908,24 +910,40 @@ applet_handle spawn_applet(runtime::engine& engine, const runtime::scheduler& ho
                 "spawn_applet: scheduler '" + home.name() + "' belongs to another engine");
   if (name.empty())
     name = "applet";
+  auto& registry = detail::registry_of(engine);
   auto record = std::make_shared<detail::applet_record>(std::move(name), home, engine);
-  if (auto failure = runtime::detail::attach_member(group, *record))
-    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
-  record->registry = &detail::registry_of(engine);
-  record->registry->add(record);
   applet_handle handle{record};
-  auto* bound = record.get();
   // Spawned on a worker of a multi-worker `home` (an applet's callback
   // spawning a child there): the first turn goes to that worker's own queue,
   // where the child's memory is warm and no sibling is woken per spawn;
   // otherwise the shared queue (see docs/runtime.md, "Placement of spawned
   // applets").
   caf::actor_config config{runtime::detail::spawn_placement(group)};
-  // CAF forwards spawn arguments as lvalues; the actor moves body and record
-  // out of these (the handle keeps the record alive meanwhile).
-  auto actor = engine.actor_system().spawn_impl<applet_actor, caf::no_spawn_options>(
-    config, body, record);
-  bound->bind(caf::actor_cast<caf::actor_control_block*>(actor));
+  // CAF's spawn_impl in its two steps, make and launch, with the binding in
+  // between: the record gets its actor before anyone else can reach the
+  // record (its scheduler, the registry, the handle), so binding takes no
+  // lock and no kill can have come first. The actor moves body and its copy
+  // of the record out of these lvalues.
+  auto& system = engine.actor_system();
+  if (config.host == nullptr)
+    config.host = system.dummy_execution_unit();
+  caf::logger::set_current_actor_system(&system);
+  auto actor_record = record;
+  auto actor = caf::make_actor<applet_actor>(system.next_actor_id(), system.node(), &system,
+                                             config, body, actor_record);
+  auto* launched = static_cast<applet_actor*>(caf::actor_cast<caf::abstract_actor*>(actor));
+  // The record takes this thread's reference: the applet's own thread drops
+  // it (finish), so the actor is never destroyed here once launched. Until
+  // launch nothing else can drop it: finish runs only on the applet's turn.
+  record->bind_unpublished(caf::actor_cast<caf::strong_actor_ptr>(std::move(actor)));
+  if (auto failure = runtime::detail::attach_member(group, *record)) {
+    // Never launched: the actor (and the user's object in it) goes here.
+    record->unbind_unpublished();
+    throw error(failure, "spawn_applet: scheduler '" + home.name() + "' is stopping");
+  }
+  record->registry = &registry;
+  registry.add(record);
+  launched->launch(config.host, false, false);
   return handle;
 }
 

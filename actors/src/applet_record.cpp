@@ -32,17 +32,6 @@ applet_record::~applet_record() {
     registry->remove(*this);
 }
 
-void applet_record::bind(caf::actor_control_block* actor) {
-  std::lock_guard guard{mutex_};
-  // A fast applet may be gone before spawn_applet binds it; keeping a strong
-  // reference then would keep the actor (and this record) alive for ever.
-  if (destroyed_)
-    return;
-  actor_ = caf::actor_cast<caf::strong_actor_ptr>(actor);
-  if (kill_requested.load() && !destroyed_)
-    send_locked(kill_atom::value);
-}
-
 void applet_record::send_locked(caf::atom_value kind) noexcept {
   if (auto& target = actor_)
     runtime::detail::grouped_actor::send_to(target.get(), [&] {

@@ -25,8 +25,12 @@ public:
   applet_record(std::string name, runtime::scheduler home, runtime::engine& owner);
   ~applet_record() override;
 
-  /// Binds the CAF actor once spawned; sends a kill that arrived earlier.
-  void bind(caf::actor_control_block* actor);
+  /// Binds the CAF actor, before the record is published (attached to its
+  /// scheduler, registered or handed out): so no lock, and no kill can have
+  /// come first.
+  void bind_unpublished(caf::strong_actor_ptr actor) noexcept { actor_ = std::move(actor); }
+  /// Lets go of the actor again when the spawn fails before launching it.
+  void unbind_unpublished() noexcept { actor_ = nullptr; }
   /// Requests destruction with `reason` (the first request wins). From then
   /// on no callback enters (see `enter_callback`).
   void request_kill(exit_reason reason) noexcept;
