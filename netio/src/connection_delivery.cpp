@@ -66,12 +66,9 @@ std::size_t size_of(const result_row& row) {
   return total;
 }
 
-void finish_operation(connection::state& state, connection& self, function_id function,
-                      std::uint64_t id, retcode status) {
-  completion_callback callback;
-  bool call_back = false;
+bool finish_operation_locked(connection::state& state, function_id function, std::uint64_t id,
+                             retcode status) {
   {
-    std::lock_guard guard{state.owner_state->mutex};
     // Connect and close complete without an id of their own: the oldest.
     auto done = std::find_if(state.operations.begin(), state.operations.end(),
                              [&](const pending_operation& each) {
@@ -100,16 +97,43 @@ void finish_operation(connection::state& state, connection& self, function_id fu
         node.mapped().rows.clear();
         state.finished.push_back(std::move(node.mapped()));
       }
+      if (!node.empty() && state.spare_building.empty())
+        state.spare_building = std::move(node); // moved from: reused by open_result_locked
       if (!state.discarding.empty())
         state.discarding.erase(id);
     }
     state.update_waitables_locked();
     state.maybe_resume_locked();
-    call_back = state.effective_mode_locked() != io_mode::sync && state.installed.completion;
-    if (call_back)
+  }
+  return state.effective_mode_locked() != io_mode::sync && state.installed.completion;
+}
+
+result& open_result_locked(connection::state& state, std::uint64_t id) {
+  if (!state.spare_building.empty() && !state.building.contains(id)) {
+    auto node = std::move(state.spare_building);
+    node.key() = id;
+    node.mapped() = result{id, {}, {}};
+    return state.building.insert(std::move(node)).position->second;
+  }
+  auto& opened = state.building[id];
+  opened = result{id, {}, {}};
+  return opened;
+}
+
+bool may_deliver_here_locked(const connection::state& state) {
+  return state.queue.empty() && state.self != nullptr &&
+         state.effective_mode_locked() == io_mode::sync;
+}
+
+void finish_operation(connection::state& state, connection& self, function_id function,
+                      std::uint64_t id, retcode status) {
+  completion_callback callback;
+  {
+    std::lock_guard guard{state.owner_state->mutex};
+    if (finish_operation_locked(state, function, id, status))
       callback = state.installed.completion;
   }
-  if (call_back) {
+  if (callback) {
     auto outer = std::exchange(in_completion_callback(), true);
     callback(self, function, status);
     in_completion_callback() = outer;
@@ -261,20 +285,29 @@ io_mode connection::state::effective_mode_locked() const {
 }
 
 void connection::state::update_waitables_locked() {
-  if (queued_completions > 0 || !finished.empty())
-    completion_ready.set();
-  else
-    completion_ready.reset();
+  // Only these lines set or reset the two events, always under this lock:
+  // the flags say what they are, so an unchanged one costs no event lock.
+  bool completions_waiting = queued_completions > 0 || !finished.empty();
+  if (completions_waiting != completion_signalled) {
+    completion_signalled = completions_waiting;
+    if (completions_waiting)
+      completion_ready.set();
+    else
+      completion_ready.reset();
+  }
   bool notifications_waiting = false;
   for (auto& each : queue)
     if (each.is_notification) {
       notifications_waiting = true;
       break;
     }
-  if (notifications_waiting)
-    notification_ready.set();
-  else
-    notification_ready.reset();
+  if (notifications_waiting != notification_signalled) {
+    notification_signalled = notifications_waiting;
+    if (notifications_waiting)
+      notification_ready.set();
+    else
+      notification_ready.reset();
+  }
 }
 
 void connection::state::maybe_resume_locked() {

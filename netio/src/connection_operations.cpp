@@ -18,6 +18,14 @@ constexpr std::size_t max_pipelined_requests = 4096;
 started_operation start_operation(connection::state& state, function_id function,
                                   bool needs_connection, const std::function<void(std::uint64_t)>& on_worker,
                                   const caller_io* on_caller) {
+  return start_operation_lazily(
+    state, function, needs_connection, [&on_worker] { return on_worker; }, on_caller);
+}
+
+started_operation
+start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
+                       const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+                       const caller_io* on_caller) {
   auto& owner = *state.owner_state;
   std::uint64_t id = 0;
   io_mode mode;
@@ -79,15 +87,20 @@ started_operation start_operation(connection::state& state, function_id function
   }
   if (try_caller && !state.worker->stopping()) {
     auto deadline = timeout ? runtime::clock::now() + *timeout : runtime::time_point::max();
-    if ((*on_caller)(id, deadline))
+    auto outcome = (*on_caller)(id, deadline);
+    if (outcome.completed)
+      return {*outcome.completed, id}; // delivered in place: nothing left to wait for
+    if (outcome.started)
       return {wait_sync(state, function, id, deadline), id};
   }
+  auto on_worker = make_on_worker();
   if (state.worker->on_this_thread() && !state.worker->stopping()) {
     // On the worker already (a completion callback starting the next
-    // operation): run it here, without wrapping and copying `on_worker`
+    // operation): run it here, without wrapping and moving `on_worker`
     // into a posted command (what run_or_post would run at once anyway).
     on_worker(id);
-  } else if (auto target = state.link; !state.worker->run_or_post([target, id, on_worker] {
+  } else if (auto target = state.link;
+             !state.worker->run_or_post([target, id, on_worker = std::move(on_worker)] {
                struct inside {
                  connection_transport& transport;
                  ~inside() { transport.worker_leave(); }

@@ -16,8 +16,10 @@ namespace {
 void forget_core_result_locked(netio::connection::state& core, std::uint64_t id) {
   // The completion files pg's result a moment before the core's record: a
   // record not filed yet is dropped where it waits, so it is never filed.
-  if (std::erase_if(core.finished,
-                    [&](const netio::result& each) { return each.request_id == id; }) == 0)
+  if (!core.finished.empty() && core.finished.front().request_id == id)
+    core.finished.pop_front(); // the usual case: results are taken in order
+  else if (std::erase_if(core.finished,
+                         [&](const netio::result& each) { return each.request_id == id; }) == 0)
     core.building.erase(id);
   core.update_waitables_locked();
   core.maybe_resume_locked();
@@ -106,15 +108,18 @@ started_operation connection::execute(std::string sql) {
     return {retcode::fail, 0};
   }
   auto target = link_of(*state_->core);
-  auto text = std::make_shared<std::string>(std::move(sql));
   // Sync mode on an idle connection: the query runs on this thread (see
   // link::run_query_here), as libpq's PQexec does.
-  netio::detail::caller_io here = [&target, &text](std::uint64_t id, runtime::time_point deadline) {
-    return target->run_query_here(id, *text, deadline);
+  netio::detail::caller_io here = [&target, &sql](std::uint64_t id, runtime::time_point deadline) {
+    return target->run_query_here(id, sql, deadline);
   };
-  return netio::detail::start_operation(
+  // The worker's part (and its copy of the text) only when the worker runs it.
+  return netio::detail::start_operation_lazily(
     *state_->core, function_id::execute, true,
-    [target, text](std::uint64_t id) { target->send_query(id, std::move(*text)); }, &here);
+    [&target, &sql]() -> std::function<void(std::uint64_t)> {
+      return [target, text = std::move(sql)](std::uint64_t id) { target->send_query(id, text); };
+    },
+    &here);
 }
 
 retcode connection::cancel() {
@@ -140,8 +145,7 @@ std::optional<query_result> connection::take_result() {
   std::lock_guard guard{core.owner_state->mutex};
   if (state_->finished.empty())
     return std::nullopt;
-  auto taken = std::move(state_->finished.front());
-  state_->finished.pop_front();
+  auto taken = state_->finished.take_front();
   forget_core_result_locked(core, taken.request_id);
   return taken;
 }
@@ -149,13 +153,9 @@ std::optional<query_result> connection::take_result() {
 std::optional<query_result> connection::take_result(std::uint64_t request_id) {
   auto& core = *state_->core;
   std::lock_guard guard{core.owner_state->mutex};
-  auto found = std::find_if(state_->finished.begin(), state_->finished.end(),
-                            [&](const query_result& each) { return each.request_id == request_id; });
-  if (found == state_->finished.end())
-    return std::nullopt;
-  auto taken = std::move(*found);
-  state_->finished.erase(found);
-  forget_core_result_locked(core, request_id);
+  auto taken = state_->finished.take(request_id);
+  if (taken)
+    forget_core_result_locked(core, request_id);
   return taken;
 }
 

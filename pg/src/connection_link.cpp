@@ -41,6 +41,17 @@ installed_callback_event(std::shared_ptr<connection::state> pg, netio::connectio
   };
 }
 
+/// Files pg's result of request `id` into `finished` (lock held), keeping
+/// its map node for the next query (link::open_query).
+void file_result_locked(connection::state& pg, std::uint64_t id) {
+  auto node = pg.building.extract(id);
+  if (node.empty())
+    return;
+  pg.finished.push_back(std::move(node.mapped()));
+  if (pg.spare_building.empty())
+    pg.spare_building = std::move(node);
+}
+
 /// Wakes the link on its worker when a host attempt's connect_timeout passes.
 class host_deadline final : public runtime::detail::deadline_target {
 public:
@@ -88,6 +99,20 @@ void link::report(client_message problem) {
 void link::complete(function_id function, std::uint64_t id, retcode status) {
   if (!core_)
     return;
+  if (on_caller_) {
+    // The borrowing sync caller: nothing queued before this completion
+    // (wire order), so it is delivered here, as wait_sync would run its
+    // event on this very thread a moment later; sync mode calls no
+    // completion callback.
+    std::lock_guard guard{core_->owner_state->mutex};
+    if (netio::detail::may_deliver_here_locked(*core_)) {
+      if (function == function_id::execute)
+        file_result_locked(*pg_, id);
+      (void)netio::detail::finish_operation_locked(*core_, function, id, status);
+      completed_here_ = status;
+      return;
+    }
+  }
   auto event = netio::detail::completion_event_for(*core_, function, id, status);
   if (function == function_id::execute) {
     // File pg's result in the same step as the core files its own record.
@@ -97,14 +122,32 @@ void link::complete(function_id function, std::uint64_t id, retcode status) {
     event.run = [inner = std::move(inner), pg, core, id](netio::connection& where) {
       {
         std::lock_guard guard{core->owner_state->mutex};
-        auto node = pg->building.extract(id);
-        if (!node.empty())
-          pg->finished.push_back(std::move(node.mapped()));
+        file_result_locked(*pg, id);
       }
       inner(where);
     };
   }
   core_->deliver(std::move(event));
+}
+
+bool link::server_message_here(server_message& body) {
+  installed_callback<&callbacks::server_message> installed;
+  {
+    std::lock_guard guard{core_->owner_state->mutex};
+    if (!netio::detail::may_deliver_here_locked(*core_))
+      return false;
+    installed = {pg_->installed.server_message, pg_->self};
+  }
+  if (installed.callback && installed.target) {
+    // As run_event runs the queued event: a callback frame, and a throw
+    // becomes a client message.
+    std::string failure;
+    if (!netio::detail::run_as_callback([&] { installed.callback(*installed.target, body); },
+                                        failure))
+      core_->report(client_message{netio::severity::error,
+                                   make_error_code(netio::errc::invalid_argument), failure});
+  }
+  return true;
 }
 
 void link::fail(std::error_code code, const std::string& text) {
@@ -497,6 +540,9 @@ void link::handle(backend_message&& message) {
           if (found != pg->building.end() && !found->second.error)
             found->second.error = body; // the first: a pipeline may have several
         }
+        // The borrowing sync caller's own query: its callback runs here, now.
+        if (on_caller_ && during_query && server_message_here(body))
+          return;
         connection_event event;
         event.unsolicited = phase_ == phase::ready;
         event.bytes = sizeof(server_message) + body.message.size() + body.detail.size();
@@ -644,10 +690,11 @@ void link::give_back() {
   deferred_.clear();
 }
 
-bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
-                          runtime::time_point deadline) {
+netio::detail::caller_outcome link::run_query_here(std::uint64_t request_id,
+                                                   const std::string& sql,
+                                                   runtime::time_point deadline) {
   if (!try_borrow(deadline))
-    return false;
+    return {};
   // Only the plain case: an idle session after a simple query (a chunked or
   // streamed fetch, COPY or a pipeline may still have posts of its own on
   // the way to the worker), no TLS (its buffered plaintext is not seen by
@@ -655,9 +702,10 @@ bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
   if (phase_ != phase::ready || fd_ < 0 || tls_ || extended_ || paused_ || awaiting_callback_ ||
       rows_held_ || output_start_ != output_.size() || !core_) {
     give_back(); // re-arms what the worker wants and lets it in again
-    return false;
+    return {};
   }
   on_caller_ = true;
+  completed_here_.reset();
   try {
     if (open_query(request_id)) {
       frontend::query(output_, sql);
@@ -694,7 +742,7 @@ bool link::run_query_here(std::uint64_t request_id, const std::string& sql,
     fail(errc::connection_failed, "pg: " + netio::detail::describe_current_exception());
   }
   give_back();
-  return true;
+  return {true, std::exchange(completed_here_, std::nullopt)};
 }
 
 void link::pause() {

@@ -60,8 +60,11 @@ public:
   /// happened. True when the query was started here; it is handed back to
   /// the worker when done, or early when another thread needs the link
   /// (cancel, close, resume), at `deadline`, or when reading must pause.
-  [[nodiscard]] bool run_query_here(std::uint64_t request_id, const std::string& sql,
-                                    runtime::time_point deadline);
+  /// While nothing is queued for the caller, the query's server messages
+  /// and its completion are delivered in place, on this thread, without
+  /// a queued event; `completed` then says how it ended.
+  [[nodiscard]] netio::detail::caller_outcome
+  run_query_here(std::uint64_t request_id, const std::string& sql, runtime::time_point deadline);
   /// Starts an extended-protocol operation (extended_query.cpp).
   void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
   /// on_rows returned chunk of request `request_id`: maybe fetch the next.
@@ -175,6 +178,12 @@ private:
   std::condition_variable worker_left_;         // worker_depth_ reached 0 (with gate_mutex_)
   int wake_fd_ = -1;       // eventfd: a deferred entry wakes the borrower; made on first borrow
   bool on_caller_ = false; // owner-side: a caller thread has the link
+  // owner-side: the borrower's query completed in place (complete()), how
+  std::optional<retcode> completed_here_;
+  /// On the borrowing caller (on_caller_): delivers the server message of
+  /// the query in flight here, now, when nothing is queued before it.
+  /// False (nothing done, `body` untouched) otherwise.
+  bool server_message_here(server_message& body);
 
   enum class phase {
     idle, resolving, connecting, authenticating, starting, ready, querying, closed,

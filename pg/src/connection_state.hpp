@@ -11,8 +11,52 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <optional>
+#include <vector>
 
 namespace actorloop::pg {
+
+namespace detail {
+
+/// The results not taken yet, oldest first: a vector read from `head_` on,
+/// emptied (its capacity kept) once everything was taken, so that a
+/// connection filing and taking one result at a time allocates nothing for
+/// the queue (a std::deque of such large elements allocates a block per
+/// element).
+class result_queue {
+public:
+  [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+  void push_back(query_result&& item) { items_.push_back(std::move(item)); }
+  [[nodiscard]] query_result take_front() {
+    auto taken = std::move(items_[head_++]);
+    settle();
+    return taken;
+  }
+  /// Takes the result of request `id`, if there.
+  [[nodiscard]] std::optional<query_result> take(std::uint64_t id) {
+    for (auto position = items_.begin() + static_cast<std::ptrdiff_t>(head_);
+         position != items_.end(); ++position)
+      if (position->request_id == id) {
+        auto taken = std::move(*position);
+        items_.erase(position);
+        settle();
+        return taken;
+      }
+    return std::nullopt;
+  }
+
+private:
+  void settle() {
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+  std::vector<query_result> items_;
+  std::size_t head_ = 0;
+};
+
+} // namespace detail
 
 class connection::state {
 public:
@@ -25,7 +69,9 @@ public:
   callbacks installed;
   connection* self = nullptr; // cleared when the connection object goes
   std::map<std::uint64_t, query_result> building;
-  std::deque<query_result> finished;
+  // The node of the last result filed, reused by the next (link::open_query).
+  std::map<std::uint64_t, query_result>::node_type spare_building;
+  detail::result_queue finished;
   std::map<std::string, std::string> parameters;
   backend_key_data key;
   transaction_status status = transaction_status::idle;

@@ -138,12 +138,19 @@ public:
   std::deque<detail::connection_event> held;    // unsolicited, waiting for a read
   std::size_t queued_bytes = 0;
   std::map<std::uint64_t, result> building;     // results being received
+  // The node of the last result filed, kept for the next one (no map node
+  // allocated per request; see open_result_locked).
+  std::map<std::uint64_t, result>::node_type spare_building;
   std::deque<result> finished;                  // results not taken yet
   std::size_t finished_bytes = 0;
   std::set<std::uint64_t> discarding;            // canceled: drop their rows
   client_message last_error;
   bool reading_paused = false;
   std::size_t queued_completions = 0;
+  // What update_waitables_locked last made the waitables (each set/reset
+  // takes the event's own lock: only a change is passed on).
+  bool completion_signalled = false;
+  bool notification_signalled = false;
 
   runtime::event completion_ready{runtime::reset_mode::manual, "connection completion"};
   runtime::event notification_ready{runtime::reset_mode::manual, "connection notification"};
@@ -178,6 +185,25 @@ namespace detail {
 [[nodiscard]] connection_event completion_event_for(connection::state& owner, function_id function,
                                                     std::uint64_t id, retcode status);
 
+/// Ends operation `id` (`function`) with `status` (lock held): the core's
+/// bookkeeping of a completion (the operation ended, an execute's result
+/// filed, the waitables and backpressure updated). Returns whether the
+/// completion callback is to be called next, without the lock (never in
+/// sync mode).
+bool finish_operation_locked(connection::state& state, function_id function, std::uint64_t id,
+                             retcode status);
+
+/// A new, empty result record of request `id` in `building` (lock held), in
+/// the node of an earlier one when one was kept. Returns it.
+result& open_result_locked(connection::state& state, std::uint64_t id);
+
+/// Sync mode, on the calling thread while it does its own operation's I/O
+/// (caller_io), lock held: whether something of that operation (its
+/// completion, a server message) may be delivered here at once instead of
+/// queued for wait_sync. True when nothing waits in the queue before it
+/// (wire order) and the connection object is there.
+[[nodiscard]] bool may_deliver_here_locked(const connection::state& state);
+
 /// Reports a context-level usage error through the error handler (on the
 /// calling thread, the one that provoked it) and returns it.
 std::error_code context_error(context::state& state, std::error_code code, std::string text);
@@ -192,14 +218,24 @@ std::error_code context_error(context::state& state, std::error_code code, std::
 [[nodiscard]] retcode wait_sync(connection::state& state, function_id function, std::uint64_t id,
                                 std::optional<runtime::time_point> deadline = std::nullopt);
 
+/// What a caller_io did.
+struct caller_outcome {
+  /// False: nothing happened (the transport cannot lend its socket now);
+  /// the operation then goes to the I/O worker.
+  bool started = false;
+  /// Set when the operation also completed here, delivered in place (see
+  /// may_deliver_here_locked): its status; wait_sync is not needed.
+  std::optional<retcode> completed;
+};
+
 /// A sync-mode operation's I/O on the calling thread (see start_operation):
 /// called with the operation's id and the deadline of its timeout
-/// (time_point::max() without one). Returns false when it did nothing (the
-/// transport cannot lend its socket now): the operation then goes to the I/O
-/// worker. Returns true when it started the operation here; the transport
-/// may have handed the rest to its worker (another thread's request, the
-/// timeout, backpressure), and its events are queued as from the worker.
-using caller_io = std::function<bool(std::uint64_t id, runtime::time_point deadline)>;
+/// (time_point::max() without one). When it started the operation here, the
+/// transport may have handed the rest to its worker (another thread's
+/// request, the timeout, backpressure), and its events are then queued as
+/// from the worker; what it delivered in place while nothing was queued
+/// ran on the calling thread at once.
+using caller_io = std::function<caller_outcome(std::uint64_t id, runtime::time_point deadline)>;
 
 /// Starts an operation: the busy rule, what callbacks may start, dead and
 /// unconnected connections; then runs `on_worker(id)` on the I/O worker and,
@@ -211,6 +247,15 @@ using caller_io = std::function<bool(std::uint64_t id, runtime::time_point deadl
                                                 bool needs_connection,
                                                 const std::function<void(std::uint64_t)>& on_worker,
                                                 const caller_io* on_caller = nullptr);
+
+/// start_operation with the worker's part built only when the operation
+/// goes to the worker: `make_on_worker` is called then (once), not when
+/// the caller does the I/O itself (no std::function and copies of its
+/// captures built per query for nothing).
+[[nodiscard]] started_operation
+start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
+                       const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+                       const caller_io* on_caller);
 
 /// The detail access point to a connection's core state (for the
 /// protocols hosted on the core).
