@@ -26,6 +26,9 @@ class session;
 /// finished. `finished` is claimed by the first succeed/fail/complete call
 /// on any thread (or a cancel); `done` is the worker's view: the completion
 /// went out (or the request was canceled), so later rows are dropped.
+/// The session reuses a state for its next request once it holds the only
+/// reference (session::next_reply_state): every field other threads may
+/// touch is therefore an atomic, or set once for the session's life.
 class reply_state {
 public:
   reply_state(std::weak_ptr<session> owner, io_worker& worker, std::uint64_t request_id,
