@@ -438,19 +438,21 @@ void channel::deliver_buffered() {
     return;
   }
   while (state_ == state::open && !reading_paused_ && input_offset_ < input_.size()) {
-    message decoded;
-    auto result = options_.wire->decode(
+    std::optional<message> nested;
+    message* decoded = nullptr;
+    auto result = decode_front(
       std::span<const std::byte>{input_.data() + input_offset_, input_.size() - input_offset_},
-      decoded);
+      nested, decoded);
     if (result.error) {
       refuse_input(result);
       return;
     }
     if (result.consumed == 0)
       break;
+    // Consumed before the owner hears of it: a nested delivery (the owner
+    // resuming reading) starts after this frame.
     input_offset_ += result.consumed;
-    if (!owner_.on_channel_message(std::move(decoded)))
-      pause_reading();
+    hand_over(*decoded, result.consumed);
   }
   if (input_offset_ > 0 && input_offset_ >= input_.size() / 2) {
     input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(input_offset_));
@@ -466,8 +468,9 @@ void channel::deliver_in_place(std::span<const std::byte> bytes) {
   delivering_scratch_ = true;
   std::size_t at = 0;
   while (state_ == state::open && !reading_paused_ && at < bytes.size()) {
-    message decoded;
-    auto result = options_.wire->decode(bytes.subspan(at), decoded);
+    std::optional<message> nested;
+    message* decoded = nullptr;
+    auto result = decode_front(bytes.subspan(at), nested, decoded);
     if (result.error) {
       delivering_scratch_ = false;
       refuse_input(result);
@@ -476,13 +479,37 @@ void channel::deliver_in_place(std::span<const std::byte> bytes) {
     if (result.consumed == 0)
       break;
     at += result.consumed;
-    if (!owner_.on_channel_message(std::move(decoded)))
-      pause_reading();
+    hand_over(*decoded, result.consumed);
   }
   delivering_scratch_ = false;
   // A partial frame, or frames a pause held back, wait in input_.
   if (state_ != state::closed && at < bytes.size())
     input_.insert(input_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
+}
+
+decode_result channel::decode_front(std::span<const std::byte> bytes,
+                                    std::optional<message>& nested, message*& target) {
+  target = decoded_busy_ ? &nested.emplace() : &decoded_;
+  return options_.wire->decode(bytes, *target);
+}
+
+void channel::hand_over(message& decoded, std::size_t frame_bytes) {
+  const bool reused = &decoded == &decoded_;
+  if (reused)
+    decoded_busy_ = true;
+  const bool go_on = owner_.on_channel_message(std::move(decoded));
+  if (reused) {
+    decoded_busy_ = false;
+    // What the owner did not move out stays for the next frame, up to a
+    // bound: past it the storage is let go and grows anew.
+    decoded_bytes_ += frame_bytes;
+    if (decoded_bytes_ > max_decoded_bytes) {
+      decoded_ = message{};
+      decoded_bytes_ = 0;
+    }
+  }
+  if (!go_on)
+    pause_reading();
 }
 
 void channel::refuse_input(const decode_result& result) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -148,6 +149,12 @@ private:
   /// decoding them where they lie (in the scratch buffer); only what is
   /// left after the last whole frame (or after a pause) is buffered.
   void deliver_in_place(std::span<const std::byte> bytes);
+  /// Decodes the frame at the front of `bytes` into `decoded_` (or, in a
+  /// nested delivery, into `nested`); `target` is set to the message used.
+  decode_result decode_front(std::span<const std::byte> bytes, std::optional<message>& nested,
+                             message*& target);
+  /// Hands a message decode_front filled to the owner (pausing if it asks).
+  void hand_over(message& decoded, std::size_t frame_bytes);
   /// A frame the codec refused: stop reading, let the owner say why, close.
   void refuse_input(const decode_result& result);
   void finish(std::error_code reason, std::string detail);
@@ -171,6 +178,18 @@ private:
   /// deliver_in_place is decoding from scratch_: a nested read must not
   /// overwrite it.
   bool delivering_scratch_ = false;
+  /// The message frames are decoded into, reused from frame to frame so
+  /// that the codec can decode into the storage the last one left (an
+  /// owner that reads a message without moving from it leaves its strings
+  /// for the next). `decoded_busy_`: a delivery is using it, so a nested
+  /// one (an owner that resumes reading from its callback) decodes into a
+  /// message of its own. `decoded_bytes_`: frame bytes decoded into it
+  /// since it was last let go; past `max_decoded_bytes` it is dropped, so
+  /// one large frame does not pin its buffers.
+  static constexpr std::size_t max_decoded_bytes = 64u * 1024u;
+  message decoded_;
+  bool decoded_busy_ = false;
+  std::size_t decoded_bytes_ = 0;
   std::error_code close_reason_;
   std::string close_detail_;
   bool was_full_ = false;

@@ -425,12 +425,79 @@ message_body decode_body(message_kind kind, reader& in) {
   return terminate{};
 }
 
-/// A well-formed notification body straight into `out` (the fan-out's hot
-/// path: no intermediate body to build and move, no field names passed
-/// around). False, touching nothing, when the body is not well formed: the
-/// general decoder then says why.
-bool decode_notification(std::span<const std::byte> body, std::uint64_t request_id,
-                         message& out) {
+// ---------------------------------------------------------------------------
+// In-place decoding of the per-message kinds (request, result_row,
+// completion, notification): one pass over a well-formed body, straight
+// into `out`, reusing the strings and vector `out` holds from the previous
+// frame when it holds the same kind (a channel decodes into one message
+// from frame to frame, so a steady stream of like frames allocates
+// nothing). Each returns false, touching nothing, when the body is not
+// well formed; the checked decoder above then says why, so error texts do
+// not depend on these paths.
+
+/// The body of `out` as a `type`: the one it holds (its storage reused) or
+/// a fresh one.
+template <class type>
+type& reuse_as(message& out) {
+  if (auto* held = std::get_if<type>(&out.body))
+    return *held;
+  return out.body.template emplace<type>();
+}
+
+/// A list of strings: the u32 count, then each entry's u32 length and bytes,
+/// ending exactly at the end of the body. Checks the structure first (the
+/// length fields only), so that `values` is written only for a good body.
+template <class type>
+bool decode_list(std::span<const std::byte> body, bool need_entry,
+                 std::vector<std::string> type::*field, message& out) {
+  const auto* at = body.data();
+  const std::size_t size = body.size();
+  if (size < count_bytes)
+    return false;
+  const std::uint32_t count = load_u32(at);
+  if (count > (size - count_bytes) / count_bytes || (need_entry && count == 0))
+    return false;
+  std::size_t offset = count_bytes;
+  for (std::uint32_t index = 0; index < count; ++index) {
+    if (size - offset < count_bytes)
+      return false;
+    const std::size_t length = load_u32(at + offset);
+    offset += count_bytes;
+    if (length > size - offset)
+      return false;
+    offset += length;
+  }
+  if (offset != size)
+    return false;
+  auto& values = reuse_as<type>(out).*field;
+  // resize keeps the entries (and their capacity) that are already there.
+  values.resize(count);
+  const auto* text = reinterpret_cast<const char*>(at);
+  offset = count_bytes;
+  for (auto& value : values) {
+    const std::size_t length = load_u32(at + offset);
+    offset += count_bytes;
+    value.assign(text + offset, length);
+    offset += length;
+  }
+  return true;
+}
+
+bool decode_completion(std::span<const std::byte> body, message& out) {
+  const auto* at = body.data();
+  const std::size_t size = body.size();
+  if (size < 2 + count_bytes)
+    return false;
+  const auto status = static_cast<std::uint16_t>(load(at, 2));
+  if (!known_status(status) || load_u32(at + 2) != size - 2 - count_bytes)
+    return false;
+  auto& done = reuse_as<completion>(out);
+  done.status = static_cast<completion_status>(status);
+  done.text.assign(reinterpret_cast<const char*>(at) + 2 + count_bytes, size - 2 - count_bytes);
+  return true;
+}
+
+bool decode_notification(std::span<const std::byte> body, message& out) {
   const auto* at = body.data();
   const auto size = body.size();
   if (size < count_bytes)
@@ -446,12 +513,23 @@ bool decode_notification(std::span<const std::byte> body, std::uint64_t request_
   const auto* text = reinterpret_cast<const char*>(at);
   // Field by field (not a parenthesised aggregate init, which clang, the
   // fuzz target's compiler, does not take in C++20 mode yet).
-  auto& note = out.body.emplace<notification>();
+  auto& note = reuse_as<notification>(out);
   note.channel.assign(text + count_bytes, channel_bytes);
   note.payload.assign(text + payload_at + count_bytes, payload_bytes);
   note.publisher_session = load_u64(at + session_at);
-  out.request_id = request_id;
   return true;
+}
+
+/// The in-place path for `kind`; false when it has none or the body is not
+/// well formed.
+bool decode_in_place(message_kind kind, std::span<const std::byte> body, message& out) {
+  switch (kind) {
+    case message_kind::request: return decode_list(body, true, &request::arguments, out);
+    case message_kind::result_row: return decode_list(body, false, &result_row::columns, out);
+    case message_kind::completion: return decode_completion(body, out);
+    case message_kind::notification: return decode_notification(body, out);
+    default: return false;
+  }
 }
 
 class framed_codec final : public codec {
@@ -543,7 +621,8 @@ public:
       return result;
     auto request_id = load_u64(input.data() + request_id_offset);
     auto body_bytes = input.subspan(header_bytes, static_cast<std::size_t>(total) - header_bytes);
-    if (kind == message_kind::notification && decode_notification(body_bytes, request_id, out)) {
+    if (decode_in_place(kind, body_bytes, out)) {
+      out.request_id = request_id;
       result.consumed = static_cast<std::size_t>(total);
       return result;
     }

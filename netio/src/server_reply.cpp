@@ -55,7 +55,7 @@ bool carry(const std::shared_ptr<detail::reply_state>& state, Action&& action) {
 reply::reply(std::shared_ptr<detail::reply_state> state) noexcept : state_(std::move(state)) {}
 
 std::uint64_t reply::request_id() const noexcept {
-  return state_ ? state_->request_id : 0;
+  return state_ ? state_->request_id.load(std::memory_order_relaxed) : 0;
 }
 
 const session_info& reply::session() const {

@@ -26,6 +26,9 @@ class session;
 /// finished. `finished` is claimed by the first succeed/fail/complete call
 /// on any thread (or a cancel); `done` is the worker's view: the completion
 /// went out (or the request was canceled), so later rows are dropped.
+/// The session reuses a state for its next request once it holds the only
+/// reference (session::next_reply_state): every field other threads may
+/// touch is therefore an atomic, or set once for the session's life.
 class reply_state {
 public:
   reply_state(std::weak_ptr<session> owner, io_worker& worker, std::uint64_t request_id,
@@ -38,7 +41,9 @@ public:
 
   const std::weak_ptr<session> owner;
   io_worker& worker;
-  const std::uint64_t request_id;
+  /// Relaxed: it changes only while the session holds the one reference
+  /// (see session::next_reply_state).
+  std::atomic<std::uint64_t> request_id;
   const std::shared_ptr<const session_info> info;
   std::atomic<bool> finished{false};
   std::atomic<bool> writable{true};
@@ -98,7 +103,10 @@ private:
   bool on_session_message(message&& value);
   void cancel_request(std::uint64_t request_id, const std::string& why);
   void run_queued();
-  void execute(std::uint64_t id, request&& command);
+  void execute(std::uint64_t id, const request& command);
+  /// The reply state for request `id`: the last one when nothing else holds
+  /// it, else a new one.
+  std::shared_ptr<reply_state> next_reply_state(std::uint64_t id);
   void cancel_reply(reply_state& which, const std::string& why);
   void finish_current(reply_state& which);
   void idle_check();
@@ -130,6 +138,8 @@ private:
   std::size_t round_ = 0;
   std::deque<message> queued_;
   std::shared_ptr<reply_state> current_;
+  /// The reply state handed out last, kept for reuse (next_reply_state).
+  std::shared_ptr<reply_state> spare_reply_;
   bool dispatching_ = false;
   std::set<std::string> subscribed_;
   bool warned_ = false;

@@ -62,7 +62,10 @@ public:
   /// Never reads past `input`, never allocates more than the frame's length
   /// once that length has been checked against the limit. `out` is written
   /// only when a message is complete; on "needs more" and on errors nothing
-  /// is consumed and `out` is left as it was.
+  /// is consumed and `out` is left as it was. A caller that decodes frame
+  /// after frame into the same `out` lets the framed codec reuse its
+  /// storage: a body of the kind `out` already holds is written into the
+  /// strings and vectors it has (no allocation while they are large enough).
   [[nodiscard]] virtual decode_result decode(std::span<const std::byte> input,
                                              message& out) const = 0;
 };
