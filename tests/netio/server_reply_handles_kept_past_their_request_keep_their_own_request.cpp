@@ -55,10 +55,14 @@ TEST_CASE("kept replies keep their own request while later requests are answered
     answer.succeed();
   });
   handlers.on("KEEP", [&](const std::vector<std::string>& arguments, netio::reply answer) {
+    // Kept before it is answered: once the completion is sent the client
+    // may finish and the test count the kept replies.
+    {
+      std::lock_guard guard{kept.mutex};
+      kept.replies.emplace_back(answer.request_id(), answer);
+    }
     answer.row(arguments);
     answer.succeed();
-    std::lock_guard guard{kept.mutex};
-    kept.replies.emplace_back(answer.request_id(), answer);
   });
   handlers.on("KEEP_ELSEWHERE", [&](const std::vector<std::string>& arguments, netio::reply answer) {
     // Finished and then kept by another thread, which lets go of its copy
@@ -98,7 +102,7 @@ TEST_CASE("kept replies keep their own request while later requests are answered
   for (std::uint64_t id = 1; id <= one_at_a_time + pipelined; ++id)
     if (id % 3 == 0 || id % 5 == 0)
       ++expected_kept;
-  std::lock_guard guard{kept.mutex};
+  std::unique_lock guard{kept.mutex};
   CHECK(kept.replies.size() == expected_kept);
   std::set<std::uint64_t> ids;
   for (auto& [id, answer] : kept.replies) {
@@ -110,6 +114,7 @@ TEST_CASE("kept replies keep their own request while later requests are answered
     ids.insert(id);
   }
   CHECK(ids.size() == expected_kept); // each request had a reply of its own
+  guard.unlock();
   REQUIRE(fixture.server->wait_for_statistics(
     [](const netio::server_statistics& now) { return now.sessions_open == 0; }, 20s));
   auto stats = fixture.server->statistics();
