@@ -4,11 +4,13 @@
 // events; COPY FROM STDIN's data taken from copy_in's source on the
 // thread the mode prescribes, one piece at a time, only while less than
 // copy_in_window bytes wait to be written, then CopyDone (or CopyFail).
+// A piece is written from the source's string with a gathered write on a
+// plain socket; only what the socket does not take is copied.
 #include "connection_link.hpp"
 #include "source_call.hpp"
 
-#include <actorloop/pg/error.hpp>
 #include <actorloop/netio/detail/socket_ops.hpp>
+#include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
 
 #include <algorithm>
@@ -204,6 +206,10 @@ bool link::write_copy_piece(std::span<const std::byte> piece) {
   // The rest waits in output_ behind what is still unsent, so the order of
   // the messages (and CopyDone after the data) stays as it was.
   auto rest = piece.subspan(taken - from_output);
+  if (output_start_ == output_.size()) {
+    output_.clear(); // what was sent is not kept in front of the rest
+    output_start_ = 0;
+  }
   output_.insert(output_.end(), rest.begin(), rest.end());
   return true;
 }
