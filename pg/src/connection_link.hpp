@@ -238,6 +238,11 @@ private:
   void request_copy_data();
   /// Output was written: COPY FROM may ask its source for more.
   void copy_output_drained();
+  /// After output_'s unsent bytes, writes `piece` (a CopyData body whose
+  /// header is already in output_) with one gathered write on a plain
+  /// socket; only what the socket did not take is copied into output_ (all
+  /// of it under TLS). False when the write failed (fail() has run).
+  bool write_copy_piece(std::span<const std::byte> piece);
   void send_execute();
   void close_socket();
   /// The connection broke (or connect failed): a client message, the

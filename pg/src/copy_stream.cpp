@@ -4,11 +4,20 @@
 // events; COPY FROM STDIN's data taken from copy_in's source on the
 // thread the mode prescribes, one piece at a time, only while less than
 // copy_in_window bytes wait to be written, then CopyDone (or CopyFail).
+// A piece is written from the source's string with a gathered write on a
+// plain socket; only what the socket does not take is copied.
 #include "connection_link.hpp"
 #include "source_call.hpp"
 
+#include <actorloop/netio/detail/socket_ops.hpp>
 #include <actorloop/pg/error.hpp>
 #include <actorloop/pg/frontend.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace actorloop::pg::detail {
 
@@ -136,12 +145,17 @@ void link::copy_data_arrived(std::uint64_t request_id, std::optional<std::string
   operation.copy_asked = false;
   if (operation.copy_ended)
     return;
+  // The piece is ours (moved from the source): its bytes are written from
+  // the string itself, not copied into output_ first.
+  std::span<const std::byte> lent;
   if (failure.empty() && piece) {
     try {
-      if (!piece->empty())
-        frontend::copy_data(output_, *piece);
+      if (!piece->empty()) {
+        frontend::copy_data_header(output_, piece->size());
+        lent = {reinterpret_cast<const std::byte*>(piece->data()), piece->size()};
+      }
       pg_->copy_in_bytes.fetch_add(piece->size(), std::memory_order_relaxed);
-      raise_peak(pg_->peak_copy_in_unsent, output_.size() - output_start_);
+      raise_peak(pg_->peak_copy_in_unsent, output_.size() - output_start_ + lent.size());
     } catch (const error& refused) {
       failure = refused.what(); // a piece above the protocol's message size
     }
@@ -153,7 +167,51 @@ void link::copy_data_arrived(std::uint64_t request_id, std::optional<std::string
     frontend::copy_done(output_);
     operation.copy_ended = true;
   }
+  if (!lent.empty() && !write_copy_piece(lent))
+    return;
   flush_output(); // asks for the next piece when the output drained enough
+}
+
+bool link::write_copy_piece(std::span<const std::byte> piece) {
+  if (tls_ || fd_ < 0) {
+    output_.insert(output_.end(), piece.begin(), piece.end());
+    return true;
+  }
+  std::size_t unsent = output_.size() - output_start_;
+  iovec parts[2];
+  int count = 0;
+  if (unsent != 0)
+    parts[count++] = {output_.data() + output_start_, unsent};
+  parts[count++] = {const_cast<std::byte*>(piece.data()), piece.size()};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t written = 0;
+  do
+    written = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+  while (written < 0 && errno == EINTR);
+  if (written < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      // As flush_output reports a failed send.
+      int problem = errno;
+      fail(netio::detail::socket_error(problem),
+           "writing to " + where() + " failed: " + std::strerror(problem));
+      return false;
+    }
+    written = 0;
+  }
+  auto taken = static_cast<std::size_t>(written);
+  auto from_output = std::min(taken, unsent);
+  output_start_ += from_output;
+  // The rest waits in output_ behind what is still unsent, so the order of
+  // the messages (and CopyDone after the data) stays as it was.
+  auto rest = piece.subspan(taken - from_output);
+  if (output_start_ == output_.size()) {
+    output_.clear(); // what was sent is not kept in front of the rest
+    output_start_ = 0;
+  }
+  output_.insert(output_.end(), rest.begin(), rest.end());
+  return true;
 }
 
 void link::copy_output_drained() {

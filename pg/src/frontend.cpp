@@ -294,6 +294,21 @@ void copy_data(std::vector<std::byte>& out, std::string_view data) {
                                             data.size()});
 }
 
+void copy_data_header(std::vector<std::byte>& out, std::size_t size) {
+  // The same refusal as writer::finish(): the length word counts itself.
+  constexpr auto most = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
+  if (size > most - 4)
+    throw error(errc::invalid_argument,
+                "CopyData: the message would be " + std::to_string(size + 4) +
+                  " bytes long; the length word holds at most 2147483647");
+  writer w{out, 'd', "CopyData"};
+  w.finish();
+  auto length = static_cast<std::uint32_t>(size + 4);
+  auto* at = out.data() + out.size() - 4;
+  for (int i = 0; i < 4; ++i)
+    at[i] = static_cast<std::byte>((length >> (8 * (3 - i))) & 0xff);
+}
+
 void copy_fail(std::vector<std::byte>& out, std::string_view reason) {
   writer w{out, 'f', "CopyFail"};
   w.cstring(reason, "the reason");

@@ -92,6 +92,9 @@ void flush(std::vector<std::byte>& out);
 /// CopyData during COPY FROM STDIN.
 void copy_data(std::vector<std::byte>& out, std::span<const std::byte> data);
 void copy_data(std::vector<std::byte>& out, std::string_view data);
+/// CopyData's first 5 bytes (type and length) for a body of `size` bytes
+/// that the caller sends right after them (a gathered write).
+void copy_data_header(std::vector<std::byte>& out, std::size_t size);
 /// CopyDone: the copy-in data is complete.
 void copy_done(std::vector<std::byte>& out);
 /// CopyFail: abort COPY FROM STDIN with `reason` (the server's error
