@@ -165,6 +165,9 @@ io_mode connection::mode() const {
 
 void connection::set_async_notifications(bool enabled) {
   core_->set_async_notifications(enabled);
+  // A sync caller leaves an idle socket unwatched only without them
+  // (link::give_back); turned on, the worker watches it again.
+  link_of(*state_->core)->set_async_notifications(enabled);
 }
 
 bool connection::connected() const {

@@ -671,6 +671,11 @@ bool link::try_borrow(runtime::time_point deadline) {
   return true;
 }
 
+bool link::idle_after_simple_query() const noexcept {
+  return phase_ == phase::ready && fd_ >= 0 && !tls_ && !extended_ && !paused_ &&
+         !awaiting_callback_ && !rows_held_ && output_start_ == output_.size();
+}
+
 void link::give_back() {
   // Re-arm and return the link in one step under the gate: re-armed while
   // still lent, a readable socket (a hand-back mid-query) made the worker
@@ -678,7 +683,16 @@ void link::give_back() {
   // this thread needs to finish the hand-back (thousands of events under load).
   std::lock_guard guard{gate_mutex_};
   on_caller_ = false;
-  update_interest(); // interest_ is 0 while lent: this re-arms what is wanted now
+  // A query that ended here with nothing asked of the worker leaves the
+  // socket unwatched: a sync connection without asynchronous notifications
+  // reads what the server sends while it is idle during its next call, as
+  // libpq does, so a run of queries makes no epoll_ctl at all. Whatever
+  // needs the worker to read re-arms through update_interest on the worker
+  // (an operation's start, resume, set_async_notifications); see "Who does
+  // the I/O in sync mode" in docs/pg.md. EPOLLHUP and EPOLLERR reach the
+  // worker anyway.
+  if (!deferred_.empty() || async_notifications_ || !idle_after_simple_query())
+    update_interest(); // interest_ is 0 while lent: this re-arms what is wanted now
   borrowed_ = false;
   if (deferred_.empty())
     return;
@@ -743,6 +757,25 @@ netio::detail::caller_outcome link::run_query_here(std::uint64_t request_id,
   }
   give_back();
   return {true, std::exchange(completed_here_, std::nullopt)};
+}
+
+void link::set_async_notifications(bool enabled) {
+  {
+    std::lock_guard guard{gate_mutex_};
+    async_notifications_ = enabled;
+  }
+  if (!enabled)
+    return;
+  // A borrower that gave the link back before the flag was set may have
+  // left the socket unwatched: the worker re-arms it.
+  (void)worker_->post([self = shared_from_this()] {
+    self->run_gated([self] {
+      // Only the idle socket a borrower left unwatched: other phases keep
+      // the interest they set (a connect in progress waits for EPOLLOUT).
+      if (self->phase_ == phase::ready && self->interest_ == 0)
+        self->update_interest();
+    });
+  });
 }
 
 void link::pause() {

@@ -65,6 +65,11 @@ public:
   /// a queued event; `completed` then says how it ended.
   [[nodiscard]] netio::detail::caller_outcome
   run_query_here(std::uint64_t request_id, const std::string& sql, runtime::time_point deadline);
+  /// Any thread, after the core's flag changed: with asynchronous
+  /// notifications on, what arrives while idle must be read at once, so no
+  /// borrower leaves the socket unwatched (give_back) and the worker re-arms
+  /// one that was left so.
+  void set_async_notifications(bool enabled);
   /// Starts an extended-protocol operation (extended_query.cpp).
   void send_extended(std::uint64_t request_id, std::shared_ptr<extended_operation> operation);
   /// on_rows returned chunk of request `request_id`: maybe fetch the next.
@@ -159,11 +164,16 @@ private:
   /// between two queries of one caller), or `deadline` (the operation's own
   /// timeout) passes first: the worker path then reports it as usual.
   /// A borrow turns the worker's interest in the socket off in the same
-  /// step, under the gate (give_back turns it on again likewise).
+  /// step, under the gate (give_back turns it on again likewise, when the
+  /// worker has something to read for).
   bool try_borrow(runtime::time_point deadline);
-  /// Re-arms the worker's interest and lets it have the link again, with
-  /// the entries it deferred meanwhile (in their order).
+  /// Lets the worker have the link again, with the entries it deferred
+  /// meanwhile (in their order). Re-arms the worker's interest unless the
+  /// query ended here and nothing was deferred: the idle socket then stays
+  /// unwatched until the next call (or update_interest on the worker).
   void give_back();
+  /// The session is idle after a simple query, as a borrower may take it.
+  [[nodiscard]] bool idle_after_simple_query() const noexcept;
   /// One read and what it decoded; false when reading must stop.
   bool read_step();
   /// A CancelRequest connection finished (`problem` empty) or failed.
@@ -175,6 +185,7 @@ private:
   int worker_depth_ = 0;                        // guarded by gate_mutex_
   std::vector<std::function<void()>> deferred_; // guarded by gate_mutex_
   int borrow_waiters_ = 0;                      // guarded by gate_mutex_
+  bool async_notifications_ = false;            // guarded by gate_mutex_; the core's flag
   std::condition_variable worker_left_;         // worker_depth_ reached 0 (with gate_mutex_)
   int wake_fd_ = -1;       // eventfd: a deferred entry wakes the borrower; made on first borrow
   bool on_caller_ = false; // owner-side: a caller thread has the link
