@@ -73,15 +73,31 @@ connection::~connection() {
     std::erase(state_->owner_state->connections, state_.get());
   }
   auto target = state_->link;
+  auto* core = state_.get();
+  // The worker's copies of the callbacks go with the connection (not with
+  // the last reference to its state), on the worker that uses them.
+  auto let_go = [core] {
+    core->worker_completion = {};
+    core->worker_notification = {};
+  };
   if (state_->worker->on_this_thread()) {
     target->abandon();
+    if (core->worker_completion.running || core->worker_notification.running) {
+      // Destroyed from inside the worker's copy of a callback: that copy
+      // lives in the state, which must outlive the call; let go of both
+      // once the worker is out of it.
+      (void)state_->worker->post([keep = state_, let_go] { let_go(); });
+      return;
+    }
+    let_go();
     return;
   }
   // Wait until the worker has let go, so no async callback can still see us.
   std::promise<void> released;
   auto done = released.get_future();
-  if (state_->worker->post([target, &released] {
+  if (state_->worker->post([target, let_go, &released] {
         target->abandon();
+        let_go();
         released.set_value();
       }))
     done.wait();
@@ -165,12 +181,14 @@ callbacks connection::installed() const {
 void connection::install(callbacks replacement) {
   std::lock_guard guard{state_->owner_state->mutex};
   state_->installed = std::move(replacement);
+  ++state_->installed_generation;
 }
 
 #define ACTORLOOP_NETIO_CONNECTION_SETTER(function, member, type)                                 \
   void connection::function(type callback) {                                                    \
     std::lock_guard guard{state_->owner_state->mutex};                                          \
     state_->installed.member = std::move(callback);                                             \
+    ++state_->installed_generation;                                                             \
   }
 ACTORLOOP_NETIO_CONNECTION_SETTER(set_completion, completion, completion_callback)
 ACTORLOOP_NETIO_CONNECTION_SETTER(set_server_message, server_message, server_message_callback)
@@ -201,12 +219,20 @@ started_operation connection::execute(request command) {
   auto target = framed_link(*state_);
   if (!target)
     return {retcode::fail, 0};
-  // The request travels inside the function (one allocation); it is run
-  // exactly once, here or on the worker, and gives the request up then.
-  return detail::start_operation(*state_, function_id::execute, true,
-                         [target, command = std::move(command)](std::uint64_t id) mutable {
-                           target->send_request(id, std::move(command));
-                         });
+  // On the worker already (a completion callback's next request) the
+  // request is handed over as it is; only a request posted to the worker
+  // travels inside a function (one allocation), moved there, not copied.
+  // Both functions below hold two references: no allocation of their own.
+  auto run_here = [&target, &command](std::uint64_t id) {
+    target->send_request(id, std::move(command));
+  };
+  auto make_on_worker = [&target, &command]() -> std::function<void(std::uint64_t)> {
+    return [target, moved = std::move(command)](std::uint64_t id) mutable {
+      target->send_request(id, std::move(moved));
+    };
+  };
+  return detail::start_operation_in_place(*state_, function_id::execute, true, run_here,
+                                          make_on_worker);
 }
 
 started_operation connection::lookup(std::string host, std::uint16_t port) {

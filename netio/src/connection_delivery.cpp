@@ -206,6 +206,45 @@ void run_here(connection::state& state, Body& body) {
     state.report(client_message{severity::error, errc::invalid_argument, failure});
 }
 
+/// The callback `installed` for the worker's direct delivery (lock held):
+/// the worker's copy in `cache`, refreshed only when the installed
+/// callbacks changed since; inside a delivery of that copy (a nested one on
+/// this worker), a copy of its own in `own`, so the one running is never
+/// replaced under it.
+template <class Callback>
+Callback& worker_copy_locked(const connection::state& state, worker_callback<Callback>& cache,
+                             const Callback& installed, Callback& own) {
+  if (cache.running) {
+    own = installed;
+    return own;
+  }
+  if (cache.generation != state.installed_generation) {
+    cache.callback = installed;
+    cache.generation = state.installed_generation;
+  }
+  return cache.callback;
+}
+
+/// Marks `cache` as running for a scope (a throwing callback included).
+template <class Callback>
+class running_scope {
+public:
+  running_scope(worker_callback<Callback>& cache, const Callback& called)
+    : cache_(&called == &cache.callback ? &cache : nullptr) {
+    if (cache_)
+      cache_->running = true;
+  }
+  ~running_scope() {
+    if (cache_)
+      cache_->running = false;
+  }
+  running_scope(const running_scope&) = delete;
+  running_scope& operator=(const running_scope&) = delete;
+
+private:
+  worker_callback<Callback>* cache_;
+};
+
 } // namespace
 
 bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row) {
@@ -239,14 +278,34 @@ bool deliver_completion_now(connection::state& state, function_id function, std:
     // the worker, which is this thread.
     target = state.self;
   }
-  auto body = [&] { finish_operation(state, *target, function, id, status); };
+  // finish_operation, with the worker's copy of the completion callback.
+  auto body = [&] {
+    completion_callback own;
+    completion_callback* callback = nullptr;
+    {
+      std::lock_guard guard{state.owner_state->mutex};
+      if (finish_operation_locked(state, function, id, status))
+        callback = &worker_copy_locked(state, state.worker_completion, state.installed.completion,
+                                       own);
+    }
+    if (callback) {
+      running_scope running{state.worker_completion, *callback};
+      auto outer = std::exchange(in_completion_callback(), true);
+      struct restore {
+        bool outer;
+        ~restore() { in_completion_callback() = outer; }
+      } restored{outer};
+      (*callback)(*target, function, status);
+    }
+  };
   run_here(state, body);
   return true;
 }
 
 bool deliver_notification_now(connection::state& state, const notification& note) {
   connection* target = nullptr;
-  notification_callback callback;
+  notification_callback own;
+  notification_callback* callback = nullptr;
   {
     std::lock_guard guard{state.owner_state->mutex};
     if (state.self == nullptr)
@@ -257,10 +316,13 @@ bool deliver_notification_now(connection::state& state, const notification& note
         state.effective_mode_locked() != io_mode::async)
       return false;
     target = state.self;
-    callback = state.installed.notification;
+    // The callback installed now, as a copy would be, without copying it.
+    callback = &worker_copy_locked(state, state.worker_notification, state.installed.notification,
+                                   own);
   }
-  if (callback) {
-    auto body = [&] { callback(*target, note); };
+  if (*callback) {
+    running_scope running{state.worker_notification, *callback};
+    auto body = [&] { (*callback)(*target, note); };
     run_here(state, body);
   }
   return true;

@@ -418,7 +418,7 @@ void link::send_request(std::uint64_t request_id, request command) {
   }
   {
     std::lock_guard guard{owner_->owner_state->mutex};
-    owner_->building[request_id].request_id = request_id;
+    (void)open_result_locked(*owner_, request_id); // in the last result's map node
   }
   if (auto failure = channel_->send(message{request_id, std::move(command)})) {
     auto* target = owner_.get();

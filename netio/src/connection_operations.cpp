@@ -12,20 +12,45 @@ namespace {
 /// Largest number of pipelined requests one connection keeps in flight.
 constexpr std::size_t max_pipelined_requests = 4096;
 
+/// What every start_operation variant does; `run_here`, when given, runs
+/// the worker's part when the caller is on the worker already.
+started_operation
+start(connection::state& state, function_id function, bool needs_connection,
+      const std::function<void(std::uint64_t)>* run_here,
+      const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+      const caller_io* on_caller);
+
 } // namespace
 
 /// Starts an operation: the busy rule, dead connections, then the worker.
 started_operation start_operation(connection::state& state, function_id function,
                                   bool needs_connection, const std::function<void(std::uint64_t)>& on_worker,
                                   const caller_io* on_caller) {
-  return start_operation_lazily(
-    state, function, needs_connection, [&on_worker] { return on_worker; }, on_caller);
+  return start(state, function, needs_connection, &on_worker, [&on_worker] { return on_worker; },
+               on_caller);
 }
 
 started_operation
 start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
                        const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
                        const caller_io* on_caller) {
+  return start(state, function, needs_connection, nullptr, make_on_worker, on_caller);
+}
+
+started_operation
+start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
+                         const std::function<void(std::uint64_t)>& run_here,
+                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker) {
+  return start(state, function, needs_connection, &run_here, make_on_worker, nullptr);
+}
+
+namespace {
+
+started_operation
+start(connection::state& state, function_id function, bool needs_connection,
+      const std::function<void(std::uint64_t)>* run_here,
+      const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+      const caller_io* on_caller) {
   auto& owner = *state.owner_state;
   std::uint64_t id = 0;
   io_mode mode;
@@ -93,14 +118,17 @@ start_operation_lazily(connection::state& state, function_id function, bool need
     if (outcome.started)
       return {wait_sync(state, function, id, deadline), id};
   }
-  auto on_worker = make_on_worker();
   if (state.worker->on_this_thread() && !state.worker->stopping()) {
     // On the worker already (a completion callback starting the next
-    // operation): run it here, without wrapping and moving `on_worker`
-    // into a posted command (what run_or_post would run at once anyway).
-    on_worker(id);
+    // operation): run it here, without wrapping and moving the worker's
+    // part into a posted command (what run_or_post would run at once
+    // anyway), and without building it when `run_here` can do it.
+    if (run_here)
+      (*run_here)(id);
+    else
+      make_on_worker()(id);
   } else if (auto target = state.link;
-             !state.worker->run_or_post([target, id, on_worker = std::move(on_worker)] {
+             !state.worker->run_or_post([target, id, on_worker = make_on_worker()] {
                struct inside {
                  connection_transport& transport;
                  ~inside() { transport.worker_leave(); }
@@ -121,5 +149,7 @@ start_operation_lazily(connection::state& state, function_id function, bool need
     return {wait_sync(state, function, id), id};
   return {retcode::pending, id};
 }
+
+} // namespace
 
 } // namespace actorloop::netio::detail

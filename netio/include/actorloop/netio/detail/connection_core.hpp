@@ -88,6 +88,20 @@ struct connection_event {
   std::size_t bytes = 0;
 };
 
+/// The I/O worker's own copy of one installed callback, for async mode's
+/// direct delivery: recopied from `installed` only when that changed (see
+/// `installed_generation`), so a delivery neither copies the std::function
+/// nor destroys a copy. Touched only on the connection's I/O worker.
+template <class Callback>
+struct worker_callback {
+  Callback callback;
+  /// The `installed_generation` `callback` was copied at (0: never).
+  std::uint64_t generation = 0;
+  /// Set while `callback` runs: a delivery nested inside it (on the same
+  /// worker) takes a copy of its own instead of replacing the one running.
+  bool running = false;
+};
+
 struct pending_operation {
   function_id function = function_id::execute;
   std::uint64_t request_id = 0;
@@ -127,6 +141,9 @@ public:
   io_mode requested_mode;
   connection_options options;
   callbacks installed;
+  // Bumped whenever `installed` changes (connection::install and the
+  // setters): the worker's copies below are refreshed only then.
+  std::uint64_t installed_generation = 1;
   std::any user_data;
   bool dead = false;
   bool connected = false;
@@ -151,6 +168,14 @@ public:
   // takes the event's own lock: only a change is passed on).
   bool completion_signalled = false;
   bool notification_signalled = false;
+
+  // -- used only on the I/O worker (async direct delivery) -------------------------
+  // Copies of the installed callbacks, refreshed under the lock when
+  // `installed_generation` moved, called without it. They may outlive an
+  // uninstall until the next delivery; the connection's destructor clears
+  // them on the worker.
+  detail::worker_callback<completion_callback> worker_completion;
+  detail::worker_callback<notification_callback> worker_notification;
 
   runtime::event completion_ready{runtime::reset_mode::manual, "connection completion"};
   runtime::event notification_ready{runtime::reset_mode::manual, "connection notification"};
@@ -256,6 +281,17 @@ using caller_io = std::function<caller_outcome(std::uint64_t id, runtime::time_p
 start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
                        const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
                        const caller_io* on_caller);
+
+/// start_operation for an operation whose worker part can run where it is:
+/// on the connection's I/O worker already (a completion callback starting
+/// the next operation), `run_here(id)` runs it at once and nothing is built
+/// or copied; otherwise `make_on_worker()` builds the part posted to the
+/// worker (called once, then, and may move from what `run_here` would have
+/// used). Neither is called when the operation does not start.
+[[nodiscard]] started_operation
+start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
+                         const std::function<void(std::uint64_t)>& run_here,
+                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker);
 
 /// The detail access point to a connection's core state (for the
 /// protocols hosted on the core).
