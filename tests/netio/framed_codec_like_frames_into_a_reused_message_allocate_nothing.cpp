@@ -7,6 +7,7 @@
 // into a fresh message each time, the same frames allocate (so the probe
 // can see them).
 // ctest-timeout: 30
+#include "allocation_probe.hpp"
 #include "framed_codec_test_support.hpp"
 
 #include <cstdlib>
@@ -14,35 +15,7 @@
 
 using namespace framed_codec_test;
 
-namespace {
-
-thread_local bool counting = false;
-thread_local std::size_t allocation_count = 0;
-
-struct allocation_probe {
-  allocation_probe() {
-    allocation_count = 0;
-    counting = true;
-  }
-  ~allocation_probe() { counting = false; }
-};
-
-} // namespace
-
-// GCC warns that free() does not match new; both sides go through malloc and
-// free here, so they do match.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (counting)
-    ++allocation_count;
-  if (void* memory = std::malloc(size == 0 ? 1 : size))
-    return memory;
-  throw std::bad_alloc{};
-}
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+using namespace allocation_test;
 
 TEST_CASE("like frames decoded into one reused message allocate nothing") {
   using namespace actorloop::netio;

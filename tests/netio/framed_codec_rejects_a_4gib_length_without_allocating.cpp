@@ -9,6 +9,7 @@
 // frame one byte over a small limit is refused the same way, and a list
 // that claims a billion entries is refused before anything is reserved.
 // ctest-timeout: 30
+#include "allocation_probe.hpp"
 #include "framed_codec_test_support.hpp"
 
 #include <cstdlib>
@@ -17,42 +18,7 @@
 
 using namespace framed_codec_test;
 
-namespace {
-
-// Counted only on the thread that sets `counting` (the watchdog thread of
-// the test main may allocate at any time).
-thread_local bool counting = false;
-thread_local std::size_t allocation_count = 0;
-thread_local std::size_t largest_allocation = 0;
-
-struct allocation_probe {
-  allocation_probe() {
-    allocation_count = 0;
-    largest_allocation = 0;
-    counting = true;
-  }
-  ~allocation_probe() { counting = false; }
-};
-
-} // namespace
-
-// GCC warns that free() does not match new; both sides go through malloc and
-// free here, so they do match.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (counting) {
-    ++allocation_count;
-    if (size > largest_allocation)
-      largest_allocation = size;
-  }
-  if (void* memory = std::malloc(size == 0 ? 1 : size))
-    return memory;
-  throw std::bad_alloc{};
-}
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+using namespace allocation_test;
 
 TEST_CASE("4 length bytes claiming 4 GiB are refused at once, allocating only the message") {
   auto codec = netio::make_framed_codec();
