@@ -346,30 +346,29 @@ io_mode connection::state::effective_mode_locked() const {
   return owner_state->mode == io_mode::deferred ? io_mode::deferred : io_mode::async;
 }
 
+namespace {
+
+/// Sets or resets `ready` to `wanted` only on a change: each set or reset
+/// takes the event's own lock, and `signalled` says what it is already.
+void signal_on_change(runtime::event& ready, bool& signalled, bool wanted) {
+  if (wanted == signalled)
+    return;
+  signalled = wanted;
+  if (wanted)
+    ready.set();
+  else
+    ready.reset();
+}
+
+} // namespace
+
 void connection::state::update_waitables_locked() {
-  // Only these lines set or reset the two events, always under this lock:
-  // the flags say what they are, so an unchanged one costs no event lock.
-  bool completions_waiting = queued_completions > 0 || !finished.empty();
-  if (completions_waiting != completion_signalled) {
-    completion_signalled = completions_waiting;
-    if (completions_waiting)
-      completion_ready.set();
-    else
-      completion_ready.reset();
-  }
-  bool notifications_waiting = false;
-  for (auto& each : queue)
-    if (each.is_notification) {
-      notifications_waiting = true;
-      break;
-    }
-  if (notifications_waiting != notification_signalled) {
-    notification_signalled = notifications_waiting;
-    if (notifications_waiting)
-      notification_ready.set();
-    else
-      notification_ready.reset();
-  }
+  // Only these lines set or reset the two events, always under this lock.
+  signal_on_change(completion_ready, completion_signalled,
+                   queued_completions > 0 || !finished.empty());
+  signal_on_change(notification_ready, notification_signalled,
+                   std::any_of(queue.begin(), queue.end(),
+                               [](const detail::connection_event& each) { return each.is_notification; }));
 }
 
 void connection::state::maybe_resume_locked() {
