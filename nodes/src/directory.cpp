@@ -45,7 +45,7 @@ struct responder {
 
   void deliver(caf::message answer) {
     if (sink)
-      caf::anon_send(sink, answer_atom::value, seq, std::move(answer));
+      send_to_remote(sink, nullptr, caf::make_message(answer_atom::value, seq, std::move(answer)));
     else
       promise.deliver(std::move(answer));
   }

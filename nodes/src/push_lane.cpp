@@ -72,7 +72,7 @@ struct lane_state {
 } // namespace
 
 /// What a remote handle holds. The calling thread sends each request to the
-/// remote directory itself, as the lane's actor (send_as), so that no
+/// remote directory itself, as the lane's actor (send_to_remote), so that no
 /// thread hop precedes the network; the directory answers that actor with
 /// an ordinary message carrying the sequence number.
 class push_lane {
@@ -106,7 +106,8 @@ public:
       } else {
         auto seq = shared_->next++;
         shared_->in_flight.emplace(seq, outgoing{result, std::move(where)});
-        caf::send_as(actor_, directory_, lane_atom::value, seq, std::move(request));
+        send_to_remote(directory_, caf::actor_cast<caf::strong_actor_ptr>(actor_),
+                       caf::make_message(lane_atom::value, seq, std::move(request)));
       }
     }
     if (ended)
