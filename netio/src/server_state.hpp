@@ -16,6 +16,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace actorloop::netio {
@@ -68,7 +70,17 @@ public:
   std::mutex mutex;
   std::condition_variable all_closed;
   std::set<std::shared_ptr<detail::session>> sessions;
-  std::map<std::string, std::vector<std::weak_ptr<detail::session>>> subscriptions;
+  /// One channel's subscribers, in no particular order, each with its
+  /// position so that unsubscribing costs the same at any channel size (the
+  /// last entry moves into the gap).
+  struct channel_subscribers {
+    std::vector<std::pair<const detail::session*, std::weak_ptr<detail::session>>> members;
+    std::unordered_map<const detail::session*, std::size_t> position;
+
+    /// Removes the entry at `index` (its position must already be erased).
+    void remove_at(std::size_t index);
+  };
+  std::map<std::string, channel_subscribers> subscriptions;
   bool stopping = false;
   std::uint64_t next_session_id = 1;
 

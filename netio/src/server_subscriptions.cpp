@@ -8,10 +8,23 @@
 
 namespace actorloop::netio {
 
+void message_server::state::channel_subscribers::remove_at(std::size_t index) {
+  if (index + 1 != members.size()) {
+    members[index] = std::move(members.back());
+    position[members[index].first] = index;
+  }
+  members.pop_back();
+}
+
 void message_server::state::subscribe(const std::string& channel,
                                       const std::shared_ptr<detail::session>& who) {
   std::lock_guard guard{mutex};
-  subscriptions[channel].push_back(who);
+  auto& list = subscriptions[channel];
+  auto [at, added] = list.position.try_emplace(who.get(), list.members.size());
+  if (added)
+    list.members.emplace_back(who.get(), who);
+  else // a session at the address of one that is gone
+    list.members[at->second].second = who;
 }
 
 void message_server::state::unsubscribe(const std::string& channel, detail::session* who) {
@@ -19,11 +32,14 @@ void message_server::state::unsubscribe(const std::string& channel, detail::sess
   auto found = subscriptions.find(channel);
   if (found == subscriptions.end())
     return;
-  std::erase_if(found->second, [&](const std::weak_ptr<detail::session>& each) {
-    auto alive = each.lock();
-    return !alive || alive.get() == who;
-  });
-  if (found->second.empty())
+  auto& list = found->second;
+  auto at = list.position.find(who);
+  if (at == list.position.end())
+    return;
+  auto index = at->second;
+  list.position.erase(at);
+  list.remove_at(index);
+  if (list.members.empty())
     subscriptions.erase(found);
 }
 
@@ -46,18 +62,30 @@ void message_server::state::publish(const std::string& channel, const std::strin
   {
     std::lock_guard guard{mutex};
     auto found = subscriptions.find(channel);
-    if (found != subscriptions.end())
-      for (auto& each : found->second)
-        if (auto alive = each.lock()) {
-          auto* worker = &alive->worker();
-          auto group = std::find_if(by_worker.begin(), by_worker.end(),
-                                    [&](const auto& entry) { return entry.first == worker; });
-          if (group == by_worker.end()) {
-            group = by_worker.emplace(by_worker.end(), worker,
-                                      std::vector<std::shared_ptr<detail::session>>{});
-          }
-          group->second.push_back(std::move(alive));
+    if (found != subscriptions.end()) {
+      auto& list = found->second;
+      for (std::size_t index = 0; index < list.members.size();) {
+        auto alive = list.members[index].second.lock();
+        if (!alive) {
+          // A session unsubscribes when it closes, so this is one that
+          // subscribed while closing: drop the entry here.
+          list.position.erase(list.members[index].first);
+          list.remove_at(index);
+          continue;
         }
+        ++index;
+        auto* worker = &alive->worker();
+        auto group = std::find_if(by_worker.begin(), by_worker.end(),
+                                  [&](const auto& entry) { return entry.first == worker; });
+        if (group == by_worker.end()) {
+          group = by_worker.emplace(by_worker.end(), worker,
+                                    std::vector<std::shared_ptr<detail::session>>{});
+        }
+        group->second.push_back(std::move(alive));
+      }
+      if (list.members.empty())
+        subscriptions.erase(found);
+    }
   }
   if (by_worker.empty()) {
     done(0);
