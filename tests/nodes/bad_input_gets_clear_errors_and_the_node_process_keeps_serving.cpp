@@ -75,7 +75,10 @@ TEST_CASE("bad input gets clear errors and the node process keeps serving") {
                           {.name = "tester",
                            .listen = {},
                            .allow_insecure = false,
-                           .connect_timeout = std::chrono::milliseconds{1500}}};
+                           // Short enough for the silent listener's case, long
+                           // enough for a real handshake with a TSan-built child
+                           // on a loaded 2-core machine (1.5 s was not).
+                           .connect_timeout = std::chrono::milliseconds{5000}}};
     {
       raw_socket nothing{false}; // bound, not listening: connections are refused
       auto refused = local.connect("127.0.0.1", nothing.port);
