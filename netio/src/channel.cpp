@@ -437,23 +437,16 @@ void channel::deliver_buffered() {
     }
     return;
   }
-  while (state_ == state::open && !reading_paused_ && input_offset_ < input_.size()) {
-    std::optional<message> nested;
-    message* decoded = nullptr;
-    auto result = decode_front(
-      std::span<const std::byte>{input_.data() + input_offset_, input_.size() - input_offset_},
-      nested, decoded);
-    if (result.error) {
-      refuse_input(result);
-      return;
-    }
-    if (result.consumed == 0)
-      break;
-    // Consumed before the owner hears of it: a nested delivery (the owner
-    // resuming reading) starts after this frame.
-    input_offset_ += result.consumed;
-    hand_over(*decoded, result.consumed);
-  }
+  // A nested delivery (an owner resuming reading from its callback) goes
+  // on from the same offset; only the outermost compacts input_, so the
+  // bytes an outer delivery is reading stay where they are.
+  const bool outermost = !delivering_input_;
+  delivering_input_ = true;
+  const bool accepted =
+    deliver_frames(std::span<const std::byte>{input_.data(), input_.size()}, input_offset_);
+  delivering_input_ = !outermost;
+  if (!accepted || !outermost)
+    return;
   if (input_offset_ > 0 && input_offset_ >= input_.size() / 2) {
     input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(input_offset_));
     input_offset_ = 0;
@@ -467,24 +460,30 @@ void channel::deliver_in_place(std::span<const std::byte> bytes) {
   input_offset_ = 0;
   delivering_scratch_ = true;
   std::size_t at = 0;
-  while (state_ == state::open && !reading_paused_ && at < bytes.size()) {
+  const bool accepted = deliver_frames(bytes, at);
+  delivering_scratch_ = false;
+  // A partial frame, or frames a pause held back, wait in input_.
+  if (accepted && state_ != state::closed && at < bytes.size())
+    input_.insert(input_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
+}
+
+bool channel::deliver_frames(std::span<const std::byte> bytes, std::size_t& offset) {
+  while (state_ == state::open && !reading_paused_ && offset < bytes.size()) {
     std::optional<message> nested;
     message* decoded = nullptr;
-    auto result = decode_front(bytes.subspan(at), nested, decoded);
+    auto result = decode_front(bytes.subspan(offset), nested, decoded);
     if (result.error) {
-      delivering_scratch_ = false;
       refuse_input(result);
-      return;
+      return false;
     }
     if (result.consumed == 0)
       break;
-    at += result.consumed;
+    // Consumed before the owner hears of it: a nested delivery starts
+    // after this frame.
+    offset += result.consumed;
     hand_over(*decoded, result.consumed);
   }
-  delivering_scratch_ = false;
-  // A partial frame, or frames a pause held back, wait in input_.
-  if (state_ != state::closed && at < bytes.size())
-    input_.insert(input_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
+  return true;
 }
 
 decode_result channel::decode_front(std::span<const std::byte> bytes,

@@ -149,6 +149,12 @@ private:
   /// decoding them where they lie (in the scratch buffer); only what is
   /// left after the last whole frame (or after a pause) is buffered.
   void deliver_in_place(std::span<const std::byte> bytes);
+  /// Decodes and hands over the whole frames of `bytes` from `offset` on,
+  /// while the channel is open and reading, advancing `offset` past each
+  /// frame before its owner hears of it (so a nested delivery, through
+  /// the same offset, starts after it). False when a frame was refused
+  /// (refuse_input ran).
+  bool deliver_frames(std::span<const std::byte> bytes, std::size_t& offset);
   /// Decodes the frame at the front of `bytes` into `decoded_` (or, in a
   /// nested delivery, into `nested`); `target` is set to the message used.
   decode_result decode_front(std::span<const std::byte> bytes, std::optional<message>& nested,
@@ -178,6 +184,9 @@ private:
   /// deliver_in_place is decoding from scratch_: a nested read must not
   /// overwrite it.
   bool delivering_scratch_ = false;
+  /// deliver_buffered is decoding from input_: a nested one must not
+  /// compact it under the outer one.
+  bool delivering_input_ = false;
   /// The message frames are decoded into, reused from frame to frame so
   /// that the codec can decode into the storage the last one left (an
   /// owner that reads a message without moving from it leaves its strings

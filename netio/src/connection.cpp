@@ -52,6 +52,7 @@ connection::connection(context& owner, connection_options options) {
   state_->link = std::make_shared<detail::link>(state_->worker, state_);
   std::lock_guard guard{state_->owner_state->mutex};
   state_->owner_state->connections.push_back(state_.get());
+  state_->publish_routing_locked();
 }
 
 connection::connection(context& owner, connection_options options, const transport_factory& make) {
@@ -64,12 +65,14 @@ connection::connection(context& owner, connection_options options, const transpo
   state_->link = make(state_);
   std::lock_guard guard{state_->owner_state->mutex};
   state_->owner_state->connections.push_back(state_.get());
+  state_->publish_routing_locked();
 }
 
 connection::~connection() {
   {
     std::lock_guard guard{state_->owner_state->mutex};
     state_->self = nullptr;
+    state_->publish_routing_locked();
     std::erase(state_->owner_state->connections, state_.get());
   }
   auto target = state_->link;
@@ -120,12 +123,14 @@ std::error_code connection::set_mode(io_mode mode) {
   if (!state_->operations.empty())
     return errc::busy;
   state_->requested_mode = mode;
+  state_->publish_routing_locked();
   return {};
 }
 
 void connection::set_async_notifications(bool enabled) {
   std::lock_guard guard{state_->owner_state->mutex};
   state_->options.async_notifications = enabled;
+  state_->publish_routing_locked();
   if (enabled && !state_->held.empty())
     state_->release_held_locked(state_->effective_mode_locked());
 }
@@ -182,6 +187,7 @@ void connection::install(callbacks replacement) {
   std::lock_guard guard{state_->owner_state->mutex};
   state_->installed = std::move(replacement);
   ++state_->installed_generation;
+  state_->publish_routing_locked();
 }
 
 #define ACTORLOOP_NETIO_CONNECTION_SETTER(function, member, type)                                 \
@@ -189,6 +195,7 @@ void connection::install(callbacks replacement) {
     std::lock_guard guard{state_->owner_state->mutex};                                          \
     state_->installed.member = std::move(callback);                                             \
     ++state_->installed_generation;                                                             \
+    state_->publish_routing_locked();                                                           \
   }
 ACTORLOOP_NETIO_CONNECTION_SETTER(set_completion, completion, completion_callback)
 ACTORLOOP_NETIO_CONNECTION_SETTER(set_server_message, server_message, server_message_callback)

@@ -25,6 +25,9 @@ io_mode context::mode() const {
 void context::set_mode(io_mode mode) {
   std::lock_guard guard{state_->mutex};
   state_->mode = mode;
+  // Every connection's effective mode follows the context's.
+  for (auto* each : state_->connections)
+    each->publish_routing_locked();
 }
 
 callbacks context::installed() const {

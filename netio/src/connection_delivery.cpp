@@ -80,6 +80,7 @@ bool finish_operation_locked(connection::state& state, function_id function, std
       state.operations.pop_front();
     else if (done != state.operations.end())
       state.operations.erase(done);
+    state.publish_routing_locked();
     if (function == function_id::connect && status == retcode::succeed)
       state.connected = true;
     if (function == function_id::close) {
@@ -154,6 +155,12 @@ connection_event completion_event_for(connection::state& owner, function_id func
   return event;
 }
 
+void file_outcome_locked(connection::state& state, std::uint64_t id, completion&& outcome) {
+  auto& building = state.building[id];
+  building.request_id = id;
+  building.outcome = std::move(outcome);
+}
+
 std::size_t file_row_locked(connection::state& state, std::uint64_t id, result_row&& row) {
   if (state.discarding.contains(id))
     return 0;
@@ -188,13 +195,16 @@ void refuse_rows_over(connection::state& state, std::uint64_t id, std::size_t ov
 namespace {
 
 /// What `deliver` decides for an event of a request (neither unsolicited
-/// nor marking the connection dead), lock held.
+/// nor marking the connection dead), from the routing snapshot (no lock):
+/// `deliver` decides again under the lock when this says queue.
 enum class route { now, drop, queue };
 
-route route_locked(const connection::state& state) {
-  if (state.self == nullptr)
+route route_of(const connection::state& state, connection*& target) {
+  auto word = state.routing.load(std::memory_order_acquire);
+  target = state.routing_target.load(std::memory_order_acquire);
+  if (target == nullptr)
     return route::drop;
-  return state.effective_mode_locked() == io_mode::async ? route::now : route::queue;
+  return (word & connection::state::routing_async) != 0 ? route::now : route::queue;
 }
 
 /// Runs `body` as a callback (poll refused inside, a throw becomes a client
@@ -248,14 +258,15 @@ private:
 } // namespace
 
 bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row) {
+  connection* target = nullptr;
+  switch (route_of(state, target)) {
+    case route::drop: return true;
+    case route::queue: return false;
+    case route::now: break;
+  }
   std::size_t over = 0;
   {
     std::lock_guard guard{state.owner_state->mutex};
-    switch (route_locked(state)) {
-      case route::drop: return true;
-      case route::queue: return false;
-      case route::now: break;
-    }
     // Filing a row calls no application code: no callback frame needed.
     over = file_row_locked(state, id, std::move(row));
   }
@@ -265,18 +276,14 @@ bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row
 }
 
 bool deliver_completion_now(connection::state& state, function_id function, std::uint64_t id,
-                            retcode status) {
+                            retcode status, completion* outcome) {
+  // `target` stays valid while this runs: the connection's destructor
+  // waits for the worker, which is this thread.
   connection* target = nullptr;
-  {
-    std::lock_guard guard{state.owner_state->mutex};
-    switch (route_locked(state)) {
-      case route::drop: return true;
-      case route::queue: return false;
-      case route::now: break;
-    }
-    // Stays valid while this runs: the connection's destructor waits for
-    // the worker, which is this thread.
-    target = state.self;
+  switch (route_of(state, target)) {
+    case route::drop: return true;
+    case route::queue: return false;
+    case route::now: break;
   }
   // finish_operation, with the worker's copy of the completion callback.
   auto body = [&] {
@@ -284,6 +291,8 @@ bool deliver_completion_now(connection::state& state, function_id function, std:
     completion_callback* callback = nullptr;
     {
       std::lock_guard guard{state.owner_state->mutex};
+      if (outcome != nullptr)
+        file_outcome_locked(state, id, std::move(*outcome));
       if (finish_operation_locked(state, function, id, status))
         callback = &worker_copy_locked(state, state.worker_completion, state.installed.completion,
                                        own);
@@ -303,6 +312,23 @@ bool deliver_completion_now(connection::state& state, function_id function, std:
 }
 
 bool deliver_notification_now(connection::state& state, const notification& note) {
+  // The common case without the lock: the snapshot says "now" and the
+  // worker's copy of the callback is the one installed (its generation).
+  {
+    auto word = state.routing.load(std::memory_order_acquire);
+    auto* target = state.routing_target.load(std::memory_order_acquire);
+    auto& cache = state.worker_notification;
+    if (target != nullptr && (word & connection::state::routing_notify_now) != 0 &&
+        !cache.running &&
+        cache.generation == (word >> connection::state::routing_generation_shift)) {
+      if (cache.callback) {
+        running_scope running{cache, cache.callback};
+        auto body = [&] { cache.callback(*target, note); };
+        run_here(state, body);
+      }
+      return true;
+    }
+  }
   connection* target = nullptr;
   notification_callback own;
   notification_callback* callback = nullptr;
@@ -344,6 +370,18 @@ io_mode connection::state::effective_mode_locked() const {
     return io_mode::sync;
   // All asynchronous connections of a context are of the context's kind.
   return owner_state->mode == io_mode::deferred ? io_mode::deferred : io_mode::async;
+}
+
+void connection::state::publish_routing_locked() {
+  const bool async = effective_mode_locked() == io_mode::async;
+  std::uint64_t word = installed_generation << routing_generation_shift;
+  if (async)
+    word |= routing_async;
+  if (async && (!operations.empty() || options.async_notifications))
+    word |= routing_notify_now;
+  // The target first: a reader that sees the new word sees it too.
+  routing_target.store(self, std::memory_order_release);
+  routing.store(word, std::memory_order_release);
 }
 
 namespace {

@@ -6,7 +6,9 @@
 // trips per message. These functions do the same work in place; each
 // returns false, touching nothing, when the connection is not in async mode,
 // and the caller then takes the event path (`connection::state::deliver`),
-// which every other mode and the pg module keep using.
+// which every other mode and the pg module keep using. They route from the
+// connection's routing snapshot (connection::state::routing), without the
+// context's lock; only filing and a completion's bookkeeping take it.
 // Private to the netio module; every function runs on the connection's I/O
 // worker.
 
@@ -20,6 +22,10 @@ namespace actorloop::netio::detail {
 /// as discarding; report it with `refuse_rows_over`).
 [[nodiscard]] std::size_t file_row_locked(connection::state& state, std::uint64_t id,
                                           result_row&& row);
+
+/// Files the completion record `outcome` of request `id` into its result
+/// (lock held).
+void file_outcome_locked(connection::state& state, std::uint64_t id, completion&& outcome);
 
 /// Says that request `id`'s results went over max_result_bytes (client
 /// message on the calling thread) and asks the server to cancel it.
@@ -37,9 +43,13 @@ void finish_operation(connection::state& state, connection& self, function_id fu
 [[nodiscard]] bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row);
 
 /// Async mode: completes operation `id` at once (the completion callback
-/// runs here, on the worker). Same results as `deliver_row_now`.
+/// runs here, on the worker). With `outcome`, files it into the request's
+/// result first, under the same lock as the completion's bookkeeping (left
+/// untouched when this returns false, for the caller to file). Same results
+/// as `deliver_row_now`.
 [[nodiscard]] bool deliver_completion_now(connection::state& state, function_id function,
-                                          std::uint64_t id, retcode status);
+                                          std::uint64_t id, retcode status,
+                                          completion* outcome = nullptr);
 
 /// Async mode, when the notification is not held back (an operation is
 /// pending or async notifications are on): calls the notification callback

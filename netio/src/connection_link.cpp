@@ -334,15 +334,9 @@ bool link::on_channel_message(message&& value) {
         };
         owner_->deliver(std::move(event));
       } else if constexpr (std::is_same_v<type, completion>) {
-        auto id = value.request_id;
-        auto status = to_retcode(body.status);
-        {
-          std::lock_guard guard{target->owner_state->mutex};
-          auto& building = target->building[id];
-          building.request_id = id;
-          building.outcome = std::move(body);
-        }
-        complete(function_id::execute, id, status);
+        // The completion record is filed with the completion's bookkeeping,
+        // under one acquisition of the lock.
+        complete(function_id::execute, value.request_id, to_retcode(body.status), &body);
       } else {
         // hello, response, request, cancel, terminate, or a late challenge/ready.
         decode_error_ = errc::protocol_violation;
@@ -466,21 +460,37 @@ void link::start_close(std::uint64_t close_id) {
   channel_->close_after_flush();
 }
 
-void link::complete(function_id function, std::uint64_t id, retcode status) {
+void link::complete(function_id function, std::uint64_t id, retcode status, completion* outcome) {
+  auto file_outcome = [&] {
+    if (outcome == nullptr || !owner_)
+      return;
+    std::lock_guard guard{owner_->owner_state->mutex};
+    file_outcome_locked(*owner_, id, std::move(*outcome));
+  };
   auto found = std::find_if(outstanding_.begin(), outstanding_.end(),
                             [&](const pending_operation& each) {
                               return each.function == function && (id == 0 || each.request_id == id);
                             });
-  if (found == outstanding_.end())
+  if (found == outstanding_.end()) {
+    file_outcome();
     return; // completed already (a late answer after a failure)
+  }
   auto request_id = found->request_id;
   // Mostly the oldest: pop_front is far cheaper than deque's general erase.
   if (found == outstanding_.begin())
     outstanding_.pop_front();
   else
     outstanding_.erase(found);
-  if (owner_ && !deliver_completion_now(*owner_, function, request_id, status))
-    owner_->deliver(completion_event_for(*owner_, function, request_id, status));
+  if (!owner_)
+    return;
+  if (request_id != id) {
+    file_outcome(); // filed under the id it came with, as it always was
+    outcome = nullptr;
+  }
+  if (deliver_completion_now(*owner_, function, request_id, status, outcome))
+    return;
+  file_outcome(); // untouched by deliver_completion_now when it declined
+  owner_->deliver(completion_event_for(*owner_, function, request_id, status));
 }
 
 void link::start_lookup(std::uint64_t lookup_id, std::string host, std::uint16_t port) {

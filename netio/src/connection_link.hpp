@@ -48,7 +48,10 @@ private:
   void try_address(std::size_t index);
   void fail_connect(std::error_code error, const std::string& text);
   /// Delivers the completion of an outstanding operation, exactly once.
-  void complete(function_id function, std::uint64_t id, retcode status);
+  /// `outcome`: the server's completion record of request `id`, filed into
+  /// its result before the completion is delivered.
+  void complete(function_id function, std::uint64_t id, retcode status,
+                completion* outcome = nullptr);
   void send_hello();
   void handle_challenge(const challenge& question);
   void complete_connect(retcode status);

@@ -108,6 +108,7 @@ start(connection::state& state, function_id function, bool needs_connection,
                  !state.options.async_notifications;
     timeout = state.options.timeout;
     state.operations.push_back({function, id});
+    state.publish_routing_locked();
     state.release_held_locked(mode);
   }
   if (try_caller && !state.worker->stopping()) {
@@ -140,6 +141,7 @@ start(connection::state& state, function_id function, bool needs_connection,
       std::lock_guard guard{owner.mutex};
       std::erase_if(state.operations,
                     [&](const detail::pending_operation& each) { return each.request_id == id; });
+      state.publish_routing_locked();
     }
     state.report(client_message{severity::error, errc::shutting_down,
                                 "the I/O workers are shutting down"});

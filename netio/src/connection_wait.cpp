@@ -155,6 +155,7 @@ retcode wait_sync(connection::state& state, function_id function, std::uint64_t 
       state.dead = true;
       std::erase_if(state.operations,
                     [&](const detail::pending_operation& each) { return each.request_id == id; });
+      state.publish_routing_locked();
       auto doomed = state.link;
       state.worker->post([doomed] { doomed->start_close(0); });
       return retcode::fail;

@@ -14,6 +14,7 @@
 #include <actorloop/netio/error.hpp>
 #include <actorloop/runtime/event.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -169,6 +170,25 @@ public:
   bool completion_signalled = false;
   bool notification_signalled = false;
 
+  // -- the routing snapshot (async direct delivery) ---------------------------------
+  // What the worker's direct delivery decides from (the connection object
+  // there, its mode, an operation pending, async notifications, which
+  // callbacks are installed) is published here by publish_routing_locked
+  // after every change of those fields, under the lock, and read by the
+  // worker without it: a delivery no longer takes the context's mutex, which
+  // every connection of the context shares, only to route. `routing` packs
+  // the flags below and `installed_generation` (shifted by
+  // routing_generation_shift); `routing_target` is `self` (null once the
+  // connection object is going). A reader that finds anything but "deliver
+  // now" with its copy of the callback current takes the locked path, which
+  // decides again; a delivery is ordered where it reads the snapshot, as it
+  // was where it took the lock.
+  static constexpr std::uint64_t routing_async = 1;              // effective mode async
+  static constexpr std::uint64_t routing_notify_now = 2;         // async, and a note runs now
+  static constexpr unsigned routing_generation_shift = 2;
+  std::atomic<std::uint64_t> routing{0};
+  std::atomic<connection*> routing_target{nullptr};
+
   // -- used only on the I/O worker (async direct delivery) -------------------------
   // Copies of the installed callbacks, refreshed under the lock when
   // `installed_generation` moved, called without it. They may outlive an
@@ -182,6 +202,10 @@ public:
 
   // -- helpers (lock held unless said otherwise) -------------------------------------
   [[nodiscard]] io_mode effective_mode_locked() const;
+  /// Publishes the routing snapshot from the fields it summarises; call
+  /// after changing `self`, `requested_mode`, the context's mode,
+  /// `operations`, `options.async_notifications` or `installed_generation`.
+  void publish_routing_locked();
   void update_waitables_locked();
   /// Routes one event (any thread): runs it now on the worker in async mode,
   /// queues it otherwise. Called on the worker.
