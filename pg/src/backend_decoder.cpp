@@ -152,27 +152,25 @@ namespace detail {
 bool backend_decoder_access::peek(const backend_decoder& decoder, backend_frame& frame) noexcept {
   // The checks of decode_into, without their texts: anything they would
   // refuse (or an incomplete message) is left to next().
-  if (decoder.error_ || decoder.end_ - decoder.start_ < 5)
+  const std::size_t available = decoder.end_ - decoder.start_;
+  if (available < 5 || decoder.error_)
     return false;
-  const auto* at = decoder.buffer_.data() + decoder.start_;
+  const auto* at = reinterpret_cast<const unsigned char*>(decoder.buffer_.data() + decoder.start_);
   const char type = static_cast<char>(at[0]);
-  if (backend_message_name(type) == nullptr)
-    return false;
-  std::uint32_t length = 0;
-  for (std::size_t i = 1; i < 5; ++i)
-    length = (length << 8) | std::to_integer<std::uint8_t>(at[i]);
-  if (length < decoder_limits::min_length)
-    return false;
-  if (type == 'R' &&
-      (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
+  const std::uint32_t length = (std::uint32_t{at[1]} << 24) | (std::uint32_t{at[2]} << 16) |
+                               (std::uint32_t{at[3]} << 8) | std::uint32_t{at[4]};
+  if (length < decoder_limits::min_length || available - 1 < length)
     return false;
   if (length > (is_long_message_type(type) ? decoder.limits_.max_long_length
                                            : decoder_limits::max_short_length))
     return false;
-  if (decoder.end_ - decoder.start_ < std::size_t{1} + length)
+  if (type == 'R' &&
+      (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
+    return false;
+  if (backend_message_name(type) == nullptr)
     return false;
   frame.type = type;
-  frame.body = std::span<const std::byte>{at + 5, length - 4};
+  frame.body = std::span<const std::byte>{decoder.buffer_.data() + decoder.start_ + 5, length - 4};
   return true;
 }
 
