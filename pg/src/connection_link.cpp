@@ -502,6 +502,7 @@ bool link::handle_query_answer() {
   // Bounded, so that a long run of rows does not keep the context's lock
   // from its other connections and callers for long.
   constexpr int run_limit = 64;
+  constexpr std::size_t parse_under_lock_limit = 4096;
   std::unique_lock guard{core_->owner_state->mutex, std::defer_lock};
   query_result* building = nullptr;
   bool handled = false;
@@ -527,6 +528,10 @@ bool link::handle_query_answer() {
       return true;
     }
     if (frame.type != 'T' && frame.type != 'D' && frame.type != 'C')
+      break;
+    // A large body is copied outside the lock, by handle(): the context's
+    // other connections and callers are not kept waiting for the copy.
+    if (frame.body.size() > parse_under_lock_limit)
       break;
     if (!guard.owns_lock()) {
       guard.lock();

@@ -222,8 +222,9 @@ private:
   /// result (no backend_message on the way) under one hold of the
   /// context's lock for at most a bounded run of them; what handle()
   /// would do with them, in the same order. False when the first message
-  /// is none of them or its body is not well formed: handle() then takes
-  /// it, as decoded by the decoder (which names a problem).
+  /// is none of them, its body is not well formed or large (over 4 KiB,
+  /// copied outside the lock instead): handle() then takes it, as decoded
+  /// by the decoder (which names a problem).
   bool handle_query_answer();
   void handle(backend_message&& message);
   // -- authentication (authentication.cpp) -----------------------------------------

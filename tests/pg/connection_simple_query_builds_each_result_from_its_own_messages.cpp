@@ -4,10 +4,11 @@
 // change from one query to the next and within one answer (two columns,
 // then one; a statement without rows; several statements; an empty query;
 // rows with NULL and empty values; an answer sent a byte at a time; an
-// ErrorResponse after some rows; a DataRow before any RowDescription), in
-// every mode: each result has exactly its own statement's columns, rows
-// and tag, nothing of the query before it, and the transaction status of
-// its own ReadyForQuery.
+// ErrorResponse after some rows; a DataRow before any RowDescription;
+// messages over 4 KiB, which are decoded outside the lock, among small
+// ones), in every mode: each result has exactly its own statement's
+// columns, rows and tag, nothing of the query before it, and the
+// transaction status of its own ReadyForQuery.
 // ctest-timeout: 120
 #include "pg_fake_server.hpp"
 #include "pg_mode_support.hpp"
@@ -15,6 +16,7 @@
 
 #include <netinet/tcp.h>
 
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -59,6 +61,27 @@ std::string error_response(const std::string& message) {
   return wire('E').u8('S').str("ERROR").u8('C').str("22012").u8('M').str(message).u8(0).bytes();
 }
 
+/// 250 columns (a RowDescription over 4 KiB) and two rows: a small one and
+/// one whose first value is 5,000 bytes (over 4 KiB).
+std::string wide_answer() {
+  wire columns{'T'};
+  columns.i16(250);
+  wire small{'D'}, large{'D'};
+  small.i16(250);
+  large.i16(250);
+  for (int index = 0; index < 250; ++index) {
+    char name[16];
+    std::snprintf(name, sizeof name, "column_%03d", index);
+    columns.str(name).i32(0).i16(0).i32(25).i16(-1).i32(-1).i16(0);
+    auto value = std::to_string(index);
+    small.i32(static_cast<std::int32_t>(value.size())).raw(value);
+    if (index == 0)
+      value = std::string(5000, 'w');
+    large.i32(static_cast<std::int32_t>(value.size())).raw(value);
+  }
+  return columns.bytes() + small.bytes() + large.bytes() + tag("SELECT 2") + ready('I');
+}
+
 const std::map<std::string, std::string>& answers() {
   static const std::map<std::string, std::string> table{
     {"one", description({{"?column?", 23}}) + row({"1"}) + tag("SELECT 1") + ready('I')},
@@ -70,6 +93,7 @@ const std::map<std::string, std::string>& answers() {
     {"error", description({{"c", 23}}) + row({"1"}) + error_response("division by zero") +
                 ready('E')},
     {"stray", row({"lost"}) + tag("SELECT 1") + ready('I')},
+    {"wide", wide_answer()},
   };
   return table;
 }
@@ -220,6 +244,20 @@ TEST_CASE("a simple query's result holds exactly its own statements' columns, ro
       CHECK(!stray.results[0].described);
       CHECK(stray.results[0].row_count() == 0);
       CHECK(stray.results[0].command_tag == "SELECT 1");
+
+      // Large messages (over 4 KiB) between small ones, in their order.
+      auto wide = run.result_of(connection.execute("wide"));
+      REQUIRE(wide.results.size() == 1);
+      REQUIRE(wide.results[0].column_count() == 250);
+      CHECK(wide.results[0].description.fields[0].name == "column_000");
+      CHECK(wide.results[0].description.fields[249].name == "column_249");
+      CHECK(wide.results[0].description.fields[249].type_oid == 25);
+      REQUIRE(wide.results[0].row_count() == 2);
+      CHECK(wide.results[0].text(0, 0) == "0");
+      CHECK(wide.results[0].text(0, 249) == "249");
+      CHECK(wide.results[0].text(1, 0) == std::string(5000, 'w'));
+      CHECK(wide.results[0].text(1, 249) == "249");
+      CHECK(wide.results[0].command_tag == "SELECT 2");
 
       check_one(run.result_of(connection.execute("one")));
       CHECK(!connection.take_result());
