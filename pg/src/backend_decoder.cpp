@@ -145,4 +145,41 @@ decode_result backend_decoder::next() {
   return out;
 }
 
+// -- framing only (detail::backend_decoder_access) ---------------------------------
+
+namespace detail {
+
+bool backend_decoder_access::peek(const backend_decoder& decoder, backend_frame& frame) noexcept {
+  // The checks of decode_into, without their texts: anything they would
+  // refuse (or an incomplete message) is left to next().
+  const std::size_t available = decoder.end_ - decoder.start_;
+  if (available < 5 || decoder.error_)
+    return false;
+  const auto* at = reinterpret_cast<const unsigned char*>(decoder.buffer_.data() + decoder.start_);
+  const char type = static_cast<char>(at[0]);
+  const std::uint32_t length = (std::uint32_t{at[1]} << 24) | (std::uint32_t{at[2]} << 16) |
+                               (std::uint32_t{at[3]} << 8) | std::uint32_t{at[4]};
+  if (length < decoder_limits::min_length || available - 1 < length)
+    return false;
+  if (length > (is_long_message_type(type) ? decoder.limits_.max_long_length
+                                           : decoder_limits::max_short_length))
+    return false;
+  if (type == 'R' &&
+      (length < decoder_limits::min_auth_length || length > decoder_limits::max_auth_length))
+    return false;
+  if (backend_message_name(type) == nullptr)
+    return false;
+  frame.type = type;
+  frame.body = std::span<const std::byte>{decoder.buffer_.data() + decoder.start_ + 5, length - 4};
+  return true;
+}
+
+void backend_decoder_access::consume(backend_decoder& decoder, const backend_frame& frame) noexcept {
+  decoder.start_ += 5 + frame.body.size();
+  if (decoder.start_ == decoder.end_)
+    decoder.start_ = decoder.end_ = 0;
+}
+
+} // namespace detail
+
 } // namespace actorloop::pg

@@ -124,8 +124,10 @@ row_description parse_row_description(wire_reader& in) {
 struct data_row_access {
   static data_row parse(wire_reader& in) {
     data_row out;
-    if (parse_well_formed(in, out))
+    if (parse_well_formed(in.peek_rest(), out)) {
+      (void)in.bytes_view(in.remaining(), "DataRow");
       return out;
+    }
     std::size_t count = static_cast<std::uint16_t>(in.i16("value count"));
     if (in.failed())
       return out;
@@ -167,9 +169,8 @@ struct data_row_access {
   /// The common case in one tight pass: a body whose values all fit and
   /// that ends with the last one. Anything else (a value running past the
   /// body, a length below -1, bytes left over) is left to the checked pass
-  /// above, which names the problem; `in` is then as it was.
-  static bool parse_well_formed(wire_reader& in, data_row& out) {
-    const auto body = in.peek_rest();
+  /// above, which names the problem; `out` is then empty.
+  static bool parse_well_formed(std::string_view body, data_row& out) {
     if (body.size() < 2)
       return false;
     const auto* bytes = reinterpret_cast<const unsigned char*>(body.data());
@@ -208,7 +209,6 @@ struct data_row_access {
     if (!values.empty())
       std::memcpy(storage.data() + count * cell_size, values.data(), values.size());
     out.count_ = static_cast<std::uint32_t>(count);
-    (void)in.bytes_view(body.size(), "DataRow");
     return true;
   }
 };
@@ -420,6 +420,85 @@ bool parse_backend_body(char type, std::span<const std::byte> body, std::error_c
     message.reset();
     code = specific ? specific : make_error_code(errc::malformed_message);
     problem = describe_type(type) + ": " + in.problem();
+    return false;
+  }
+  return true;
+}
+
+// -- well-formed bodies in one pass (backend_decoder_access's readers) -------------
+
+namespace {
+
+std::string_view text_of(std::span<const std::byte> body) noexcept {
+  return {reinterpret_cast<const char*>(body.data()), body.size()};
+}
+
+std::uint32_t big_endian(const unsigned char* at, std::size_t width) noexcept {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < width; ++i)
+    value = (value << 8) | at[i];
+  return value;
+}
+
+} // namespace
+
+bool parse_ready_well_formed(std::span<const std::byte> body, transaction_status& out) noexcept {
+  if (body.size() != 1)
+    return false;
+  const auto status = static_cast<char>(body[0]);
+  if (status != 'I' && status != 'T' && status != 'E')
+    return false;
+  out = static_cast<transaction_status>(status);
+  return true;
+}
+
+bool parse_command_tag_well_formed(std::span<const std::byte> body,
+                                   std::string_view& tag) noexcept {
+  // The tag's NUL ends the body: no NUL, or bytes after it, are for the
+  // checked parse to name.
+  const auto text = text_of(body);
+  if (text.empty() || text.find('\0') != text.size() - 1)
+    return false;
+  tag = text.substr(0, text.size() - 1);
+  return true;
+}
+
+bool parse_data_row_well_formed(std::span<const std::byte> body, data_row& out) {
+  return data_row_access::parse_well_formed(text_of(body), out);
+}
+
+bool parse_row_description_well_formed(std::span<const std::byte> body, row_description& out) {
+  const auto text = text_of(body);
+  if (text.size() < 2)
+    return false;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t count = big_endian(bytes, 2);
+  std::size_t at = 2;
+  // As the checked parse: a field is at least 19 bytes (NUL and 18 bytes of numbers).
+  out.fields.reserve(plausible(count, text.size() - at, 19));
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto nul = text.find('\0', at);
+    if (nul == std::string_view::npos || text.size() - (nul + 1) < 18) {
+      out.fields.clear();
+      return false;
+    }
+    auto& field = out.fields.emplace_back();
+    field.name.assign(text.data() + at, nul - at);
+    const auto* numbers = bytes + nul + 1;
+    field.table_oid = big_endian(numbers, 4);
+    field.column_number = static_cast<std::int16_t>(big_endian(numbers + 4, 2));
+    field.type_oid = big_endian(numbers + 6, 4);
+    field.type_size = static_cast<std::int16_t>(big_endian(numbers + 10, 2));
+    field.type_modifier = static_cast<std::int32_t>(big_endian(numbers + 12, 4));
+    field.format = static_cast<std::int16_t>(big_endian(numbers + 16, 2));
+    if (field.format != 0 && field.format != 1) {
+      out.fields.clear();
+      return false;
+    }
+    at = nul + 1 + 18;
+  }
+  if (at != text.size()) {
+    out.fields.clear();
     return false;
   }
   return true;

@@ -2,6 +2,7 @@
 // authentication state machine, the simple query protocol, and the
 // conversion of backend messages into the core's connection events.
 #include "connection_link.hpp"
+#include "backend_parse.hpp"
 
 #include <actorloop/netio/detail/resolver.hpp>
 
@@ -451,6 +452,11 @@ bool link::handle_decoded() {
   for (;;) {
     if (awaiting_callback_ || rows_held_)
       return false; // the rest waits in the decoder for the callback's verdict or on_rows
+    if (phase_ == phase::querying && !extended_ && handle_query_answer()) {
+      if (fd_ < 0 || attempt != session_attempt_)
+        return false;
+      continue;
+    }
     auto next = decoder_.next();
     if (next.error) {
       fail(next.error, "the server's data cannot be decoded: " + next.detail);
@@ -489,6 +495,82 @@ void link::close_socket() {
 }
 
 // -- backend messages ----------------------------------------------------------------
+
+bool link::handle_query_answer() {
+  if (!core_)
+    return false;
+  // Bounded, so that a long run of rows does not keep the context's lock
+  // from its other connections and callers for long.
+  constexpr int run_limit = 64;
+  constexpr std::size_t parse_under_lock_limit = 4096;
+  std::unique_lock guard{core_->owner_state->mutex, std::defer_lock};
+  query_result* building = nullptr;
+  bool handled = false;
+  backend_frame frame;
+  for (int run = 0; run < run_limit && backend_decoder_access::peek(decoder_, frame); ++run) {
+    if (frame.type == 'Z') {
+      transaction_status status{};
+      if (!parse_ready_well_formed(frame.body, status))
+        break;
+      backend_decoder_access::consume(decoder_, frame);
+      if (!guard.owns_lock()) {
+        guard.lock();
+        auto found = pg_->building.find(operation_id_);
+        building = found != pg_->building.end() ? &found->second : nullptr;
+      }
+      pg_->status = status;
+      if (building != nullptr)
+        building->status = status;
+      guard.unlock();
+      phase_ = phase::ready;
+      complete(function_id::execute, std::exchange(operation_id_, 0),
+               query_failed_ ? retcode::fail : retcode::succeed);
+      return true;
+    }
+    if (frame.type != 'T' && frame.type != 'D' && frame.type != 'C')
+      break;
+    // A large body is copied outside the lock, by handle(): the context's
+    // other connections and callers are not kept waiting for the copy.
+    if (frame.body.size() > parse_under_lock_limit)
+      break;
+    if (!guard.owns_lock()) {
+      guard.lock();
+      auto found = pg_->building.find(operation_id_);
+      building = found != pg_->building.end() ? &found->second : nullptr;
+    }
+    if (building == nullptr)
+      break; // handle() decodes it and drops it: nothing to go to
+    auto& results = building->results;
+    if (frame.type == 'T') {
+      auto& opened = results.emplace_back();
+      if (!parse_row_description_well_formed(frame.body, opened.description)) {
+        results.pop_back();
+        break;
+      }
+      opened.described = true;
+    } else if (frame.type == 'D') {
+      // A stray row (no described result open) is handle()'s to drop.
+      if (results.empty() || !results.back().described || !results.back().command_tag.empty())
+        break;
+      auto& rows = results.back().rows;
+      if (!parse_data_row_well_formed(frame.body, rows.emplace_back())) {
+        rows.pop_back();
+        break;
+      }
+    } else {
+      std::string_view tag;
+      if (!parse_command_tag_well_formed(frame.body, tag))
+        break;
+      // A statement without rows has no RowDescription: its result starts here.
+      if (results.empty() || !results.back().described || !results.back().command_tag.empty())
+        results.emplace_back();
+      results.back().command_tag.assign(tag);
+    }
+    backend_decoder_access::consume(decoder_, frame);
+    handled = true;
+  }
+  return handled;
+}
 
 void link::handle(backend_message&& message) {
   if (phase_ == phase::checking_session) {

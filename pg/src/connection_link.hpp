@@ -217,6 +217,15 @@ private:
   /// (the connection failed, the attempt changed, or a callback's verdict
   /// is awaited: the rest then stays in the decoder until it comes).
   bool handle_decoded();
+  /// A simple query's RowDescription, DataRow, CommandComplete and
+  /// ReadyForQuery at the front of the decoder, parsed straight into its
+  /// result (no backend_message on the way) under one hold of the
+  /// context's lock for at most a bounded run of them; what handle()
+  /// would do with them, in the same order. False when the first message
+  /// is none of them, its body is not well formed or large (over 4 KiB,
+  /// copied outside the lock instead): handle() then takes it, as decoded
+  /// by the decoder (which names a problem).
+  bool handle_query_answer();
   void handle(backend_message&& message);
   // -- authentication (authentication.cpp) -----------------------------------------
   void handle_authentication(const authentication_request& request);

@@ -69,15 +69,21 @@ bool link::open_query(std::uint64_t request_id) {
     std::lock_guard guard{core_->owner_state->mutex};
     // The core's record keeps the completion waitable set until the result is taken.
     (void)netio::detail::open_result_locked(*core_, request_id);
-    auto opened = query_result{request_id, {}, {}, pg_->status, {}};
     if (!pg_->spare_building.empty() && !pg_->building.contains(request_id)) {
       // The node of the last result taken: no map node allocated per query.
+      // Its result was moved out: each member is set as a fresh one's would
+      // be, in place (cheaper than assigning a whole new query_result).
       auto node = std::move(pg_->spare_building);
       node.key() = request_id;
-      node.mapped() = std::move(opened);
+      auto& opened = node.mapped();
+      opened.request_id = request_id;
+      opened.results.clear();
+      opened.error.reset();
+      opened.status = pg_->status;
+      opened.statement.reset();
       pg_->building.insert(std::move(node));
     } else {
-      pg_->building[request_id] = std::move(opened);
+      pg_->building[request_id] = query_result{request_id, {}, {}, pg_->status, {}};
     }
   }
   operation_id_ = request_id;

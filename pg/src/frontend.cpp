@@ -203,9 +203,26 @@ void sasl_response(std::vector<std::byte>& out, std::string_view data) {
 }
 
 void query(std::vector<std::byte>& out, std::string_view sql) {
-  writer w{out, 'Q', "Query"};
-  w.cstring(sql, "the query text");
-  w.finish();
+  // The size is known up front: one resize and one copy, no stretch to
+  // zero and cut back (a sync caller encodes one per query). The checks
+  // and their words are the writer's.
+  if (sql.find('\0') != std::string_view::npos ||
+      sql.size() + 5 > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    writer w{out, 'Q', "Query"};
+    w.cstring(sql, "the query text");
+    w.finish();
+    return;
+  }
+  const auto length = static_cast<std::uint32_t>(sql.size() + 5);
+  const auto start = out.size();
+  out.resize(start + 1 + length);
+  auto* at = out.data() + start;
+  at[0] = static_cast<std::byte>('Q');
+  for (int i = 0; i < 4; ++i)
+    at[1 + i] = static_cast<std::byte>((length >> (8 * (3 - i))) & 0xff);
+  if (!sql.empty())
+    std::memcpy(at + 5, sql.data(), sql.size());
+  at[5 + sql.size()] = std::byte{0};
 }
 
 void parse(std::vector<std::byte>& out, std::string_view name, std::string_view sql,

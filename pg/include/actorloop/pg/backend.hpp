@@ -102,6 +102,7 @@ struct row_description {
 
 namespace detail {
 struct data_row_access;
+struct backend_decoder_access;
 }
 
 /// DataRow ('D'): one row's values, kept in one buffer. A value is either
@@ -332,6 +333,7 @@ public:
   [[nodiscard]] const decoder_limits& limits() const noexcept { return limits_; }
 
 private:
+  friend struct detail::backend_decoder_access; // framing without parsing, for the link
   void make_room(std::size_t size);
 
   decoder_limits limits_;
