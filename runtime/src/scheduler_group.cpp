@@ -54,8 +54,9 @@ bool scheduler_group::push(caf::resumable* job, bool from_own_worker, bool quiet
     queue_.push_back(job);
     queued_.store(queue_.size(), std::memory_order_release);
     // The only worker of a group that enqueues for itself is awake already;
-    // so is a worker firing timers, which takes this job next.
-    if (!(from_own_worker && (workers_.size() == 1 || quiet)))
+    // so is a worker firing timers, which takes the first job queued next
+    // (the second one wakes a sibling to help).
+    if (!(from_own_worker && (workers_.size() == 1 || (quiet && queue_.size() == 1))))
       sleeper = unpark_one_locked();
   }
   // Wake after unlocking, so the woken worker does not block on our mutex.
@@ -161,15 +162,6 @@ void scheduler_group::wake_now(worker* sleeper) noexcept {
   }
   sleeper->wake_word_.fetch_add(1, std::memory_order_release);
   futex_wake(sleeper->wake_word_);
-}
-
-void scheduler_group::wake_one_parked() noexcept {
-  worker* sleeper = nullptr;
-  {
-    std::lock_guard guard{mutex_};
-    sleeper = unpark_one_locked();
-  }
-  wake(sleeper);
 }
 
 void scheduler_group::wake_for_files() noexcept {

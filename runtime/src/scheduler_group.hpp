@@ -42,9 +42,9 @@ public:
 
   /// Queues a job. `from_own_worker` skips waking a sibling when the only
   /// worker is the caller; `quiet` (only with from_own_worker) skips it
-  /// always: the calling worker is firing timers and runs the first job
-  /// itself, then wakes a sibling if more are queued (worker::run). Returns
-  /// false once the workers have stopped.
+  /// for a job that finds the queue empty: the calling worker is firing
+  /// timers and runs that job itself next (worker::run). Returns false once
+  /// the workers have stopped.
   bool push(caf::resumable* job, bool from_own_worker, bool quiet = false);
   /// Queues a job on `self`'s own queue; only `self`'s thread calls this
   /// (applets spawned there, see worker::placement). Wakes a parked sibling
@@ -92,8 +92,6 @@ private:
   worker* unpark_one_locked() noexcept;
   /// Like `unpark_one_locked`, preferring the worker that watches the timers.
   worker* unpark_for_timers_locked() noexcept;
-  /// Wakes one parked worker, if any (a job more than the caller takes).
-  void wake_one_parked() noexcept;
   /// Wakes `sleeper` (nullptr: nobody), or leaves that to the end of a
   /// deferred_wakes scope on this thread (see thread_context.hpp).
   static void wake(worker* sleeper) noexcept;

@@ -410,10 +410,10 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
     if (searching_.load(std::memory_order_relaxed))
       group.stop_searching(*this, true);
     if (!due_.empty()) {
-      // The applets these timers wake are queued without waking a sibling:
-      // this worker takes the first one next. One futex wake and a sibling's
-      // wake-up per firing cost more than the job. More than one queued: a
-      // sibling helps.
+      // The first applet these timers wake is queued without waking a
+      // sibling: this worker takes it next (a futex wake and a sibling's
+      // wake-up per firing cost more than the job). A second one wakes a
+      // sibling to help (scheduler_group::push).
       quiet_pushes_.store(true, std::memory_order_relaxed);
       for (auto& entry : due_)
         if (auto target = entry.lock())
@@ -421,8 +421,6 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
       quiet_pushes_.store(false, std::memory_order_relaxed);
       due_.clear();
       just_fired = true;
-      if (group.workers_.size() > 1 && group.queued_.load(std::memory_order_relaxed) > 1)
-        group.wake_one_parked();
       if (job == nullptr)
         continue;
     }
