@@ -62,7 +62,8 @@ void coordinator::route(caf::resumable* job, worker* from) {
   scheduler_group* target = default_group_.get();
   if (auto* grouped = dynamic_cast<grouped_actor*>(job))
     target = &grouped->group();
-  if (target->push(job, from != nullptr && &from->group() == target))
+  const bool own = from != nullptr && &from->group() == target;
+  if (target->push(job, own, own && from->quiet_pushes_.load(std::memory_order_relaxed)))
     return;
   // The target group has stopped: its actors are dead, so the job only needs
   // to be released; the default group does that, or we do it here at the end.

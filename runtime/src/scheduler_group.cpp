@@ -45,7 +45,7 @@ void scheduler_group::start() {
   }
 }
 
-bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
+bool scheduler_group::push(caf::resumable* job, bool from_own_worker, bool quiet) {
   worker* sleeper = nullptr;
   {
     std::lock_guard guard{mutex_};
@@ -53,8 +53,10 @@ bool scheduler_group::push(caf::resumable* job, bool from_own_worker) {
       return false;
     queue_.push_back(job);
     queued_.store(queue_.size(), std::memory_order_release);
-    // The only worker of a group that enqueues for itself is awake already.
-    if (!(from_own_worker && workers_.size() == 1))
+    // The only worker of a group that enqueues for itself is awake already;
+    // so is a worker firing timers, which takes the first job queued next
+    // (the second one wakes a sibling to help).
+    if (!(from_own_worker && (workers_.size() == 1 || (quiet && queue_.size() == 1))))
       sleeper = unpark_one_locked();
   }
   // Wake after unlocking, so the woken worker does not block on our mutex.
@@ -131,8 +133,12 @@ worker* scheduler_group::unpark_for_timers_locked() noexcept {
   if (timer_keeper_ == nullptr)
     return unpark_one_locked();
   auto* keeper = timer_keeper_;
-  if (!keeper->parked_)
-    return nullptr; // Awake already; it re-reads the heap before parking.
+  if (!keeper->parked_) {
+    // Spinning: it re-reads the heap when its spin ends (within the spin
+    // threshold). Busy with a job: wake another worker, which takes the
+    // role over for the new deadline.
+    return keeper_spinning_ ? nullptr : unpark_one_locked();
+  }
   std::erase(parked_, keeper);
   note_parked_locked();
   keeper->parked_ = false;

@@ -41,8 +41,11 @@ public:
   void start();
 
   /// Queues a job. `from_own_worker` skips waking a sibling when the only
-  /// worker is the caller. Returns false once the workers have stopped.
-  bool push(caf::resumable* job, bool from_own_worker);
+  /// worker is the caller; `quiet` (only with from_own_worker) skips it
+  /// for a job that finds the queue empty: the calling worker is firing
+  /// timers and runs that job itself next (worker::run). Returns false once
+  /// the workers have stopped.
+  bool push(caf::resumable* job, bool from_own_worker, bool quiet = false);
   /// Queues a job on `self`'s own queue; only `self`'s thread calls this
   /// (applets spawned there, see worker::placement). Wakes a parked sibling
   /// to come and steal unless one is already looking for work.
@@ -145,9 +148,17 @@ private:
   std::atomic<std::size_t> idle_workers_{0};
   std::atomic<std::size_t> searching_{0};
   std::atomic<std::int64_t> next_deadline_{std::numeric_limits<std::int64_t>::max()};
-  // The one parked worker that sleeps until the nearest timer deadline; the
-  // others park without a timeout, so a busy timer heap wakes one thread.
+  // The timer keeper: the one worker that watches the nearest deadline,
+  // parked until it (a timed park) or spinning for it when it is within
+  // timer_spin_threshold; it keeps the role while it fires the due timers and
+  // runs the first job they made ready, so that with dense timers one thread
+  // spins, not every idle one. The others park without a timeout, or, while
+  // the keeper is awake (spinning or busy), with a backup timeout of the
+  // nearest deadline plus timer_backup_grace, so a keeper that is held up
+  // (a long job, its thread descheduled) delays a timer by at most about
+  // that much. An idle worker takes the role from a keeper that is busy.
   worker* timer_keeper_ = nullptr;
+  bool keeper_spinning_ = false; // the keeper is in its pre-deadline spin
   bool stop_requested_ = false;
 
   std::vector<std::unique_ptr<worker>> workers_;

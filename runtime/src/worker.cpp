@@ -28,6 +28,11 @@ namespace {
 /// Below this distance to the next timer, an idle worker spins instead of
 /// parking (see worker::run).
 constexpr duration timer_spin_threshold = std::chrono::microseconds(50);
+/// A worker that parks while the timer keeper is awake (spinning, or busy
+/// with the job its firing made ready) wakes this long after the nearest
+/// deadline at the latest, in case the keeper is held up (see
+/// scheduler_group::timer_keeper_).
+constexpr duration timer_backup_grace = std::chrono::microseconds(100);
 
 /// A busy I/O scheduler checks its sockets after this many jobs.
 constexpr unsigned jobs_between_polls = 16;
@@ -226,6 +231,9 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
   const auto throughput = group.options().throughput;
   const auto spin = group.options().spin;
   caf::resumable* job = nullptr;
+  // This worker fired due timers and has not taken a job or gone idle since:
+  // as the keeper it keeps the timer role while it runs that first job.
+  bool just_fired = false;
   for (;;) {
     // Fast path: this worker's own queue (applets spawned here) without the
     // group mutex, unless a timer is due or the shared queue has waited for
@@ -233,8 +241,10 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
     if (local_size_.load(std::memory_order_relaxed) != 0 && !group.timer_due() &&
         (local_streak_ < own_queue_burst || group.queued_.load(std::memory_order_relaxed) == 0)) {
       job = pop_local();
-      if (job != nullptr)
+      if (job != nullptr) {
         ++local_streak_;
+        just_fired = false; // a keeper keeps the role here (no lock); its backups cover it
+      }
     }
     if (job == nullptr) {
       std::unique_lock guard{group.mutex_};
@@ -270,6 +280,12 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
           local_streak_ = 0;
           break;
         }
+        // Idle from here on. A keeper busy with a job (not spinning, not
+        // parked) hands the timers to this worker.
+        just_fired = false;
+        if (auto* keeper = group.timer_keeper_; keeper != nullptr && keeper != this &&
+                                                !keeper->parked_ && !group.keeper_spinning_)
+          group.timer_keeper_ = nullptr;
         if (group.stop_requested_) {
           if (searching_.exchange(false, std::memory_order_seq_cst))
             group.searching_.fetch_sub(1, std::memory_order_seq_cst);
@@ -286,13 +302,15 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         // each time); with dense timers the parking itself was the bottleneck.
         bool timer_imminent = next_timer != time_point::max() &&
                               next_timer - clock::now() < timer_spin_threshold &&
-                              group.timer_keeper_ == nullptr;
+                              (group.timer_keeper_ == nullptr || group.timer_keeper_ == this);
         if ((spin > duration::zero() && !spun) || timer_imminent) {
           // Spin briefly before parking: a wake from another CPU then costs
           // a cache-line transfer instead of a futex round trip.
           spun = !timer_imminent;
-          if (timer_imminent)
+          if (timer_imminent) {
             group.timer_keeper_ = this;
+            group.keeper_spinning_ = true;
+          }
           guard.unlock();
           auto spin_end = timer_imminent ? next_timer : clock::now() + spin;
           for (;;) {
@@ -307,8 +325,9 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
 #endif
           }
           guard.lock();
+          // The keeper keeps the role: it fires what is due now and comes back.
           if (group.timer_keeper_ == this)
-            group.timer_keeper_ = nullptr;
+            group.keeper_spinning_ = false;
         } else {
           // Parking ends a search for work: a push to a sibling's own queue
           // may wake a parked worker again only once nobody searches.
@@ -337,10 +356,18 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
             bool in_ring = ring && ring->before_park(ring_seen);
             parked_in_ring_.store(in_ring, std::memory_order_release);
             auto seen = wake_word_.load(std::memory_order_acquire);
-            bool timed = !group.timers_.empty() && group.timer_keeper_ == nullptr;
-            auto deadline = timed ? group.timers_.top().deadline : time_point::max();
+            if (group.timer_keeper_ == this && group.timers_.empty())
+              group.timer_keeper_ = nullptr;
+            auto* keeper = group.timer_keeper_;
+            bool timed = !group.timers_.empty() && (keeper == nullptr || keeper == this);
+            // The keeper is awake: park as its backup (see timer_keeper_).
+            bool backup = !timed && !group.timers_.empty() && !keeper->parked_;
+            auto deadline = timed    ? group.timers_.top().deadline
+                            : backup ? group.timers_.top().deadline + timer_backup_grace
+                                     : time_point::max();
             if (timed)
               group.timer_keeper_ = this;
+            timed = timed || backup;
             guard.unlock();
             if (group.poller_)
               group.poller_->wait(timed ? &deadline : nullptr);
@@ -370,15 +397,30 @@ void worker::run(std::promise<std::error_code>& ready, std::string& failure_text
         idle_since_.store(0, std::memory_order_relaxed);
         idle_nanoseconds_.fetch_add(now_nanoseconds() - idle_start, std::memory_order_relaxed);
       }
+      // A keeper keeps the timers only for the first job after its own
+      // firing (most likely the applet that firing woke); taking any other
+      // job it lets them go, so an idle worker watches the deadline.
+      if (job != nullptr) {
+        if (group.timer_keeper_ == this && !just_fired)
+          group.timer_keeper_ = nullptr;
+        just_fired = false;
+      }
     }
     // Found work after a wake to steal: stop counting as a searcher.
     if (searching_.load(std::memory_order_relaxed))
       group.stop_searching(*this, true);
     if (!due_.empty()) {
+      // The first applet these timers wake is queued without waking a
+      // sibling: this worker takes it next (a futex wake and a sibling's
+      // wake-up per firing cost more than the job). A second one wakes a
+      // sibling to help (scheduler_group::push).
+      quiet_pushes_.store(true, std::memory_order_relaxed);
       for (auto& entry : due_)
         if (auto target = entry.lock())
           target->on_deadline_reached();
+      quiet_pushes_.store(false, std::memory_order_relaxed);
       due_.clear();
+      just_fired = true;
       if (job == nullptr)
         continue;
     }

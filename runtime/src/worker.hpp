@@ -62,6 +62,7 @@ public:
 
 private:
   friend class scheduler_group;
+  friend class coordinator;
 
   /// Launches an actor onto its worker's own queue (see `placement`).
   class local_placement final : public caf::execution_unit {
@@ -93,6 +94,10 @@ private:
   std::atomic<std::int64_t> idle_nanoseconds_{0};
   std::atomic<std::int64_t> idle_since_{0}; // 0 while working
   std::vector<std::weak_ptr<deadline_target>> due_;
+  // Set while this worker fires due timers: its pushes of the jobs they make
+  // ready wake no sibling (it takes the first itself right after; see run).
+  // Atomic only because route() reads it through the sending unit.
+  std::atomic<bool> quiet_pushes_{false};
   // Parking: the worker sleeps on this futex word; a waker bumps it. Cheaper
   // than a condition variable (no second mutex hand-off on wake).
   std::atomic<std::uint32_t> wake_word_{0};
