@@ -117,11 +117,7 @@ TEST_CASE("a chunked fetch asks for the next chunk before on_rows runs in every 
     CAPTURE(netio::to_string(mode));
     fetch_script plan;
     pg_fake::server scripted{[&](int fd, int) { play(plan, fd); }};
-    pg::connection_options options;
-    options.hosts.push_back(pg::host_spec{"127.0.0.1", scripted.port(), {}});
-    options.user = "trust_user";
-    options.dbname = "postgres";
-    options.sslmode = pg::ssl_mode::disable;
+    auto options = pg_fake::plain_options(scripted);
     netio::context context{fixture.engine, {mode}};
     pg::connection connection{context, options};
     mode_runner run{connection, mode};

@@ -78,11 +78,7 @@ TEST_CASE("a malformed simple query answer fails the connection with the decoder
         while (!pg_fake::read_typed(fd).empty()) {
         } // until the client closes
       }};
-      pg::connection_options options;
-      options.hosts.push_back(pg::host_spec{"127.0.0.1", scripted.port(), {}});
-      options.user = "trust_user";
-      options.dbname = "postgres";
-      options.sslmode = pg::ssl_mode::disable;
+      auto options = pg_fake::plain_options(scripted);
       netio::context context{fixture.engine, {mode}};
       pg::connection connection{context, options};
       mode_runner run{connection, mode};

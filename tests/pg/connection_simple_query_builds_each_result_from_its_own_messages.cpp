@@ -180,11 +180,7 @@ TEST_CASE("a simple query's result holds exactly its own statements' columns, ro
     std::string problem; // written by the server thread, read after it is joined
     {
       pg_fake::server scripted{[&](int fd, int) { play(fd, problem); }};
-      pg::connection_options options;
-      options.hosts.push_back(pg::host_spec{"127.0.0.1", scripted.port(), {}});
-      options.user = "trust_user";
-      options.dbname = "postgres";
-      options.sslmode = pg::ssl_mode::disable;
+      auto options = pg_fake::plain_options(scripted);
       netio::context context{fixture.engine, {mode}};
       pg::connection connection{context, options};
       mode_runner run{connection, mode};

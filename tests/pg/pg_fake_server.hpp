@@ -5,6 +5,8 @@
 // blocking socket (receive timeout 20 s, so a broken test fails instead of
 // hanging). Stopped and joined by the destructor.
 
+#include <actorloop/pg/options.hpp>
+
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -126,5 +128,16 @@ private:
   std::atomic<int> accepted_{0};
   std::thread thread_;
 };
+
+/// Options that reach `scripted` over plain TCP as `trust_user` on the
+/// `postgres` database, the start-up every scripted test expects.
+[[nodiscard]] inline actorloop::pg::connection_options plain_options(const server& scripted) {
+  actorloop::pg::connection_options options;
+  options.hosts.push_back(actorloop::pg::host_spec{"127.0.0.1", scripted.port(), {}});
+  options.user = "trust_user";
+  options.dbname = "postgres";
+  options.sslmode = actorloop::pg::ssl_mode::disable;
+  return options;
+}
 
 } // namespace pg_fake
