@@ -365,11 +365,27 @@ client_message connection::last_error() const {
   return state_->last_error;
 }
 
+namespace {
+
+/// Marks the two events as handed out and brings them up to date: until
+/// then the delivery path does not keep them (see waitables_exposed).
+void expose_waitables(connection::state& state) {
+  std::lock_guard guard{state.owner_state->mutex};
+  if (state.waitables_exposed)
+    return;
+  state.waitables_exposed = true;
+  state.update_waitables_locked();
+}
+
+} // namespace
+
 runtime::waitable connection::completion_event() const {
+  expose_waitables(*state_);
   return state_->completion_ready;
 }
 
 runtime::waitable connection::notification_event() const {
+  expose_waitables(*state_);
   return state_->notification_ready;
 }
 } // namespace actorloop::netio

@@ -401,6 +401,8 @@ void signal_on_change(runtime::event& ready, bool& signalled, bool wanted) {
 } // namespace
 
 void connection::state::update_waitables_locked() {
+  if (!waitables_exposed)
+    return; // nobody holds either event yet: see waitables_exposed
   // Only these lines set or reset the two events, always under this lock.
   signal_on_change(completion_ready, completion_signalled,
                    queued_completions > 0 || !finished.empty());

@@ -169,6 +169,11 @@ public:
   // takes the event's own lock: only a change is passed on).
   bool completion_signalled = false;
   bool notification_signalled = false;
+  // Whether completion_event() or notification_event() has been asked for.
+  // Until then nobody can wait on the two events, so update_waitables_locked
+  // leaves them alone (an async round trip otherwise sets and resets one,
+  // two locks of its own); the first ask brings them up to date.
+  bool waitables_exposed = false;
 
   // -- the routing snapshot (async direct delivery) ---------------------------------
   // What the worker's direct delivery decides from (the connection object
