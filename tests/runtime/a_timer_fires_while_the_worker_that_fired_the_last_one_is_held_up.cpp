@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 using namespace std::chrono_literals;
 namespace runtime = actorloop::runtime;
@@ -90,8 +91,14 @@ TEST_CASE("a timer armed inside a long callback fires on the other worker while 
   };
   actors::applet_callbacks holder;
   holder.name = "holder";
+  // The holder and the second applet wait once: a one-shot timer that has
+  // fired stays expired, and an expired timer waited on again is dispatched
+  // on every turn, so waiting again would run their postselects again (a
+  // second long callback, and a second run of `second` that overwrites
+  // `fired_during_long` once the first long callback has ended).
+  bool holder_waiting = false;
   holder.preselect = [&](actors::applet_context& context) {
-    if (!context.waiting_on(long_one)) {
+    if (!std::exchange(holder_waiting, true)) {
       context.add_wait(long_one);
       registered.increment();
     }
@@ -108,14 +115,17 @@ TEST_CASE("a timer armed inside a long callback fires on the other worker while 
   };
   actors::applet_callbacks second;
   second.name = "second";
+  bool second_waiting = false;
   second.preselect = [&](actors::applet_context& context) {
-    if (!context.waiting_on(armed_inside)) {
+    if (!std::exchange(second_waiting, true)) {
       context.add_wait(armed_inside);
       registered.increment();
     }
   };
+  actorloop_test::latch_counter second_runs;
   second.postselect = [&](actors::applet_context& context,
                           const runtime::waitable&) -> runtime::waitable {
+    second_runs.increment();
     fired_during_long = long_running.load();
     context.remove_wait(armed_inside);
     second_fired.open();
@@ -132,6 +142,7 @@ TEST_CASE("a timer armed inside a long callback fires on the other worker while 
   REQUIRE(long_done.wait_for(30s));
   CHECK(long_released_in_time.load());
   CHECK(fired_during_long.load());
+  CHECK(second_runs.value() == 1);
   // The ticks went on meanwhile and after.
   auto before = ticks.value();
   CHECK(ticks.wait_for_at_least(before + 10, 10s));
