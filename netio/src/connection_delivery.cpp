@@ -336,10 +336,10 @@ bool deliver_notification_now(connection::state& state, const notification& note
     std::lock_guard guard{state.owner_state->mutex};
     if (state.self == nullptr)
       return true;
-    // Held back until an operation reads (no async notifications), or not
-    // async: the event path decides.
+    // Held back until an operation reads (no async notifications), not
+    // async, or behind released events: the event path decides.
     if ((state.operations.empty() && !state.options.async_notifications) ||
-        state.effective_mode_locked() != io_mode::async)
+        state.effective_mode_locked() != io_mode::async || !state.released.empty())
       return false;
     target = state.self;
     // The callback installed now, as a copy would be, without copying it.
@@ -373,7 +373,9 @@ io_mode connection::state::effective_mode_locked() const {
 }
 
 void connection::state::publish_routing_locked() {
-  const bool async = effective_mode_locked() == io_mode::async;
+  // While released events wait for the worker, everything takes the event
+  // path (deliver), which queues behind them.
+  const bool async = effective_mode_locked() == io_mode::async && released.empty();
   std::uint64_t word = installed_generation << routing_generation_shift;
   if (async)
     word |= routing_async;
@@ -434,14 +436,20 @@ void connection::state::release_held_locked(io_mode mode) {
   if (held.empty())
     return;
   if (mode == io_mode::async) {
-    // Delivered on the worker, before anything of the operation just started.
-    auto events = std::make_shared<std::deque<detail::connection_event>>(std::move(held));
+    // Delivered on the worker, before anything of the operation just started
+    // and before anything read after them (see `released`).
+    bool posted = !released.empty(); // a job is on its way already
+    for (auto& each : held)
+      released.push_back(std::move(each));
     held.clear();
+    publish_routing_locked();
     auto self_state = shared_from_this();
-    worker->post([self_state, events] {
-      for (auto& each : *events)
-        self_state->run_event(each);
-    });
+    if (!posted && !worker->post([self_state] { self_state->run_released(); })) {
+      // The worker has stopped: nothing is delivered on it any more, and
+      // the routing must not wait for a job that will not run.
+      released.clear();
+      publish_routing_locked();
+    }
     return;
   }
   for (auto position = held.rbegin(); position != held.rend(); ++position) {
@@ -451,6 +459,24 @@ void connection::state::release_held_locked(io_mode mode) {
   held.clear();
   update_waitables_locked();
   owner_state->changed.notify_all();
+}
+
+void connection::state::run_released() {
+  for (;;) {
+    detail::connection_event next;
+    {
+      std::lock_guard guard{owner_state->mutex};
+      if (released.empty())
+        return;
+      next = std::move(released.front());
+      released.pop_front();
+      if (released.empty())
+        publish_routing_locked(); // direct delivery again from here on
+    }
+    // The last one runs after the snapshot allows direct delivery again;
+    // that is still in order: only this worker delivers, and it is here.
+    run_event(next);
+  }
 }
 
 void connection::state::deliver(detail::connection_event event) {
@@ -464,6 +490,11 @@ void connection::state::deliver(detail::connection_event event) {
     // Client-Library: without asynchronous notifications they surface only
     // while the application reads from the connection.
     held.push_back(std::move(event));
+    return;
+  }
+  if (!released.empty()) {
+    // Behind the released ones, which the worker runs next (run_released).
+    released.push_back(std::move(event));
     return;
   }
   bool run_on_worker = mode == io_mode::async ||

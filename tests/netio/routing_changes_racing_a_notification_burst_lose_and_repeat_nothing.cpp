@@ -69,18 +69,29 @@ void subscribe(netio::connection& listener) {
   REQUIRE(listener.take_result()); // so that each request's result below is the only one
 }
 
+/// A server, an async listener subscribed to "burst" with asynchronous
+/// notifications, and a sync publisher, both connected.
+struct burst_fixture {
+  server_fixture fixture;
+  netio::context context{fixture.engine, {netio::io_mode::async}};
+  netio::connection listener{context, subscriber_options()};
+  netio::connection publisher{context, sync_options()};
+
+  burst_fixture() {
+    connect_or_fail(listener, fixture.address());
+    subscribe(listener);
+    REQUIRE(publisher.connect(fixture.address()) == netio::retcode::succeed);
+  }
+};
+
 } // namespace
 
 TEST_CASE("requests racing a burst whose callback is replaced before each notification: each "
           "notification once, in order, never to an older callback, and every request's "
           "result its own") {
-  server_fixture fixture;
-  netio::context context{fixture.engine, {netio::io_mode::async}};
-  netio::connection listener{context, subscriber_options()};
-  netio::connection publisher{context, sync_options()};
-  connect_or_fail(listener, fixture.address());
-  subscribe(listener);
-  REQUIRE(publisher.connect(fixture.address()) == netio::retcode::succeed);
+  burst_fixture setup;
+  auto& listener = setup.listener;
+  auto& publisher = setup.publisher;
 
   deliveries seen;
   actorloop_test::latch_counter completed;
@@ -148,13 +159,9 @@ TEST_CASE("requests racing a burst whose callback is replaced before each notifi
 
 TEST_CASE("callback uninstalled and reinstalled racing a burst: each notification reaches at "
           "most one callback, and none after the uninstall that stays") {
-  server_fixture fixture;
-  netio::context context{fixture.engine, {netio::io_mode::async}};
-  netio::connection listener{context, subscriber_options()};
-  netio::connection publisher{context, sync_options()};
-  connect_or_fail(listener, fixture.address());
-  subscribe(listener);
-  REQUIRE(publisher.connect(fixture.address()) == netio::retcode::succeed);
+  burst_fixture setup;
+  auto& listener = setup.listener;
+  auto& publisher = setup.publisher;
 
   deliveries seen;
   auto counting = [&seen](netio::connection&, const netio::notification& note) {

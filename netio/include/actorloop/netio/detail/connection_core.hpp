@@ -154,6 +154,12 @@ public:
   std::deque<detail::pending_operation> operations;
   std::deque<detail::connection_event> queue;   // to deliver (sync/deferred)
   std::deque<detail::connection_event> held;    // unsolicited, waiting for a read
+  // Async mode: held events released to the worker (release_held_locked)
+  // whose posted job has not emptied this yet. While it is non-empty every
+  // event of the connection joins its back instead of running at once, and
+  // the routing snapshot sends the worker down that path, so nothing read
+  // later overtakes what was held.
+  std::deque<detail::connection_event> released;
   std::size_t queued_bytes = 0;
   std::map<std::uint64_t, result> building;     // results being received
   // The node of the last result filed, kept for the next one (no map node
@@ -219,8 +225,12 @@ public:
   /// blocked sync caller), keeping the byte and completion counts and the
   /// waitables in step. The queue must not be empty.
   [[nodiscard]] detail::connection_event take_next_locked();
-  /// Moves held unsolicited events into delivery (an operation started).
+  /// Moves held unsolicited events into delivery (an operation started,
+  /// or asynchronous notifications turned on).
   void release_held_locked(io_mode mode);
+  /// Runs the released events on the worker, in order, one at a time
+  /// without the lock, until none is left (called on the worker).
+  void run_released();
   /// Reports a client-side problem on the calling thread (the one that
   /// found it): the connection's client-message callback, else the
   /// context's; `fail` from it kills the connection.
