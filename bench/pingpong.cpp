@@ -18,6 +18,9 @@
 //                                 threads spinning on an atomic without end
 //                                 (limit: the physical floor).
 //
+// Profiling aid: ACTORLOOP_BENCH_ONLY=<name>[,<name>...] (the three names
+// above) runs only those comparisons.
+//
 // All sides run with timer slack 1 ns. cpu_s is the process CPU time (sum of
 // the per-thread CPU clocks; no thread ends within a span) over the timed
 // round trips, so a side that spins shows what it pays.
@@ -518,17 +521,24 @@ void cross_scheduler(const bench::settings& settings, bool spin, cpu_cost& cost_
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   try {
-    same_scheduler(settings);
+    if (bench::selected("pingpong_same_scheduler"))
+      same_scheduler(settings);
     cpu_cost without_spin;
     cpu_cost with_spin;
-    cross_scheduler(settings, false, without_spin);
-    cross_scheduler(settings, true, with_spin);
-    bench::comment("CPU cost of spin=50us: process CPU time (sum of per-thread CPU clocks) in "
-                   "the %lld ms idle stretch right after a burst (applets alive, nothing to do; "
-                   "includes ~100 us of measuring): spin=%.0f us, no spin=%.0f us; "
-                   "CPU in use during the burst: spin=%.2f CPUs, no spin=%.2f CPUs (medians)",
-                   static_cast<long long>(idle_stretch.count()), with_spin.idle_microseconds,
-                   without_spin.idle_microseconds, with_spin.burst_cpus, without_spin.burst_cpus);
+    bool cross = bench::selected("pingpong_cross_scheduler");
+    bool cross_spin = bench::selected("pingpong_cross_scheduler_spin");
+    if (cross)
+      cross_scheduler(settings, false, without_spin);
+    if (cross_spin)
+      cross_scheduler(settings, true, with_spin);
+    if (cross && cross_spin)
+      bench::comment("CPU cost of spin=50us: process CPU time (sum of per-thread CPU clocks) in "
+                     "the %lld ms idle stretch right after a burst (applets alive, nothing to do; "
+                     "includes ~100 us of measuring): spin=%.0f us, no spin=%.0f us; "
+                     "CPU in use during the burst: spin=%.2f CPUs, no spin=%.2f CPUs (medians)",
+                     static_cast<long long>(idle_stretch.count()), with_spin.idle_microseconds,
+                     without_spin.idle_microseconds, with_spin.burst_cpus,
+                     without_spin.burst_cpus);
   } catch (const std::exception& failure) {
     bench::fail("pingpong: %s", failure.what());
   }
