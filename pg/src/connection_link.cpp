@@ -418,7 +418,8 @@ bool link::read_step() {
   std::error_code ended;
   std::string why;
   // Straight into the decoder's buffer: no copy of what was read.
-  auto n = receive(decoder_.prepare(64 * 1024), ended, why);
+  const auto room = decoder_.prepare(64 * 1024);
+  auto n = receive(room, ended, why);
   if (ended) {
     if (phase_ == phase::closed)
       return false;
@@ -444,7 +445,12 @@ bool link::read_step() {
     return false;
   }
   flush_output();
-  return fd_ >= 0 && attempt == session_attempt_;
+  // A plain socket that filled less than the room is empty now: stop, as
+  // libpq's PQconsumeInput does, rather than ask again only to hear EAGAIN
+  // (a recv per answer saved); the socket is level-triggered and reports
+  // what comes later. TLS may hold decrypted bytes the socket no longer
+  // signals, so a secured link reads until it hears "nothing now".
+  return fd_ >= 0 && attempt == session_attempt_ && (tls_ || n == room.size());
 }
 
 bool link::handle_decoded() {

@@ -174,7 +174,8 @@ private:
   void give_back();
   /// The session is idle after a simple query, as a borrower may take it.
   [[nodiscard]] bool idle_after_simple_query() const noexcept;
-  /// One read and what it decoded; false when reading must stop.
+  /// One read and what it decoded; false when reading must stop (or, on a
+  /// plain socket, when the read came up short: the socket is empty).
   bool read_step();
   /// A CancelRequest connection finished (`problem` empty) or failed.
   void cancel_finished(const std::shared_ptr<cancel_sender>& done, const std::string& where,
