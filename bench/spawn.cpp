@@ -21,7 +21,10 @@
 //                     the same with both sides on one worker (our engine's
 //                     default scheduler with one thread).
 // All peers are CAF (alternative); cpu_s is the process CPU seconds of the
-// timed span.
+// timed span. The fan-outs run two unmeasured warm-up rounds on each side
+// first (the first fan-outs of a process grow each worker's allocator arena
+// and fault its pages in); the first, cold round's times are printed as a
+// comment beside the figures.
 
 #include "bench_support.hpp"
 
@@ -307,6 +310,24 @@ void fanout(const bench::settings& settings, const char* name, std::size_t defau
                  "that each send themselves one message and quit (CAF scheduler.max-threads=1); "
                  "seconds until all are destroyed",
                  name, workers, static_cast<long long>(children), static_cast<long long>(children));
+  // Warm-up, the same on both sides: the first rounds of a fresh process are
+  // slower on both (page faults while each worker's allocator arena grows;
+  // ours has one arena per worker to grow, and a round's parent may land on
+  // either worker), so two rounds each are run and not counted.
+  constexpr int warm_up_rounds = 2;
+  double cold_ours = 0;
+  double cold_theirs = 0;
+  for (int round = 0; round < warm_up_rounds; ++round) {
+    double cpu_s = 0;
+    double seconds = fanout_applets(engine, children, bench::cpu_meter{peer.threads()}, cpu_s);
+    if (round == 0)
+      cold_ours = seconds;
+    seconds = fanout_caf(peer.get(), children, bench::cpu_meter{our_threads}, cpu_s);
+    if (round == 0)
+      cold_theirs = seconds;
+  }
+  bench::comment("%s: first (cold) warm-up round, not in the figures: ours %.3f s, peer %.3f s",
+                 name, cold_ours, cold_theirs);
   bench::side ours;
   bench::side theirs;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
