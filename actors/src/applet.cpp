@@ -784,13 +784,6 @@ public:
     core_.self = this;
   }
 
-  ~applet_actor() override {
-    // The last handler (the destroy, say) may have run on another worker
-    // than the one dropping the last reference, ordered by CAF's reference
-    // count, which TSan cannot see: before the core goes (see grouped_actor).
-    runtime::detail::happens_after(ctrl());
-  }
-
   caf::behavior make_behavior() override {
     handle([&] { core_.start(); });
     if (core_.destroy_started)

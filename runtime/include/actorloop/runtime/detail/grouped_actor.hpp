@@ -21,9 +21,13 @@ public:
   grouped_actor(caf::actor_config& config, scheduler_group& group)
     : caf::event_based_actor(config), group_(&group) {}
 
-  ~grouped_actor() override {
-    // The last handler may have run on another worker.
+  /// CAF calls this on the thread that drops the last reference, right
+  /// before the actor's destructor: the last handler may have run on another
+  /// worker, ordered only by CAF's reference count, so everything of the
+  /// actor (a subclass's members included) is torn down after this.
+  void on_destroy() override {
     happens_after(ctrl());
+    caf::event_based_actor::on_destroy();
   }
 
   [[nodiscard]] scheduler_group& group() const noexcept { return *group_; }
