@@ -60,7 +60,7 @@ void coordinator::retire(std::shared_ptr<scheduler_group> group) {
 
 void coordinator::route(caf::resumable* job, worker* from) {
   scheduler_group* target = default_group_.get();
-  if (auto* grouped = dynamic_cast<grouped_actor*>(job))
+  if (auto* grouped = grouped_actor::from(job))
     target = &grouped->group();
   const bool own = from != nullptr && &from->group() == target;
   if (target->push(job, own, own && from->quiet_pushes_.load(std::memory_order_relaxed)))

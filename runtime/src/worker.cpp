@@ -60,7 +60,7 @@ void release(caf::resumable* job) noexcept {
   // Another thread may drop the last reference right after ours. TSan cannot
   // see that hand-off (an atomic inside libcaf_core), so state it, and avoid
   // the virtual call (a vptr read) after it.
-  if (auto* actor = dynamic_cast<grouped_actor*>(job)) {
+  if (auto* actor = grouped_actor::from(job)) {
     auto* control = actor->ctrl();
     happens_before(control);
     caf::intrusive_ptr_release(control);
