@@ -277,6 +277,23 @@ bool deliver_row_now(connection::state& state, std::uint64_t id, result_row& row
 
 bool deliver_completion_now(connection::state& state, function_id function, std::uint64_t id,
                             retcode status, completion* outcome) {
+  if (outcome == nullptr)
+    return complete_in_place(state, function, id, status, {});
+  struct outcome_filing {
+    connection::state& state;
+    completion& outcome;
+  } filing{state, *outcome};
+  return complete_in_place(
+    state, function, id, status,
+    {[](void* argument, std::uint64_t request_id) {
+       auto& self = *static_cast<outcome_filing*>(argument);
+       file_outcome_locked(self.state, request_id, std::move(self.outcome));
+     },
+     &filing});
+}
+
+bool complete_in_place(connection::state& state, function_id function, std::uint64_t id,
+                       retcode status, completion_filing filing) {
   // `target` stays valid while this runs: the connection's destructor
   // waits for the worker, which is this thread.
   connection* target = nullptr;
@@ -291,8 +308,8 @@ bool deliver_completion_now(connection::state& state, function_id function, std:
     completion_callback* callback = nullptr;
     {
       std::lock_guard guard{state.owner_state->mutex};
-      if (outcome != nullptr)
-        file_outcome_locked(state, id, std::move(*outcome));
+      if (filing.file_locked != nullptr)
+        filing.file_locked(filing.argument, id);
       if (finish_operation_locked(state, function, id, status))
         callback = &worker_copy_locked(state, state.worker_completion, state.installed.completion,
                                        own);

@@ -114,6 +114,17 @@ void link::complete(function_id function, std::uint64_t id, retcode status) {
       return;
     }
   }
+  // Async mode on the worker: at once, with pg's result filed under the
+  // same acquisition of the context's lock as the core's bookkeeping (no
+  // event object, no second acquisition).
+  netio::detail::completion_filing filing;
+  if (function == function_id::execute)
+    filing = {[](void* pg, std::uint64_t request) {
+                file_result_locked(*static_cast<connection::state*>(pg), request);
+              },
+              pg_.get()};
+  if (netio::detail::complete_in_place(*core_, function, id, status, filing))
+    return;
   auto event = netio::detail::completion_event_for(*core_, function, id, status);
   if (function == function_id::execute) {
     // File pg's result in the same step as the core files its own record.

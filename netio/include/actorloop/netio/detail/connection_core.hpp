@@ -261,6 +261,24 @@ bool finish_operation_locked(connection::state& state, function_id function, std
 /// the node of an earlier one when one was kept. Returns it.
 result& open_result_locked(connection::state& state, std::uint64_t id);
 
+/// What a protocol files under the context's lock in the same step as the
+/// core's bookkeeping of a completion (pg files its own result record). A
+/// function pointer and its argument: completing allocates nothing.
+struct completion_filing {
+  void (*file_locked)(void* argument, std::uint64_t id) = nullptr;
+  void* argument = nullptr;
+};
+
+/// Async mode, on the worker: completes operation `id` at once, without an
+/// event object: `filing` and `finish_operation_locked` under one
+/// acquisition of the context's lock, then the completion callback here.
+/// False, with nothing done, where the completion must be queued instead
+/// (another mode, released events ahead of it, the routing being changed);
+/// true also when the connection object is gone (dropped as `deliver`
+/// drops an event then).
+[[nodiscard]] bool complete_in_place(connection::state& state, function_id function,
+                                     std::uint64_t id, retcode status, completion_filing filing);
+
 /// Sync mode, on the calling thread while it does its own operation's I/O
 /// (caller_io), lock held: whether something of that operation (its
 /// completion, a server message) may be delivered here at once instead of
