@@ -6,6 +6,7 @@
 #include <actorloop/pg/backend.hpp>
 #include <actorloop/pg/error.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace actorloop::pg {
@@ -87,34 +88,42 @@ void backend_decoder::make_room(std::size_t size) {
   // Drop what was decoded first when that moves no more bytes than it frees
   // (or the buffer would grow anyway): after a read decoded to its end only
   // the partial message at the end moves.
-  if (start_ != 0 && (start_ >= end_ - start_ || buffer_.size() - end_ < size)) {
+  if (start_ != 0 && (start_ >= end_ - start_ || capacity_ - end_ < size)) {
     if (start_ != end_)
-      std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+      std::memmove(buffer_.get(), buffer_.get() + start_, end_ - start_);
     end_ -= start_;
     start_ = 0;
   }
-  if (buffer_.size() - end_ < size)
-    buffer_.resize(end_ + size);
+  if (capacity_ - end_ < size) {
+    // Not zeroed first (a vector's resize would write every byte of a read's
+    // room, 64 KiB per connection, before the read overwrites it).
+    auto wanted = std::max(end_ + size, capacity_ + capacity_ / 2);
+    auto grown = std::make_unique_for_overwrite<std::byte[]>(wanted);
+    if (end_ != 0)
+      std::memcpy(grown.get(), buffer_.get(), end_);
+    buffer_ = std::move(grown);
+    capacity_ = wanted;
+  }
 }
 
 void backend_decoder::feed(std::span<const std::byte> bytes) {
   if (bytes.empty())
     return;
   make_room(bytes.size());
-  std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
+  std::memcpy(buffer_.get() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();
 }
 
 std::span<std::byte> backend_decoder::prepare(std::size_t size) {
   make_room(size);
-  return std::span<std::byte>{buffer_}.subspan(end_);
+  return std::span<std::byte>{buffer_.get() + end_, capacity_ - end_};
 }
 
 void backend_decoder::commit(std::size_t size) {
-  if (size > buffer_.size() - end_)
+  if (size > capacity_ - end_)
     throw error(errc::invalid_argument,
                 "backend_decoder::commit: " + std::to_string(size) + " bytes committed but only " +
-                  std::to_string(buffer_.size() - end_) + " were prepared");
+                  std::to_string(capacity_ - end_) + " were prepared");
   end_ += size;
 }
 
@@ -132,7 +141,7 @@ decode_result backend_decoder::next() {
     return out;
   }
   std::size_t consumed = 0;
-  decode_into(std::span<const std::byte>{buffer_.data() + start_, end_ - start_}, consumed, limits_,
+  decode_into(std::span<const std::byte>{buffer_.get() + start_, end_ - start_}, consumed, limits_,
               out);
   if (out.error) {
     error_ = out.error;
@@ -155,7 +164,7 @@ bool backend_decoder_access::peek(const backend_decoder& decoder, backend_frame&
   const std::size_t available = decoder.end_ - decoder.start_;
   if (available < 5 || decoder.error_)
     return false;
-  const auto* at = reinterpret_cast<const unsigned char*>(decoder.buffer_.data() + decoder.start_);
+  const auto* at = reinterpret_cast<const unsigned char*>(decoder.buffer_.get() + decoder.start_);
   const char type = static_cast<char>(at[0]);
   const std::uint32_t length = (std::uint32_t{at[1]} << 24) | (std::uint32_t{at[2]} << 16) |
                                (std::uint32_t{at[3]} << 8) | std::uint32_t{at[4]};
@@ -170,7 +179,7 @@ bool backend_decoder_access::peek(const backend_decoder& decoder, backend_frame&
   if (backend_message_name(type) == nullptr)
     return false;
   frame.type = type;
-  frame.body = std::span<const std::byte>{decoder.buffer_.data() + decoder.start_ + 5, length - 4};
+  frame.body = std::span<const std::byte>{decoder.buffer_.get() + decoder.start_ + 5, length - 4};
   return true;
 }
 

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -337,7 +338,8 @@ private:
   void make_room(std::size_t size);
 
   decoder_limits limits_;
-  std::vector<std::byte> buffer_; // bytes [start_, end_) wait to be decoded; the rest is room
+  std::unique_ptr<std::byte[]> buffer_; // bytes [start_, end_) wait to be decoded; the rest is room
+  std::size_t capacity_ = 0;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
   std::error_code error_;
