@@ -40,8 +40,9 @@ start_operation_lazily(connection::state& state, function_id function, bool need
 started_operation
 start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
                          const std::function<void(std::uint64_t)>& run_here,
-                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker) {
-  return start(state, function, needs_connection, &run_here, make_on_worker, nullptr);
+                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+                         const caller_io* on_caller) {
+  return start(state, function, needs_connection, &run_here, make_on_worker, on_caller);
 }
 
 namespace {

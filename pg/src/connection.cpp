@@ -113,9 +113,14 @@ started_operation connection::execute(std::string sql) {
   netio::detail::caller_io here = [&target, &sql](std::uint64_t id, runtime::time_point deadline) {
     return target->run_query_here(id, sql, deadline);
   };
-  // The worker's part (and its copy of the text) only when the worker runs it.
-  return netio::detail::start_operation_lazily(
-    *state_->core, function_id::execute, true,
+  // On the worker already (a completion callback's next query), the link
+  // sends it at once; the worker's part (and its copy of the text) is built
+  // only when it is posted.
+  std::function<void(std::uint64_t)> on_worker_now = [&target, &sql](std::uint64_t id) {
+    target->send_query(id, sql);
+  };
+  return netio::detail::start_operation_in_place(
+    *state_->core, function_id::execute, true, on_worker_now,
     [&target, &sql]() -> std::function<void(std::uint64_t)> {
       return [target, text = std::move(sql)](std::uint64_t id) { target->send_query(id, text); };
     },

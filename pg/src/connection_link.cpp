@@ -703,7 +703,7 @@ void link::handle(backend_message&& message) {
 
 // -- operations ----------------------------------------------------------------------
 
-void link::send_query(std::uint64_t request_id, std::string sql) {
+void link::send_query(std::uint64_t request_id, const std::string& sql) {
   worker_scope scope{*this, enter_from_worker([&] {
                        return [self = shared_from_this(), request_id, sql] {
                          self->send_query(request_id, sql);

@@ -51,7 +51,7 @@ public:
   ~link() override;
 
   void start_connect(std::uint64_t connect_id);
-  void send_query(std::uint64_t request_id, std::string sql);
+  void send_query(std::uint64_t request_id, const std::string& sql);
   /// Sync mode, any thread but the worker: borrows the link from the worker
   /// and runs simple query `request_id` here (write, poll, read, decode; the
   /// events are queued for the caller as the worker would queue them). False

@@ -344,11 +344,14 @@ start_operation_lazily(connection::state& state, function_id function, bool need
 /// the next operation), `run_here(id)` runs it at once and nothing is built
 /// or copied; otherwise `make_on_worker()` builds the part posted to the
 /// worker (called once, then, and may move from what `run_here` would have
-/// used). Neither is called when the operation does not start.
+/// used). Neither is called when the operation does not start. With
+/// `on_caller`, a sync-mode caller may do the I/O itself, as in
+/// start_operation.
 [[nodiscard]] started_operation
 start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
                          const std::function<void(std::uint64_t)>& run_here,
-                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker);
+                         const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
+                         const caller_io* on_caller = nullptr);
 
 /// The detail access point to a connection's core state (for the
 /// protocols hosted on the core).
