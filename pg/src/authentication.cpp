@@ -37,7 +37,7 @@ void link::handle_authentication(const authentication_request& request) {
       auth_method_ = "md5";
       if (!need_password())
         return;
-      auto callback = copy_installed<&callbacks::encryption>(*core_, *pg_).callback;
+      auto callback = copy_installed<&callbacks::encryption>(*core_, *pg_).callback();
       if (!callback) {
         frontend::password(output_, md5_password(options.user, *password, request.salt));
         return;
@@ -138,7 +138,7 @@ void link::negotiate(negotiation_step step) {
     else if (approved.message_id == 11)
       frontend::sasl_response(self.output_, approved.answer);
   };
-  auto callback = copy_installed<&callbacks::negotiation>(*core_, *pg_).callback;
+  auto callback = copy_installed<&callbacks::negotiation>(*core_, *pg_).callback();
   if (!callback) {
     send(*this, step);
     return;

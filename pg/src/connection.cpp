@@ -43,13 +43,13 @@ connection::connection(netio::context& owner, connection_options options,
   netio::callbacks forwarders;
   forwarders.completion = [pg](netio::connection&, function_id function, retcode status) {
     auto installed = detail::copy_installed<&callbacks::completion>(*pg->core, *pg);
-    if (installed.callback && installed.target)
-      installed.callback(*installed.target, function, status);
+    if (installed.callback() && installed.target)
+      installed.callback()(*installed.target, function, status);
     return retcode::succeed;
   };
   forwarders.client_message = [pg](netio::connection*, const netio::client_message& problem) {
     auto installed = detail::copy_installed<&callbacks::client_message>(*pg->core, *pg);
-    return installed.callback ? installed.callback(installed.target, problem)
+    return installed.callback() ? installed.callback()(installed.target, problem)
                               : netio::callback_result::succeed;
   };
   core_->install(std::move(forwarders));
@@ -69,13 +69,15 @@ connection::~connection() {
 
 void connection::install(callbacks replacement) {
   std::lock_guard guard{state_->core->owner_state->mutex};
-  state_->installed = std::move(replacement);
+  state_->installed = std::make_shared<const callbacks>(std::move(replacement));
 }
 
 #define ACTORLOOP_PG_CONNECTION_SETTER(function, member, type)                                    \
   void connection::function(type callback) {                                                    \
     std::lock_guard guard{state_->core->owner_state->mutex};                                    \
-    state_->installed.member = std::move(callback);                                             \
+    auto next = std::make_shared<callbacks>(*state_->installed);                                \
+    next->member = std::move(callback);                                                         \
+    state_->installed = std::move(next);                                                        \
   }
 ACTORLOOP_PG_CONNECTION_SETTER(set_completion, completion, completion_callback)
 ACTORLOOP_PG_CONNECTION_SETTER(set_server_message, server_message, server_message_callback)

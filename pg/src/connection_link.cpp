@@ -37,8 +37,8 @@ installed_callback_event(std::shared_ptr<connection::state> pg, netio::connectio
                          argument_type argument) {
   return [pg = std::move(pg), core, argument = std::move(argument)](netio::connection&) {
     auto installed = copy_installed<member>(*core, *pg);
-    if (installed.callback && installed.target)
-      installed.callback(*installed.target, argument);
+    if (installed.callback() && installed.target)
+      installed.callback()(*installed.target, argument);
   };
 }
 
@@ -148,13 +148,13 @@ bool link::server_message_here(server_message& body) {
     std::lock_guard guard{core_->owner_state->mutex};
     if (!netio::detail::may_deliver_here_locked(*core_))
       return false;
-    installed = {pg_->installed.server_message, pg_->self};
+    installed = {pg_->installed, pg_->self};
   }
-  if (installed.callback && installed.target) {
+  if (installed.callback() && installed.target) {
     // As run_event runs the queued event: a callback frame, and a throw
     // becomes a client message.
     std::string failure;
-    if (!netio::detail::run_as_callback([&] { installed.callback(*installed.target, body); },
+    if (!netio::detail::run_as_callback([&] { installed.callback()(*installed.target, body); },
                                         failure))
       core_->report(client_message{netio::severity::error,
                                    make_error_code(netio::errc::invalid_argument), failure});

@@ -24,21 +24,29 @@
 
 namespace actorloop::pg::detail {
 
-/// A copy of the pg callback `member` and the connection it is called
+/// The pg callback `member` as installed and the connection it is called
 /// with (null once the connection object is going), both taken under the
 /// connection's lock: callbacks are called without it, so that they may
-/// call the connection.
+/// call the connection. The installed set is kept, not the callback copied
+/// (a replaced set lives on until this is done with it).
 template <auto member>
 struct installed_callback {
-  std::remove_cvref_t<decltype(callbacks{}.*member)> callback;
+  using callback_type = std::remove_cvref_t<decltype(callbacks{}.*member)>;
+  std::shared_ptr<const callbacks> all;
   connection* target = nullptr;
+
+  /// The callback; empty when none is installed.
+  [[nodiscard]] const callback_type& callback() const {
+    static const callback_type none;
+    return all ? (*all).*member : none;
+  }
 };
 
 template <auto member>
 [[nodiscard]] installed_callback<member> copy_installed(netio::connection::state& core,
                                                         connection::state& pg) {
   std::lock_guard guard{core.owner_state->mutex};
-  return {pg.installed.*member, pg.self};
+  return {pg.installed, pg.self};
 }
 
 class link final : public netio::detail::connection_transport,

@@ -66,7 +66,9 @@ public:
   std::shared_ptr<netio::connection::state> core; // set right after construction
 
   // -- guarded by core->owner_state->mutex ---------------------------------------
-  callbacks installed;
+  // Replaced whole on every change (copy on write), so that a delivery
+  // takes the set with one reference count instead of copying a callback.
+  std::shared_ptr<const callbacks> installed = std::make_shared<const callbacks>();
   connection* self = nullptr; // cleared when the connection object goes
   std::map<std::uint64_t, query_result> building;
   // The node of the last result filed, reused by the next (link::open_query).

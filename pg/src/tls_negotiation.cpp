@@ -259,7 +259,7 @@ void link::tls_established() {
       // No binding for this signature algorithm: SCRAM then says 'y'.
     }
   }
-  auto callback = copy_installed<&callbacks::security_session>(*core_, *pg_).callback;
+  auto callback = copy_installed<&callbacks::security_session>(*core_, *pg_).callback();
   if (!callback) {
     send_startup();
     return;
