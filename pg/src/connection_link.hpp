@@ -101,6 +101,8 @@ public:
   void worker_enter() override {
     // Never while lent: an operation starts on the worker only when none is
     // in flight, and a borrower gives the link back before its operation ends.
+    if (worker_nesting_++ > 0)
+      return; // inside an outer entry, which holds the gate
     std::lock_guard guard{gate_mutex_};
     ++worker_depth_;
   }
@@ -117,6 +119,10 @@ private:
   /// inside until leave_from_worker, and no caller can borrow meanwhile.
   template <typename retry_maker>
   bool enter_from_worker(retry_maker&& make_retry) {
+    if (worker_nesting_ > 0) {
+      ++worker_nesting_; // inside an outer entry: no caller can have the link
+      return true;
+    }
     std::lock_guard guard{gate_mutex_};
     if (borrowed_) {
       deferred_.push_back(make_retry());
@@ -124,18 +130,26 @@ private:
       return false;
     }
     ++worker_depth_;
+    worker_nesting_ = 1;
     return true;
   }
   /// The same for readiness: dropped while borrowed (the interest is re-armed
   /// when the link comes back, and epoll reports a still-ready socket again).
   bool enter_from_worker() {
+    if (worker_nesting_ > 0) {
+      ++worker_nesting_;
+      return true;
+    }
     std::lock_guard guard{gate_mutex_};
     if (borrowed_)
       return false;
     ++worker_depth_;
+    worker_nesting_ = 1;
     return true;
   }
   void leave_from_worker() {
+    if (--worker_nesting_ > 0)
+      return; // an inner entry: the outer one still holds the gate
     std::lock_guard guard{gate_mutex_};
     // A caller waiting in try_borrow may take the link now.
     if (--worker_depth_ == 0 && borrow_waiters_ > 0)
@@ -198,6 +212,11 @@ private:
   std::condition_variable worker_left_;         // worker_depth_ reached 0 (with gate_mutex_)
   int wake_fd_ = -1;       // eventfd: a deferred entry wakes the borrower; made on first borrow
   bool on_caller_ = false; // owner-side: a caller thread has the link
+  // The worker's entries into the link, the outermost one counted in
+  // worker_depth_ too. Worker thread only (every entry is made there), so
+  // an entry nested in another (a completion callback's next query inside
+  // the read that completed the last one) takes no lock.
+  int worker_nesting_ = 0;
   // owner-side: the borrower's query completed in place (complete()), how
   std::optional<retcode> completed_here_;
   /// On the borrowing caller (on_caller_): delivers the server message of
