@@ -289,7 +289,7 @@ bool deliver_completion_now(connection::state& state, function_id function, std:
        auto& self = *static_cast<outcome_filing*>(argument);
        file_outcome_locked(self.state, request_id, std::move(self.outcome));
      },
-     &filing});
+     nullptr, &filing});
 }
 
 bool complete_in_place(connection::state& state, function_id function, std::uint64_t id,
@@ -306,15 +306,27 @@ bool complete_in_place(connection::state& state, function_id function, std::uint
   auto body = [&] {
     completion_callback own;
     completion_callback* callback = nullptr;
+    bool call_own = false;
     {
       std::lock_guard guard{state.owner_state->mutex};
       if (filing.file_locked != nullptr)
         filing.file_locked(filing.argument, id);
-      if (finish_operation_locked(state, function, id, status))
-        callback = &worker_copy_locked(state, state.worker_completion, state.installed.completion,
-                                       own);
+      if (finish_operation_locked(state, function, id, status)) {
+        if (filing.call != nullptr)
+          call_own = true;
+        else
+          callback = &worker_copy_locked(state, state.worker_completion,
+                                         state.installed.completion, own);
+      }
     }
-    if (callback) {
+    if (call_own) {
+      auto outer = std::exchange(in_completion_callback(), true);
+      struct restore {
+        bool outer;
+        ~restore() { in_completion_callback() = outer; }
+      } restored{outer};
+      filing.call(filing.argument, *target, function, status);
+    } else if (callback) {
       running_scope running{state.worker_completion, *callback};
       auto outer = std::exchange(in_completion_callback(), true);
       struct restore {

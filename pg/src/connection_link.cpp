@@ -114,15 +114,30 @@ void link::complete(function_id function, std::uint64_t id, retcode status) {
       return;
     }
   }
-  // Async mode on the worker: at once, with pg's result filed under the
-  // same acquisition of the context's lock as the core's bookkeeping (no
-  // event object, no second acquisition).
-  netio::detail::completion_filing filing;
-  if (function == function_id::execute)
-    filing = {[](void* pg, std::uint64_t request) {
-                file_result_locked(*static_cast<connection::state*>(pg), request);
-              },
-              pg_.get()};
+  // Async mode on the worker: at once, with pg's result filed and pg's
+  // callbacks taken under the same acquisition of the context's lock as the
+  // core's bookkeeping (no event object, no second acquisition), then pg's
+  // completion callback called directly (not through the core's forwarder).
+  struct in_place {
+    connection::state& pg;
+    bool execute;
+    std::shared_ptr<const callbacks> installed;
+    connection* target = nullptr;
+  } here{*pg_, function == function_id::execute, nullptr, nullptr};
+  netio::detail::completion_filing filing{
+    [](void* argument, std::uint64_t request) {
+      auto& self = *static_cast<in_place*>(argument);
+      if (self.execute)
+        file_result_locked(self.pg, request);
+      self.installed = self.pg.installed;
+      self.target = self.pg.self;
+    },
+    [](void* argument, netio::connection&, function_id done, retcode outcome) {
+      auto& self = *static_cast<in_place*>(argument);
+      if (self.target != nullptr && self.installed->completion)
+        self.installed->completion(*self.target, done, outcome);
+    },
+    &here};
   if (netio::detail::complete_in_place(*core_, function, id, status, filing))
     return;
   auto event = netio::detail::completion_event_for(*core_, function, id, status);

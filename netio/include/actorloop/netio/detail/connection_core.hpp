@@ -261,11 +261,16 @@ bool finish_operation_locked(connection::state& state, function_id function, std
 /// the node of an earlier one when one was kept. Returns it.
 result& open_result_locked(connection::state& state, std::uint64_t id);
 
-/// What a protocol files under the context's lock in the same step as the
-/// core's bookkeeping of a completion (pg files its own result record). A
-/// function pointer and its argument: completing allocates nothing.
+/// What a protocol does in the step that completes an operation: files
+/// under the context's lock, with the core's bookkeeping (pg files its own
+/// result record, and takes its installed callbacks in the same
+/// acquisition), and, when `call` is set, calls its own completion callback
+/// instead of the one installed in the core. Function pointers and their
+/// argument: completing allocates nothing.
 struct completion_filing {
   void (*file_locked)(void* argument, std::uint64_t id) = nullptr;
+  void (*call)(void* argument, connection& target, function_id function,
+               retcode status) = nullptr;
   void* argument = nullptr;
 };
 
