@@ -6,6 +6,7 @@
 
 #include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
+#include <actorloop/runtime/detail/sanitizer.hpp>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_config.hpp>
@@ -174,7 +175,8 @@ public:
   }
 
   /// Any thread: the element, taken for one enqueue; null while it is taken.
-  [[nodiscard]] caf::mailbox_element* try_take() noexcept {
+  /// `actor` is the applet actor's control block.
+  [[nodiscard]] caf::mailbox_element* try_take(const caf::actor_control_block* actor) noexcept {
     if (busy_.exchange(true, std::memory_order_acquire))
       return nullptr;
     auto* element = element_.load(std::memory_order_relaxed);
@@ -183,6 +185,11 @@ public:
       // publishes element_ to the applet's thread with the element.
       element = ::new (static_cast<void*>(storage_)) doorbell_element(busy_);
       element_.store(element, std::memory_order_relaxed);
+      // TSan builds only: the thread that disposes or destroys the element
+      // may be ordered after this one only by CAF's reference count (a ring
+      // into a closed mailbox, then another thread drops the last
+      // reference); grouped_actor::on_destroy's happens_after takes this.
+      runtime::detail::happens_before(actor);
     }
     return element;
   }
@@ -843,7 +850,7 @@ void registration::send_doorbell() noexcept {
     auto* unit = runtime::detail::current_execution_unit();
     // `actor` keeps the applet's actor, and so the element inside it, alive
     // through this enqueue, including a dispose into a closed mailbox.
-    if (auto* element = owner.doorbell.try_take()) {
+    if (auto* element = owner.doorbell.try_take(actor.get())) {
       actor->enqueue(caf::mailbox_element_ptr{element}, unit);
       return;
     }
