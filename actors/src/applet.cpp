@@ -6,17 +6,21 @@
 
 #include <actorloop/runtime/detail/access.hpp>
 #include <actorloop/runtime/detail/grouped_actor.hpp>
+#include <actorloop/runtime/detail/sanitizer.hpp>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/logger.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/make_actor.hpp>
 #include <caf/message.hpp>
 #include <caf/spawn_options.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <new>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -90,13 +94,7 @@ struct registration final : runtime::detail::waiter,
 
   void notify() noexcept;
   /// Rings the applet's doorbell: one (inbox_atom) message per batch.
-  void send_doorbell() noexcept {
-    runtime::detail::grouped_actor::send_to(actor.get(), [&] {
-      actor->enqueue(nullptr, caf::make_message_id(),
-                     caf::make_message(detail::inbox_atom::value, std::uint64_t{0}),
-                     runtime::detail::current_execution_unit());
-    });
-  }
+  void send_doorbell() noexcept;
 
   waitable what; // emptied when removed, replaced when reused (core::add)
   const caf::strong_actor_ptr actor;
@@ -118,6 +116,94 @@ struct registration final : runtime::detail::waiter,
   registration* previous_ready = nullptr;
   registration* next_ready = nullptr;
   std::size_t table_slot = 0; // its position in the core's registration_table
+};
+
+/// An applet's doorbell message, (inbox_atom, 0), sent again on every ring
+/// that finds it free (see doorbell_slot), so a wake from another thread
+/// allocates nothing. CAF disposes a mailbox element through
+/// `request_deletion` (mailbox_element_ptr's disposer) once it is done with
+/// it: after the actor consumed it, or when the actor's mailbox is closed (an
+/// enqueue into a closed mailbox disposes at once; scheduled_actor::cleanup,
+/// run by finalize or at the latest by on_destroy before the actor's members
+/// go, drains what is left). Here that only marks the element free again.
+class doorbell_element final : public caf::mailbox_element {
+public:
+  explicit doorbell_element(std::atomic<bool>& busy)
+    : caf::mailbox_element(caf::strong_actor_ptr{}, caf::make_message_id(),
+                           caf::mailbox_element::forwarding_stack{}),
+      content_(kind_, argument_), busy_(busy) {}
+
+  /// CAF is done with the element: free for the next ring. Never deletes:
+  /// the memory belongs to the applet's actor. Release: CAF's last use of
+  /// the element (the consume, the mailbox's links) happens before the next
+  /// ring's enqueue, which takes it with an acquire.
+  void request_deletion(bool) const noexcept override {
+    busy_.store(false, std::memory_order_release);
+  }
+
+  caf::type_erased_tuple& content() override { return content_; }
+  const caf::type_erased_tuple& content() const override { return content_; }
+  caf::message move_content_to_message() override { return caf::make_message(kind_, argument_); }
+  caf::message copy_content_to_message() const override {
+    return caf::make_message(kind_, argument_);
+  }
+
+private:
+  // Never written after construction; content_ refers to them.
+  caf::atom_value kind_ = detail::inbox_atom::value;
+  std::uint64_t argument_ = 0;
+  caf::detail::type_erased_tuple_view<caf::atom_value, std::uint64_t> content_;
+  std::atomic<bool>& busy_;
+};
+
+/// The storage of an applet's doorbell_element, inside the applet's actor.
+/// The element is built on the first ring (an applet that is never woken
+/// from another thread pays nothing for it at spawn and destruction) and
+/// lives until the actor goes. One can be in flight: a ring while it is
+/// taken (still in the mailbox, or being consumed) sends an allocated
+/// message instead.
+class doorbell_slot {
+public:
+  doorbell_slot() = default;
+  doorbell_slot(const doorbell_slot&) = delete;
+  doorbell_slot& operator=(const doorbell_slot&) = delete;
+  ~doorbell_slot() {
+    // The actor is going: CAF's cleanup disposed the element if it was in
+    // the mailbox, and every ringer's strong reference is gone.
+    if (auto* element = element_.load(std::memory_order_relaxed))
+      element->~doorbell_element();
+  }
+
+  /// Any thread: the element, taken for one enqueue; null while it is taken.
+  /// `actor` is the applet actor's control block.
+  [[nodiscard]] caf::mailbox_element* try_take(const caf::actor_control_block* actor) noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire))
+      return nullptr;
+    auto* element = element_.load(std::memory_order_relaxed);
+    if (element == nullptr) {
+      // Only the holder of busy_ gets here; the enqueue that follows
+      // publishes element_ to the applet's thread with the element.
+      element = ::new (static_cast<void*>(storage_)) doorbell_element(busy_);
+      element_.store(element, std::memory_order_relaxed);
+      // TSan builds only: the thread that disposes or destroys the element
+      // may be ordered after this one only by CAF's reference count (a ring
+      // into a closed mailbox, then another thread drops the last
+      // reference); grouped_actor::on_destroy's happens_after takes this.
+      runtime::detail::happens_before(actor);
+    }
+    return element;
+  }
+
+  /// Applet thread: whether `element` (being consumed) is the doorbell.
+  [[nodiscard]] bool is(const caf::mailbox_element& element) const noexcept {
+    auto* built = element_.load(std::memory_order_relaxed);
+    return built != nullptr && &element == static_cast<const caf::mailbox_element*>(built);
+  }
+
+private:
+  std::atomic<bool> busy_{false};
+  std::atomic<doorbell_element*> element_{nullptr};
+  alignas(doorbell_element) std::byte storage_[sizeof(doorbell_element)];
 };
 
 /// An applet's registrations by waitable id. Most applets wait on a handful
@@ -285,6 +371,8 @@ struct applet_context::core {
   std::atomic<registration*> inbox{nullptr};
   // Set by destroy: a notifier that pushes after it drains the inbox itself.
   std::atomic<bool> inbox_closed{false};
+  // Rung by the notifier whose push found the inbox empty (send_doorbell).
+  doorbell_slot doorbell;
   bool cleared = false;
   bool continue_pending = false;
   bool destroy_started = false;
@@ -438,6 +526,11 @@ struct applet_context::core {
       auto dropped = std::move(entry->inbox_ref); // may destroy *entry
       entry = next;
     }
+  }
+
+  /// A doorbell message (the preallocated element or an allocated one).
+  void on_doorbell() {
+    turn([&] { on_inbox(); });
   }
 
   /// The doorbell: queues every registration made ready since the last one
@@ -709,7 +802,7 @@ struct applet_context::core {
   void on_message(caf::atom_value kind) {
     switch (static_cast<std::uint64_t>(kind)) {
       case detail::inbox_atom::uint_value():
-        turn([&] { on_inbox(); });
+        on_doorbell();
         break;
       case detail::continue_atom::uint_value():
         continue_pending = false;
@@ -752,10 +845,26 @@ struct applet_context::core {
   }
 };
 
+void registration::send_doorbell() noexcept {
+  runtime::detail::grouped_actor::send_to(actor.get(), [&] {
+    auto* unit = runtime::detail::current_execution_unit();
+    // `actor` keeps the applet's actor, and so the element inside it, alive
+    // through this enqueue, including a dispose into a closed mailbox.
+    if (auto* element = owner.doorbell.try_take(actor.get())) {
+      actor->enqueue(caf::mailbox_element_ptr{element}, unit);
+      return;
+    }
+    // The element is still in the mailbox or being consumed: the applet may
+    // already have taken the inbox in this turn, so this ring must arrive.
+    actor->enqueue(nullptr, caf::make_message_id(),
+                   caf::make_message(detail::inbox_atom::value, std::uint64_t{0}), unit);
+  });
+}
+
 void registration::notify() noexcept {
   // Woken from inside its own applet's turn (a callback set the event it
   // waits on): queue it for this turn's dispatch loop directly, without a
-  // mailbox message (two allocations and a CAF resume).
+  // mailbox message and a CAF resume.
   if (core_in_turn == &owner) {
     owner.queue_locally(*this);
     return;
@@ -782,6 +891,18 @@ public:
     : grouped_actor(config, runtime::detail::access::group(record->home)),
       core_(std::move(body), std::move(record)) {
     core_.self = this;
+  }
+
+  /// The doorbell element goes straight to its turn; CAF's path (its
+  /// categorize and the behavior's match) would end in the same handler.
+  /// Every other message takes that path. Returning `consumed` lets CAF's
+  /// reactivate finalize an applet whose turn quit (destroy).
+  caf::invoke_message_result consume(caf::mailbox_element& element) override {
+    if (!core_.doorbell.is(element))
+      return grouped_actor::consume(element);
+    current_mailbox_element(&element);
+    handle([&] { core_.on_doorbell(); });
+    return caf::invoke_message_result::consumed;
   }
 
   caf::behavior make_behavior() override {

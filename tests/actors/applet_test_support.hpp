@@ -20,6 +20,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -213,5 +214,58 @@ private:
   std::shared_ptr<shared> shared_;
   actors::applet_handle handle_;
 };
+
+// A plain thread that sets an event when asked and reports when set()
+// returned, so that a callback can wait for a foreign set to be complete.
+class foreign_setter {
+public:
+  explicit foreign_setter(runtime::event target)
+    : target_(std::move(target)), thread_([this] { run(); }) {}
+  foreign_setter(const foreign_setter&) = delete;
+  foreign_setter& operator=(const foreign_setter&) = delete;
+  ~foreign_setter() { stop(); }
+
+  // Sets the event on the setter's thread; true once its set() returned.
+  [[nodiscard]] bool set_and_wait(std::chrono::milliseconds limit) {
+    std::unique_lock guard{mutex_};
+    auto ticket = ++requested_;
+    changed_.notify_all();
+    return changed_.wait_for(guard, limit, [&] { return completed_ >= ticket; });
+  }
+
+  void stop() {
+    {
+      std::lock_guard guard{mutex_};
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  void run() {
+    std::unique_lock guard{mutex_};
+    for (;;) {
+      changed_.wait(guard, [&] { return stopping_ || completed_ < requested_; });
+      if (completed_ == requested_)
+        return; // stopping, nothing left to do
+      guard.unlock();
+      target_.set();
+      guard.lock();
+      ++completed_;
+      changed_.notify_all();
+    }
+  }
+
+  runtime::event target_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::uint64_t requested_ = 0;
+  std::uint64_t completed_ = 0;
+  bool stopping_ = false;
+  std::thread thread_; // last: starts after the members it uses
+};
+
 
 } // namespace applet_test
