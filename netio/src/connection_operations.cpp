@@ -31,13 +31,6 @@ started_operation start_operation(connection::state& state, function_id function
 }
 
 started_operation
-start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
-                       const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
-                       const caller_io* on_caller) {
-  return start(state, function, needs_connection, nullptr, make_on_worker, on_caller);
-}
-
-started_operation
 start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
                          const std::function<void(std::uint64_t)>& run_here,
                          const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,

@@ -335,15 +335,6 @@ using caller_io = std::function<caller_outcome(std::uint64_t id, runtime::time_p
                                                 const std::function<void(std::uint64_t)>& on_worker,
                                                 const caller_io* on_caller = nullptr);
 
-/// start_operation with the worker's part built only when the operation
-/// goes to the worker: `make_on_worker` is called then (once), not when
-/// the caller does the I/O itself (no std::function and copies of its
-/// captures built per query for nothing).
-[[nodiscard]] started_operation
-start_operation_lazily(connection::state& state, function_id function, bool needs_connection,
-                       const std::function<std::function<void(std::uint64_t)>()>& make_on_worker,
-                       const caller_io* on_caller);
-
 /// start_operation for an operation whose worker part can run where it is:
 /// on the connection's I/O worker already (a completion callback starting
 /// the next operation), `run_here(id)` runs it at once and nothing is built
@@ -351,7 +342,8 @@ start_operation_lazily(connection::state& state, function_id function, bool need
 /// worker (called once, then, and may move from what `run_here` would have
 /// used). Neither is called when the operation does not start. With
 /// `on_caller`, a sync-mode caller may do the I/O itself, as in
-/// start_operation.
+/// start_operation; neither is called then either (no std::function and
+/// copies of its captures built per query for nothing).
 [[nodiscard]] started_operation
 start_operation_in_place(connection::state& state, function_id function, bool needs_connection,
                          const std::function<void(std::uint64_t)>& run_here,
