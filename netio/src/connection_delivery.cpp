@@ -319,20 +319,18 @@ bool complete_in_place(connection::state& state, function_id function, std::uint
                                          state.installed.completion, own);
       }
     }
+    if (!call_own && callback == nullptr)
+      return;
+    // A completion callback, whichever is called: it may start the next operation.
+    auto outer = std::exchange(in_completion_callback(), true);
+    struct restore {
+      bool outer;
+      ~restore() { in_completion_callback() = outer; }
+    } restored{outer};
     if (call_own) {
-      auto outer = std::exchange(in_completion_callback(), true);
-      struct restore {
-        bool outer;
-        ~restore() { in_completion_callback() = outer; }
-      } restored{outer};
       filing.call(filing.argument, *target, function, status);
-    } else if (callback) {
+    } else {
       running_scope running{state.worker_completion, *callback};
-      auto outer = std::exchange(in_completion_callback(), true);
-      struct restore {
-        bool outer;
-        ~restore() { in_completion_callback() = outer; }
-      } restored{outer};
       (*callback)(*target, function, status);
     }
   };

@@ -101,10 +101,11 @@ public:
   void worker_enter() override {
     // Never while lent: an operation starts on the worker only when none is
     // in flight, and a borrower gives the link back before its operation ends.
-    if (worker_nesting_++ > 0)
-      return; // inside an outer entry, which holds the gate
+    if (enter_nested())
+      return;
     std::lock_guard guard{gate_mutex_};
     ++worker_depth_;
+    worker_nesting_ = 1;
   }
   void worker_leave() override { leave_from_worker(); }
 
@@ -119,10 +120,8 @@ private:
   /// inside until leave_from_worker, and no caller can borrow meanwhile.
   template <typename retry_maker>
   bool enter_from_worker(retry_maker&& make_retry) {
-    if (worker_nesting_ > 0) {
-      ++worker_nesting_; // inside an outer entry: no caller can have the link
+    if (enter_nested())
       return true;
-    }
     std::lock_guard guard{gate_mutex_};
     if (borrowed_) {
       deferred_.push_back(make_retry());
@@ -136,15 +135,21 @@ private:
   /// The same for readiness: dropped while borrowed (the interest is re-armed
   /// when the link comes back, and epoll reports a still-ready socket again).
   bool enter_from_worker() {
-    if (worker_nesting_ > 0) {
-      ++worker_nesting_;
+    if (enter_nested())
       return true;
-    }
     std::lock_guard guard{gate_mutex_};
     if (borrowed_)
       return false;
     ++worker_depth_;
     worker_nesting_ = 1;
+    return true;
+  }
+  /// An entry inside an outer one of the worker's, which holds the gate (no
+  /// caller can have borrowed the link meanwhile): counted, no lock.
+  bool enter_nested() noexcept {
+    if (worker_nesting_ == 0)
+      return false;
+    ++worker_nesting_;
     return true;
   }
   void leave_from_worker() {
