@@ -389,7 +389,10 @@ connection::state::state(std::shared_ptr<context::state> owner, connection_optio
   : owner_state(std::move(owner)), options(std::move(options)) {
   requested_mode = this->options.mode.value_or(owner_state->mode);
   installed = owner_state->defaults;
-  worker = detail::pool_of(owner_state->engine).next_shared_worker();
+  auto& pool = detail::pool_of(owner_state->engine);
+  worker = this->options.io_worker
+             ? pool.shared_worker(*this->options.io_worker, "connection_options::io_worker")
+             : pool.next_shared_worker();
 }
 
 io_mode connection::state::effective_mode_locked() const {

@@ -291,6 +291,14 @@ std::shared_ptr<io_worker> io_pool::next_shared_worker() {
   return workers_[index % workers_.size()];
 }
 
+std::shared_ptr<io_worker> io_pool::shared_worker(std::size_t index, const char* what) {
+  if (index >= workers_.size())
+    throw error(errc::invalid_argument, std::string{what} + " " + std::to_string(index) +
+                                          ": the engine has " + std::to_string(workers_.size()) +
+                                          " I/O worker(s), numbered from 0");
+  return workers_[index];
+}
+
 io_worker* io_pool::current() const noexcept {
   for (auto& each : workers_)
     if (each->on_this_thread())

@@ -294,6 +294,14 @@ struct connection_options {
   /// Deferred mode: `poll` reports no completions of this connection
   /// (Client-Library's CS_DISABLE_POLL, for layered libraries).
   bool disable_poll = false;
+  /// The I/O worker that serves the connection for its whole life: an index
+  /// into the engine's pool (`io_worker_statistics(engine)[index]`, named
+  /// "io.<index>"). Its socket I/O, and in async mode its callbacks, run on
+  /// that worker's thread and CPU, so a connection can be kept beside the
+  /// applet or thread that uses it. Empty: the next worker, round robin. An
+  /// index the pool does not have is refused when the connection is made
+  /// (`netio::error` with `errc::invalid_argument`, naming both numbers).
+  std::optional<std::size_t> io_worker;
 };
 
 class connection {

@@ -124,6 +124,10 @@ public:
   /// other users, such as resolver callbacks).
   [[nodiscard]] std::shared_ptr<io_worker> next_shared_worker();
   [[nodiscard]] io_worker& worker(std::size_t index) { return *workers_.at(index); }
+  /// Worker `index` as a shared reference; throws netio::error
+  /// (errc::invalid_argument) naming `index` and the pool's size when the
+  /// pool has no such worker. `what` names the caller's setting.
+  [[nodiscard]] std::shared_ptr<io_worker> shared_worker(std::size_t index, const char* what);
   [[nodiscard]] std::size_t size() const noexcept { return workers_.size(); }
   /// The worker whose thread is the caller, or nullptr.
   [[nodiscard]] io_worker* current() const noexcept;
