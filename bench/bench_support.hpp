@@ -11,7 +11,10 @@
 //   peer_kind=alternative|limit  what the peer is: something a user would
 //                                pick instead, or a hand-tuned floor that a
 //                                runtime cannot beat by design
-//   runs=N                       alternating runs (ours, peer, ours, ...)
+//   runs=N                       runs of each side, alternating: in each
+//                                repetition every side runs once, in the
+//                                order written in even repetitions and in the
+//                                reverse order in odd ones (see in_turn)
 //   ours_min, ours_max, peer_min, peer_max, ratio_min, ratio_max
 //                                the spread over the runs (ratio per run pair)
 //   cpu_s_ours, cpu_s_peer       (only where threads spin or park) median CPU
@@ -32,6 +35,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <dirent.h>
+#include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <pthread.h>
@@ -160,6 +165,25 @@ enum class peer_kind {
   limit,
 };
 
+/// Runs the sides of repetition `repetition` (from 0) of a comparison, each
+/// once: in the order given in even repetitions and in the reverse order in
+/// odd ones. With a fixed order the side that runs first would always meet
+/// a machine the other had just left (a warm server and page cache, a CPU's
+/// clock, the host's load drifting within the repetition), and the pairs'
+/// ratios would carry that bias in one direction; reversing it every other
+/// repetition gives each side the same mean position. Each side adds its
+/// value to its own `side`, so run i of ours still pairs with run i of each
+/// peer (report).
+inline void in_turn(int repetition, std::initializer_list<std::function<void()>> sides) {
+  if (repetition % 2 == 0) {
+    for (const auto& each : sides)
+      each();
+  } else {
+    for (auto each = std::rbegin(sides); each != std::rend(sides); ++each)
+      (*each)();
+  }
+}
+
 /// The runs of one side of a comparison: one value per run and, where its
 /// threads spin or park, the CPU seconds of each run's measured span.
 struct side {
@@ -187,8 +211,9 @@ inline std::string format_value(double value) {
 }
 
 /// Prints the one result line of a comparison of ours with one peer. The
-/// runs of both sides are paired in order (run i of ours alternated with run
-/// i of the peer), so the ratio spread is that of the pairs.
+/// runs of both sides are paired in order (run i of ours with run i of the
+/// peer, made in the same repetition; see in_turn), so the ratio spread is
+/// that of the pairs.
 inline void report(std::string_view name, std::string_view unit, better direction,
                    const side& ours, std::string_view peer_name, peer_kind kind,
                    const side& peer) {

@@ -506,12 +506,21 @@ int main(int argc, char** argv) {
       continue;
     bench::side ours, asio_side, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      auto mine = stream_round_trips_per_second(*server_engine, *client_engine, connections, duration);
-      ours.add(mine.rate, mine.cpu_s);
-      auto theirs = asio_round_trips_per_second(connections, duration, where);
-      asio_side.add(theirs.rate, theirs.cpu_s);
-      auto raw = raw_round_trips_per_second(connections, echo_bytes, echo_bytes, duration, where);
-      raw_side.add(raw.rate, raw.cpu_s);
+      bench::in_turn(repetition, {[&] {
+                                    auto mine = stream_round_trips_per_second(
+                                      *server_engine, *client_engine, connections, duration);
+                                    ours.add(mine.rate, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs =
+                                      asio_round_trips_per_second(connections, duration, where);
+                                    asio_side.add(theirs.rate, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = raw_round_trips_per_second(
+                                      connections, echo_bytes, echo_bytes, duration, where);
+                                    raw_side.add(raw.rate, raw.cpu_s);
+                                  }});
     }
     bench::comment("echo %d connection(s): %zu-byte messages, %d repetitions of %lld ms; every "
                    "client end on one thread pinned to CPU %u, every server end on one thread "
@@ -530,10 +539,16 @@ int main(int argc, char** argv) {
     auto [request_bytes, reply_bytes] = message_sizes();
     bench::side ours, raw_side;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      auto mine = message_round_trips_per_second(*server_engine, *client_engine, 100, duration);
-      ours.add(mine.rate, mine.cpu_s);
-      auto raw = raw_round_trips_per_second(100, request_bytes, reply_bytes, duration, where);
-      raw_side.add(raw.rate, raw.cpu_s);
+      bench::in_turn(repetition, {[&] {
+                                    auto mine = message_round_trips_per_second(
+                                      *server_engine, *client_engine, 100, duration);
+                                    ours.add(mine.rate, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = raw_round_trips_per_second(
+                                      100, request_bytes, reply_bytes, duration, where);
+                                    raw_side.add(raw.rate, raw.cpu_s);
+                                  }});
     }
     bench::comment("message_roundtrip: 100 async connections, %zu-byte requests, %zu-byte "
                    "replies, same placement as echo",

@@ -414,17 +414,29 @@ int main(int argc, char** argv) {
     const double fio_seconds = settings.smoke ? 0.5 : 2.0;
     for (int run = 0; run < settings.repetitions; ++run) {
       double cpu = 0;
-      double rate = run_ours_random(engine, source, file_bytes, reads, false, cpu);
-      ours.add(rate, cpu);
-      ours_plain.add(rate, cpu);
-      rate = run_pread_threads(source, file_bytes, reads, cpu);
-      threads.add(rate, cpu);
-      rate = run_fio(source, file_bytes, fio_seconds, false, cpu);
-      fio.add(rate, cpu);
-      rate = run_ours_random(engine, source, file_bytes, reads, true, cpu);
-      ours_fixed.add(rate, cpu);
-      rate = run_fio(source, file_bytes, fio_seconds, true, cpu);
-      fio_fixed.add(rate, cpu);
+      bench::in_turn(run, {[&] {
+                             double rate =
+                               run_ours_random(engine, source, file_bytes, reads, false, cpu);
+                             ours.add(rate, cpu);
+                             ours_plain.add(rate, cpu);
+                           },
+                           [&] {
+                             double rate = run_pread_threads(source, file_bytes, reads, cpu);
+                             threads.add(rate, cpu);
+                           },
+                           [&] {
+                             double rate = run_fio(source, file_bytes, fio_seconds, false, cpu);
+                             fio.add(rate, cpu);
+                           },
+                           [&] {
+                             double rate =
+                               run_ours_random(engine, source, file_bytes, reads, true, cpu);
+                             ours_fixed.add(rate, cpu);
+                           },
+                           [&] {
+                             double rate = run_fio(source, file_bytes, fio_seconds, true, cpu);
+                             fio_fixed.add(rate, cpu);
+                           }});
     }
     bench::comment("file_read_4k_random: backend %s",
                    engine.get_scheduler("files-0").stats().file_io.c_str());
@@ -452,10 +464,15 @@ int main(int argc, char** argv) {
       // span: cpu_meter counts them through getrusage, which keeps the time
       // of threads that ended.
       double cpu = 0;
-      double rate = run_ours_copy(engine, source, dir + "/copy-ours", cpu);
-      copy_ours.add(rate, cpu);
-      rate = run_pread_pwrite_copy(source, dir + "/copy-loop", cpu);
-      copy_loop.add(rate, cpu);
+      bench::in_turn(run, {[&] {
+                             double rate = run_ours_copy(engine, source, dir + "/copy-ours", cpu);
+                             copy_ours.add(rate, cpu);
+                           },
+                           [&] {
+                             double rate =
+                               run_pread_pwrite_copy(source, dir + "/copy-loop", cpu);
+                             copy_loop.add(rate, cpu);
+                           }});
     }
     bench::report("file_copy_256m", "MiB/s",
                   bench::better::higher, copy_ours, "pread/pwrite loop, same buffer size",

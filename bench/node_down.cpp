@@ -232,10 +232,14 @@ int main(int argc, char** argv) {
     bench::side peer;
     for (int run = 0; run < settings.repetitions; ++run) {
       double cpu_s = 0;
-      auto value = run_ours(local, self, how, cpu_s);
-      ours.add(value, cpu_s);
-      value = run_caf(caf_system, self, how, cpu_s);
-      peer.add(value, cpu_s);
+      bench::in_turn(run, {[&] {
+                             auto value = run_ours(local, self, how, cpu_s);
+                             ours.add(value, cpu_s);
+                           },
+                           [&] {
+                             auto value = run_caf(caf_system, self, how, cpu_s);
+                             peer.add(value, cpu_s);
+                           }});
     }
     bench::report(name, "ms", bench::better::lower, ours, peer_name, bench::peer_kind::alternative,
                   peer);

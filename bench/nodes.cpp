@@ -375,18 +375,26 @@ int run_parent(const char* self, const bench::settings& settings) {
     return static_cast<double>(context_switches() - before) / static_cast<double>(rounds);
   };
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    auto before = context_switches();
-    auto value = ours_pingpong(engine, pong, ping, rounds, cpu_s);
-    switches_ours.push_back(per_round(before));
-    ours.add(value, cpu_s);
-    before = context_switches();
-    value = raw_pingpong(raw.get(), *raw_ponger, rounds, cpu_s);
-    switches_caf.push_back(per_round(before));
-    theirs.add(value, cpu_s);
-    before = context_switches();
-    value = raw_pingpong<caf::detached>(raw.get(), *raw_detached_ponger, rounds, cpu_s);
-    switches_detached.push_back(per_round(before));
-    detached.add(value, cpu_s);
+    bench::in_turn(repetition,
+                   {[&] {
+                      auto before = context_switches();
+                      auto value = ours_pingpong(engine, pong, ping, rounds, cpu_s);
+                      switches_ours.push_back(per_round(before));
+                      ours.add(value, cpu_s);
+                    },
+                    [&] {
+                      auto before = context_switches();
+                      auto value = raw_pingpong(raw.get(), *raw_ponger, rounds, cpu_s);
+                      switches_caf.push_back(per_round(before));
+                      theirs.add(value, cpu_s);
+                    },
+                    [&] {
+                      auto before = context_switches();
+                      auto value = raw_pingpong<caf::detached>(raw.get(), *raw_detached_ponger,
+                                                               rounds, cpu_s);
+                      switches_detached.push_back(per_round(before));
+                      detached.add(value, cpu_s);
+                    }});
   }
   bench::comment("remote_pingpong: context switches of this process per round trip (median): "
                  "ours=%.2f caf=%.2f caf_detached=%.2f",
@@ -405,10 +413,14 @@ int run_parent(const char* self, const bench::settings& settings) {
                  static_cast<long long>(items), queue_capacity, batch_size, batches_in_flight);
   bench::side ours_rate, theirs_rate;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    auto value = ours_queue(child, queue, items, cpu_s);
-    ours_rate.add(value, cpu_s);
-    value = raw_queue(child, *raw_counter, items, cpu_s);
-    theirs_rate.add(value, cpu_s);
+    bench::in_turn(repetition, {[&] {
+                                  auto value = ours_queue(child, queue, items, cpu_s);
+                                  ours_rate.add(value, cpu_s);
+                                },
+                                [&] {
+                                  auto value = raw_queue(child, *raw_counter, items, cpu_s);
+                                  theirs_rate.add(value, cpu_s);
+                                }});
   }
   bench::report("remote_queue_throughput", "items/s", bench::better::higher, ours_rate,
                 "caf anon_send to a remote actor over BASP", bench::peer_kind::alternative,

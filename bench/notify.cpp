@@ -504,9 +504,10 @@ int main(int argc, char** argv) {
   netio::start_io_workers(engine, pool);
   bench::side our_rates, raw_rates, redis_rates, our_p99, raw_p99, redis_p99;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    auto mine = ours(engine, publishes);
-    auto raw = peer(publishes);
-    auto theirs = redis_peer(redis, publishes);
+    fanout_result mine, raw, theirs;
+    bench::in_turn(repetition, {[&] { mine = ours(engine, publishes); },
+                                [&] { raw = peer(publishes); },
+                                [&] { theirs = redis_peer(redis, publishes); }});
     our_rates.add(mine.delivered_per_second, mine.cpu_s);
     raw_rates.add(raw.delivered_per_second, raw.cpu_s);
     redis_rates.add(theirs.delivered_per_second, theirs.cpu_s);

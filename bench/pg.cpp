@@ -51,14 +51,17 @@
 // which one thread does all of a connection's work, as libpq's one thread
 // does: the I/O worker writes, reads, decodes and runs on_rows, the copy
 // source and the completion. (Sync mode would hand every chunk and the
-// completion to the calling thread, deferred mode to the poll caller.) The
-// libpq thread is pinned to the CPU of the I/O worker that ran ours.
+// completion to the calling thread, deferred mode to the poll caller.) In
+// each repetition our connection is placed on one I/O worker
+// (connection_options::io_worker) and the libpq thread is pinned to that
+// worker's CPU; the CPU alternates from one repetition to the next, and so
+// does which side runs first (bench::in_turn).
 //
 // Placement (like for like): our two I/O workers are pinned to the first two
 // allowed CPUs; the libpq threads doing our workers' jobs are pinned the same
 // way (epoll thread i on worker i's CPU; the notification listener on the CPU
-// of the worker that holds our listener). The main thread (the sync caller,
-// the notifier) is not pinned, on both sides. Every connection is TCP over
+// of the worker that holds our listener, which the repetition chooses). The
+// main thread (the sync caller, the notifier) is not pinned, on both sides. Every connection is TCP over
 // 127.0.0.1 as `trust_user`, without TLS. Warm-up: every connection runs
 // queries before the measured span, on both sides.
 // cpu_s: CPU seconds of this (client) process over the measured span, the
@@ -547,12 +550,13 @@ void notify_each(PGconn* notifier, latency_log& log, int count, const char* side
   }
 }
 
-/// `io_thread` is set to the I/O worker the listener ran on.
+/// The listener runs on I/O worker `worker`; `io_thread` is set to its thread.
 latency_run ours_notify(runtime::engine& engine, const pg_process& server, PGconn* notifier,
-                        int count, int warm_up, std::thread::id& io_thread) {
+                        int count, int warm_up, std::size_t worker, std::thread::id& io_thread) {
   netio::context context{engine, {netio::io_mode::async}};
   netio::connection_options core;
   core.async_notifications = true;
+  core.io_worker = worker;
   pg::connection listener{context, server.options(), core};
   latency_log log;
   tally completions;
@@ -667,6 +671,22 @@ unsigned cpu_of_worker(runtime::engine& engine, std::thread::id thread,
   bench::fail("the listener's I/O thread is none of the I/O workers");
 }
 
+/// Fails unless our connection ran on the I/O worker pinned to `cpu`, where
+/// the peer's thread was pinned in the same repetition.
+void check_placement(runtime::engine& engine, std::thread::id thread,
+                     const std::vector<unsigned>& cpus, unsigned cpu, const char* what) {
+  if (cpu_of_worker(engine, thread, cpus) != cpu)
+    bench::fail("ours: the %s ran on the I/O worker of CPU %u, not on CPU %u", what,
+                cpu_of_worker(engine, thread, cpus), cpu);
+}
+
+/// The options of one of our connections that runs on I/O worker `worker`.
+netio::connection_options on_worker(std::size_t worker) {
+  netio::connection_options core;
+  core.io_worker = worker;
+  return core;
+}
+
 // -- shared by the bulk benchmarks -------------------------------------------------
 
 /// Runs one async-mode operation after another on one connection: `run`
@@ -733,7 +753,7 @@ void check_and_empty(PGconn* admin, const char* table, std::int64_t rows, const 
 }
 
 /// Runs `work` on a thread pinned to `cpu` (the CPU of the I/O worker that
-/// ran ours), as the libpq side's one thread.
+/// runs ours in the same repetition), as the libpq side's one thread.
 template <class Work>
 void on_pinned_thread(unsigned cpu, Work&& work) {
   std::thread thread{[&] {
@@ -754,15 +774,15 @@ constexpr const char* insert_sql = "INSERT INTO bench_insert (id, payload) VALUE
 /// on the I/O worker, which encodes the next segment whenever less than
 /// pg::pipeline_window bytes wait to be written, and sends and reads, as
 /// libpq's one thread does. `warm_up` rows go first in a pipeline of their
-/// own (ids -1, -2, ..., deleted before the span). `io_cpu` is set to the
-/// CPU of its worker.
+/// own (ids -1, -2, ..., deleted before the span). The connection runs on
+/// I/O worker `worker`, pinned to cpus[worker].
 measured ours_insert(runtime::engine& engine, const pg_process& server, PGconn* admin, int rows,
-                     int warm_up, const std::vector<unsigned>& cpus, unsigned& io_cpu) {
+                     int warm_up, const std::vector<unsigned>& cpus, std::size_t worker) {
   netio::context context{engine, {netio::io_mode::async}};
-  pg::connection connection{context, server.options()};
+  pg::connection connection{context, server.options(), on_worker(worker)};
   async_steps steps{connection};
   steps.run([&] { return connection.connect(); }, "connect");
-  io_cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+  check_placement(engine, connection.io_thread(), cpus, cpus[worker], "insert connection");
   steps.run([&] { return connection.prepare("bench_insert", insert_sql, {20, 25}); }, "prepare");
   (void)connection.take_result();
   auto load = [&](std::int64_t first, int count, std::int64_t step) {
@@ -932,13 +952,14 @@ copy_data make_copy_data(std::size_t bytes) {
   return data;
 }
 
+/// The connection runs on I/O worker `worker`, pinned to cpus[worker].
 measured ours_copy(runtime::engine& engine, const pg_process& server, PGconn* admin,
-                   const copy_data& data, const std::vector<unsigned>& cpus, unsigned& io_cpu) {
+                   const copy_data& data, const std::vector<unsigned>& cpus, std::size_t worker) {
   netio::context context{engine, {netio::io_mode::async}};
-  pg::connection connection{context, server.options()};
+  pg::connection connection{context, server.options(), on_worker(worker)};
   async_steps steps{connection};
   steps.run([&] { return connection.connect(); }, "connect");
-  io_cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+  check_placement(engine, connection.io_thread(), cpus, cpus[worker], "COPY connection");
   // Warm-up: one piece, deleted again.
   bool given = false;
   auto warm_up_source = [&](pg::connection&) -> std::optional<std::string> {
@@ -1108,9 +1129,11 @@ void check_totals(const fetch_totals& totals, std::int64_t rows, const char* sid
                 static_cast<long long>(rows));
 }
 
-/// Ours: an async-mode connection; on_rows runs on its I/O worker, which
-/// also reads and decodes, as libpq's one thread does.
-fetch_run ours_fetch_child(std::uint16_t port, std::int64_t rows, std::int64_t warm_up) {
+/// Ours: an async-mode connection on the I/O worker pinned to `cpu`; on_rows
+/// runs there, where the worker also reads and decodes, as libpq's one
+/// thread does.
+fetch_run ours_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
+                           std::int64_t warm_up) {
   auto allowed = bench::allowed_cpus();
   std::vector<unsigned> cpus(allowed.begin(),
                              allowed.begin() + static_cast<std::ptrdiff_t>(
@@ -1121,13 +1144,18 @@ fetch_run ours_fetch_child(std::uint16_t port, std::int64_t rows, std::int64_t w
   for (unsigned cpu : cpus)
     pool.cpus.add(cpu);
   netio::start_io_workers(engine, pool);
+  auto pinned = std::find(cpus.begin(), cpus.end(), cpu);
+  if (pinned == cpus.end())
+    bench::fail("ours: no I/O worker is pinned to CPU %u", cpu);
+  auto worker = static_cast<std::size_t>(pinned - cpus.begin());
   fetch_run outcome;
   {
     netio::context context{engine, {netio::io_mode::async}};
-    pg::connection connection{context, options_for(port)};
+    pg::connection connection{context, options_for(port), on_worker(worker)};
     async_steps steps{connection};
     steps.run([&] { return connection.connect(); }, "connect");
-    outcome.cpu = cpu_of_worker(engine, connection.io_thread(), cpus);
+    check_placement(engine, connection.io_thread(), cpus, cpu, "fetch connection");
+    outcome.cpu = cpu;
     // Touched by on_rows only (the I/O worker); read after the completion.
     fetch_totals totals;
     pg::fetch_options fetch;
@@ -1220,7 +1248,7 @@ int fetch_child_main(int argc, char** argv) {
   std::int64_t rows = std::atoll(argv[5]);
   std::int64_t warm_up = std::atoll(argv[6]);
   if (side == "ours")
-    print_fetch_run(ours_fetch_child(port, rows, warm_up));
+    print_fetch_run(ours_fetch_child(port, cpu, rows, warm_up));
   else if (side == "libpq")
     print_fetch_run(libpq_fetch_child(port, cpu, rows, warm_up));
   else
@@ -1318,61 +1346,93 @@ int main(int argc, char** argv) {
     copy_ours, copy_peer;
   std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    if (wanted("pg_select1_seq")) {
-      auto mine = ours_seq(engine, server, seq_round_trips, warm_up_seq);
-      auto theirs = libpq_seq(server, our_threads, seq_round_trips, warm_up_seq);
-      seq_ours.add(mine.value, mine.cpu_s);
-      seq_peer.add(theirs.value, theirs.cpu_s);
-    }
+    // Where the one-connection runs go: both sides of a repetition on the
+    // same CPU (ours on the I/O worker pinned there, libpq's thread pinned
+    // there), alternating the CPU from one repetition to the next.
+    const std::size_t worker = static_cast<std::size_t>(repetition) % cpus.size();
+    const unsigned cpu = cpus[worker];
+    if (wanted("pg_select1_seq"))
+      bench::in_turn(repetition, {[&] {
+                                    auto mine = ours_seq(engine, server, seq_round_trips,
+                                                         warm_up_seq);
+                                    seq_ours.add(mine.value, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs = libpq_seq(server, our_threads, seq_round_trips,
+                                                            warm_up_seq);
+                                    seq_peer.add(theirs.value, theirs.cpu_s);
+                                  }});
 
-    if (wanted("pg_select1_async_100conn")) {
-      auto mine = ours_async(engine, server, per_connection, warm_up_async);
-      auto theirs = libpq_async(server, our_threads, cpus, per_connection, warm_up_async);
-      async_ours.add(mine.value, mine.cpu_s);
-      async_peer.add(theirs.value, theirs.cpu_s);
-    }
+    if (wanted("pg_select1_async_100conn"))
+      bench::in_turn(repetition, {[&] {
+                                    auto mine =
+                                      ours_async(engine, server, per_connection, warm_up_async);
+                                    async_ours.add(mine.value, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs = libpq_async(server, our_threads, cpus,
+                                                              per_connection, warm_up_async);
+                                    async_peer.add(theirs.value, theirs.cpu_s);
+                                  }});
 
     if (wanted("pg_notify_latency_p50") || wanted("pg_notify_latency_p99")) {
       std::thread::id listener_thread;
-      auto our_latency =
-        ours_notify(engine, server, notifier, notifications, warm_up_notify, listener_thread);
-      // The libpq listener thread on the CPU of the worker that ran ours.
-      auto listener_cpu = cpu_of_worker(engine, listener_thread, cpus);
-      auto their_latency =
-        libpq_notify(server, our_threads, listener_cpu, notifier, notifications, warm_up_notify);
-      p50_ours.add(our_latency.p50, our_latency.cpu_s);
-      p50_peer.add(their_latency.p50, their_latency.cpu_s);
-      p99_ours.add(our_latency.p99, our_latency.cpu_s);
-      p99_peer.add(their_latency.p99, their_latency.cpu_s);
+      bench::in_turn(repetition, {[&] {
+                                    auto mine = ours_notify(engine, server, notifier,
+                                                            notifications, warm_up_notify,
+                                                            worker, listener_thread);
+                                    p50_ours.add(mine.p50, mine.cpu_s);
+                                    p99_ours.add(mine.p99, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs = libpq_notify(server, our_threads, cpu, notifier,
+                                                               notifications, warm_up_notify);
+                                    p50_peer.add(theirs.p50, theirs.cpu_s);
+                                    p99_peer.add(theirs.p99, theirs.cpu_s);
+                                  }});
+      check_placement(engine, listener_thread, cpus, cpu, "listener");
     }
 
-    // The bulk ones: libpq's one thread on the CPU of the I/O worker that ran ours.
-    unsigned io_cpu = cpus.front();
-    if (wanted("pg_insert_pipelined_100k")) {
-      auto mine = ours_insert(engine, server, notifier, insert_rows, warm_up_insert, cpus, io_cpu);
-      auto theirs =
-        libpq_insert(server, our_threads, notifier, io_cpu, insert_rows, warm_up_insert);
-      insert_ours.add(mine.value, mine.cpu_s);
-      insert_peer.add(theirs.value, theirs.cpu_s);
-    }
+    // The bulk ones: libpq's one thread on the CPU of the I/O worker that runs ours.
+    if (wanted("pg_insert_pipelined_100k"))
+      bench::in_turn(repetition, {[&] {
+                                    auto mine = ours_insert(engine, server, notifier, insert_rows,
+                                                            warm_up_insert, cpus, worker);
+                                    insert_ours.add(mine.value, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs = libpq_insert(server, our_threads, notifier, cpu,
+                                                               insert_rows, warm_up_insert);
+                                    insert_peer.add(theirs.value, theirs.cpu_s);
+                                  }});
 
-    if (wanted("pg_fetch_1m_rows")) {
-      auto fetched = run_fetch_child(self, "ours", server.port(), 0, fetch_rows, warm_up_fetch);
-      auto their_fetch =
-        run_fetch_child(self, "libpq", server.port(), fetched.cpu, fetch_rows, warm_up_fetch);
-      fetch_ours.add(fetched.value, fetched.cpu_s);
-      fetch_peer.add(their_fetch.value, their_fetch.cpu_s);
-      peak_ours.add(fetched.peak_mib, fetched.cpu_s);
-      peak_peer.add(their_fetch.peak_mib, their_fetch.cpu_s);
-      peak_buffered_rows = std::max(peak_buffered_rows, fetched.peak_buffered_rows);
-    }
+    if (wanted("pg_fetch_1m_rows"))
+      bench::in_turn(repetition, {[&] {
+                                    auto fetched = run_fetch_child(self, "ours", server.port(),
+                                                                   cpu, fetch_rows, warm_up_fetch);
+                                    fetch_ours.add(fetched.value, fetched.cpu_s);
+                                    peak_ours.add(fetched.peak_mib, fetched.cpu_s);
+                                    peak_buffered_rows =
+                                      std::max(peak_buffered_rows, fetched.peak_buffered_rows);
+                                  },
+                                  [&] {
+                                    auto theirs = run_fetch_child(self, "libpq", server.port(),
+                                                                  cpu, fetch_rows, warm_up_fetch);
+                                    fetch_peer.add(theirs.value, theirs.cpu_s);
+                                    peak_peer.add(theirs.peak_mib, theirs.cpu_s);
+                                  }});
 
-    if (wanted("pg_copy_in_100mb")) {
-      auto mine = ours_copy(engine, server, notifier, copy_rows, cpus, io_cpu);
-      auto theirs = libpq_copy(server, our_threads, notifier, io_cpu, copy_rows);
-      copy_ours.add(mine.value, mine.cpu_s);
-      copy_peer.add(theirs.value, theirs.cpu_s);
-    }
+    if (wanted("pg_copy_in_100mb"))
+      bench::in_turn(repetition, {[&] {
+                                    auto mine =
+                                      ours_copy(engine, server, notifier, copy_rows, cpus, worker);
+                                    copy_ours.add(mine.value, mine.cpu_s);
+                                  },
+                                  [&] {
+                                    auto theirs =
+                                      libpq_copy(server, our_threads, notifier, cpu, copy_rows);
+                                    copy_peer.add(theirs.value, theirs.cpu_s);
+                                  }});
   }
   PQfinish(notifier);
   bench::comment("pg: PostgreSQL %s from scripts/pg-server on 127.0.0.1:%u (TCP, trust, no TLS); "

@@ -424,10 +424,15 @@ void same_scheduler(const bench::settings& settings) {
   bench::side theirs;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     double cpu_s = 0;
-    double latency = run_applets(engine, "pingpong", "pingpong", round_trips, cpu_s);
-    ours.add(latency, cpu_s);
-    latency = run_caf_actors(peer.get(), round_trips, cpu_s);
-    theirs.add(latency, cpu_s);
+    bench::in_turn(repetition, {[&] {
+                                  double latency = run_applets(engine, "pingpong", "pingpong",
+                                                               round_trips, cpu_s);
+                                  ours.add(latency, cpu_s);
+                                },
+                                [&] {
+                                  double latency = run_caf_actors(peer.get(), round_trips, cpu_s);
+                                  theirs.add(latency, cpu_s);
+                                }});
   }
   bench::report("pingpong_same_scheduler", "ns/roundtrip", bench::better::lower, ours,
                 "caf event-based actors, max-threads=1", bench::peer_kind::alternative, theirs);
@@ -487,23 +492,27 @@ void cross_scheduler(const bench::settings& settings, bool spin, cpu_cost& cost_
   std::vector<double> idle_costs;
   std::vector<double> burst_cpus;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-    cpu_cost cost;
     double cpu_s = 0;
-    double latency = run_applets(engine, "left", "right", round_trips, cpu_s, &cost);
-    ours.add(latency, cpu_s);
-    idle_costs.push_back(cost.idle_microseconds);
-    burst_cpus.push_back(cost.burst_cpus);
-    if (spin) {
-      latency = run_futex_threads(cpus.ping, cpus.pong, round_trips, 50us, cpu_s);
-      alternative.add(latency, cpu_s);
-      latency = run_spinning_threads(cpus.ping, cpus.pong, round_trips, cpu_s);
-      limit.add(latency, cpu_s);
-    } else {
-      latency = run_condition_variable_threads(cpus.ping, cpus.pong, round_trips, cpu_s);
-      alternative.add(latency, cpu_s);
-      latency = run_futex_threads(cpus.ping, cpus.pong, round_trips, 0us, cpu_s);
-      limit.add(latency, cpu_s);
-    }
+    bench::in_turn(
+      repetition,
+      {[&] {
+         cpu_cost cost;
+         double latency = run_applets(engine, "left", "right", round_trips, cpu_s, &cost);
+         ours.add(latency, cpu_s);
+         idle_costs.push_back(cost.idle_microseconds);
+         burst_cpus.push_back(cost.burst_cpus);
+       },
+       [&] {
+         double latency =
+           spin ? run_futex_threads(cpus.ping, cpus.pong, round_trips, 50us, cpu_s)
+                : run_condition_variable_threads(cpus.ping, cpus.pong, round_trips, cpu_s);
+         alternative.add(latency, cpu_s);
+       },
+       [&] {
+         double latency = spin ? run_spinning_threads(cpus.ping, cpus.pong, round_trips, cpu_s)
+                               : run_futex_threads(cpus.ping, cpus.pong, round_trips, 0us, cpu_s);
+         limit.add(latency, cpu_s);
+       }});
   }
   cost_out.idle_microseconds = bench::median(idle_costs);
   cost_out.burst_cpus = bench::median(burst_cpus);

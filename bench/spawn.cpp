@@ -332,10 +332,17 @@ void fanout(const bench::settings& settings, const char* name, std::size_t defau
   bench::side theirs;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     double cpu_s = 0;
-    double seconds = fanout_applets(engine, children, bench::cpu_meter{peer.threads()}, cpu_s);
-    ours.add(seconds, cpu_s);
-    seconds = fanout_caf(peer.get(), children, bench::cpu_meter{our_threads}, cpu_s);
-    theirs.add(seconds, cpu_s);
+    bench::in_turn(repetition,
+                   {[&] {
+                      double seconds =
+                        fanout_applets(engine, children, bench::cpu_meter{peer.threads()}, cpu_s);
+                      ours.add(seconds, cpu_s);
+                    },
+                    [&] {
+                      double seconds =
+                        fanout_caf(peer.get(), children, bench::cpu_meter{our_threads}, cpu_s);
+                      theirs.add(seconds, cpu_s);
+                    }});
   }
   bench::report(name, "s", bench::better::lower, ours, "caf spawn, max-threads=1",
                 bench::peer_kind::alternative, theirs);
@@ -362,10 +369,17 @@ int main(int argc, char** argv) {
       bench::side theirs;
       for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
         double cpu_s = 0;
-        double rate = spawn_applets(engine, count, bench::cpu_meter{peer.threads()}, cpu_s);
-        ours.add(rate, cpu_s);
-        rate = spawn_caf_actors(peer.get(), count, bench::cpu_meter{our_threads}, cpu_s);
-        theirs.add(rate, cpu_s);
+        bench::in_turn(repetition,
+                       {[&] {
+                          double rate =
+                            spawn_applets(engine, count, bench::cpu_meter{peer.threads()}, cpu_s);
+                          ours.add(rate, cpu_s);
+                        },
+                        [&] {
+                          double rate = spawn_caf_actors(peer.get(), count,
+                                                         bench::cpu_meter{our_threads}, cpu_s);
+                          theirs.add(rate, cpu_s);
+                        }});
       }
       bench::report("applet_spawn", "applets/s", bench::better::higher, ours,
                     "caf spawn of event-based actors, max-threads=" + std::to_string(workers),

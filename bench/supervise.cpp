@@ -682,17 +682,23 @@ int main(int argc, char** argv) {
     bench::side erlang_latency;
     bench::side caf_latency;
     for (int run = 0; run < settings.repetitions; ++run) {
-      bench::cpu_meter ours_meter{caf_peer.threads()};
-      ours_meter.start();
-      double value = ours_latency_us(engine, failures);
-      ours_latency.add(value, ours_meter.stop());
-      double cpu_s = 0;
-      value = erlang.latency_us(failures, cpu_s);
-      erlang_latency.add(value, cpu_s);
-      bench::cpu_meter caf_meter{our_threads};
-      caf_meter.start();
-      value = caf_latency_us(caf_peer.get(), failures);
-      caf_latency.add(value, caf_meter.stop());
+      bench::in_turn(run, {[&] {
+                             bench::cpu_meter ours_meter{caf_peer.threads()};
+                             ours_meter.start();
+                             double value = ours_latency_us(engine, failures);
+                             ours_latency.add(value, ours_meter.stop());
+                           },
+                           [&] {
+                             double cpu_s = 0;
+                             double value = erlang.latency_us(failures, cpu_s);
+                             erlang_latency.add(value, cpu_s);
+                           },
+                           [&] {
+                             bench::cpu_meter caf_meter{our_threads};
+                             caf_meter.start();
+                             double value = caf_latency_us(caf_peer.get(), failures);
+                             caf_latency.add(value, caf_meter.stop());
+                           }});
     }
 
     bench::side ours_storm;
@@ -700,13 +706,20 @@ int main(int argc, char** argv) {
     bench::side caf_storms;
     for (int run = 0; run < settings.repetitions; ++run) {
       double cpu_s = 0;
-      double value =
-        ours_storm_ms(engine, storm_children, bench::cpu_meter{caf_peer.threads()}, cpu_s);
-      ours_storm.add(value, cpu_s);
-      value = erlang.storm_ms(storm_children, cpu_s);
-      erlang_storm.add(value, cpu_s);
-      value = caf_storm_ms(caf_peer.get(), storm_children, bench::cpu_meter{our_threads}, cpu_s);
-      caf_storms.add(value, cpu_s);
+      bench::in_turn(run, {[&] {
+                             double value = ours_storm_ms(
+                               engine, storm_children, bench::cpu_meter{caf_peer.threads()}, cpu_s);
+                             ours_storm.add(value, cpu_s);
+                           },
+                           [&] {
+                             double value = erlang.storm_ms(storm_children, cpu_s);
+                             erlang_storm.add(value, cpu_s);
+                           },
+                           [&] {
+                             double value = caf_storm_ms(caf_peer.get(), storm_children,
+                                                         bench::cpu_meter{our_threads}, cpu_s);
+                             caf_storms.add(value, cpu_s);
+                           }});
     }
 
     const std::string erlang_name = "Erlang/OTP supervisor + gen_server, +S 1:1";

@@ -303,12 +303,26 @@ int main(int argc, char** argv) {
       }
     };
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      ours.push_back(timed([&](auto lead) { return run_applets(engine, span, lead, our_meter); }));
-      theirs.push_back(timed([&](auto lead) { return run_caf(peer.get(), span, lead, peer_meter); }));
-      ours_burst.push_back(
-        timed([&](auto lead) { return run_applets(engine, burst, lead, our_meter); }));
-      theirs_burst.push_back(
-        timed([&](auto lead) { return run_caf(peer.get(), burst, lead, peer_meter); }));
+      bench::in_turn(repetition, {[&] {
+                                    ours.push_back(timed([&](auto lead) {
+                                      return run_applets(engine, span, lead, our_meter);
+                                    }));
+                                  },
+                                  [&] {
+                                    theirs.push_back(timed([&](auto lead) {
+                                      return run_caf(peer.get(), span, lead, peer_meter);
+                                    }));
+                                  }});
+      bench::in_turn(repetition, {[&] {
+                                    ours_burst.push_back(timed([&](auto lead) {
+                                      return run_applets(engine, burst, lead, our_meter);
+                                    }));
+                                  },
+                                  [&] {
+                                    theirs_burst.push_back(timed([&](auto lead) {
+                                      return run_caf(peer.get(), burst, lead, peer_meter);
+                                    }));
+                                  }});
     }
     if (retries > 0)
       bench::comment("timers_100k: %d run(s) repeated with a longer lead time because setting up "

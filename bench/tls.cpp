@@ -350,8 +350,17 @@ int main(int argc, char** argv) {
   if (bench::selected("tls_handshake")) {
     bench::side ours, peer;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      measured(ours, [&] { return our_handshakes_per_second(*server_engine, *client_engine, keys, handshakes); });
-      measured(peer, [&] { return peer_handshakes_per_second(keys, handshakes, where); });
+      bench::in_turn(repetition, {[&] {
+                                    measured(ours, [&] {
+                                      return our_handshakes_per_second(
+                                        *server_engine, *client_engine, keys, handshakes);
+                                    });
+                                  },
+                                  [&] {
+                                    measured(peer, [&] {
+                                      return peer_handshakes_per_second(keys, handshakes, where);
+                                    });
+                                  }});
     }
     bench::comment("tls_handshake: %d full handshakes per repetition, EC P-256, new TCP each; every "
                    "client end on one thread pinned to CPU %u, every server end on one thread pinned "
@@ -363,8 +372,17 @@ int main(int argc, char** argv) {
   if (bench::selected("tls_bulk")) {
     bench::side ours, peer;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      measured(ours, [&] { return our_bulk_megabytes_per_second(*server_engine, *client_engine, keys); });
-      measured(peer, [&] { return peer_bulk_megabytes_per_second(keys, where); });
+      bench::in_turn(repetition, {[&] {
+                                    measured(ours, [&] {
+                                      return our_bulk_megabytes_per_second(*server_engine,
+                                                                           *client_engine, keys);
+                                    });
+                                  },
+                                  [&] {
+                                    measured(peer, [&] {
+                                      return peer_bulk_megabytes_per_second(keys, where);
+                                    });
+                                  }});
     }
     bench::comment("tls_bulk: %zu MiB over one connection in 64 KiB writes, same placement",
                    bulk_bytes / (1024u * 1024u));

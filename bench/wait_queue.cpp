@@ -242,17 +242,26 @@ int main(int argc, char** argv) {
     bench::side mutex_side;
     std::vector<double> turns;
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      std::int64_t turns_taken = 0;
       double cpu_s = 0;
-      double rate = run_wait_queue(engine, items, turns_taken, bench::cpu_meter{peer.threads()}, cpu_s);
-      ours.add(rate, cpu_s);
-      turns.push_back(static_cast<double>(turns_taken));
-      rate = run_caf(peer.get(), items, bench::cpu_meter{our_threads}, cpu_s);
-      caf_side.add(rate, cpu_s);
-      auto both = our_threads;
-      both.insert(both.end(), peer.threads().begin(), peer.threads().end());
-      rate = run_mutex_deque(items, bench::cpu_meter{both}, cpu_s);
-      mutex_side.add(rate, cpu_s);
+      bench::in_turn(repetition,
+                     {[&] {
+                        std::int64_t turns_taken = 0;
+                        double rate = run_wait_queue(engine, items, turns_taken,
+                                                     bench::cpu_meter{peer.threads()}, cpu_s);
+                        ours.add(rate, cpu_s);
+                        turns.push_back(static_cast<double>(turns_taken));
+                      },
+                      [&] {
+                        double rate =
+                          run_caf(peer.get(), items, bench::cpu_meter{our_threads}, cpu_s);
+                        caf_side.add(rate, cpu_s);
+                      },
+                      [&] {
+                        auto both = our_threads;
+                        both.insert(both.end(), peer.threads().begin(), peer.threads().end());
+                        double rate = run_mutex_deque(items, bench::cpu_meter{both}, cpu_s);
+                        mutex_side.add(rate, cpu_s);
+                      }});
     }
     bench::comment("wait_queue_throughput: the applet needed a median of %.0f postselects for "
                    "%lld items (%.1f items per postselect)",
