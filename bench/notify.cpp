@@ -20,6 +20,15 @@
 // cpu_s: CPU seconds from the first publish to the last delivery, of this
 // process (cpu_meter) plus, for Redis, of the redis-server process (from
 // /proc/<pid>/task/*/schedstat, nanoseconds on CPU).
+//
+// Placement (like for like, as echo): every server end on one CPU and every
+// subscriber end on the other. Ours: the message_server on a server engine
+// whose one I/O worker is pinned to the server CPU, the subscribers on a
+// client engine whose one I/O worker is pinned to the client CPU; raw: its
+// server thread and client thread pinned the same way; Redis: redis-server
+// (every thread of it) pinned to the server CPU, its subscribers' epoll
+// thread to the client CPU. The publisher (the main thread) is not pinned,
+// on all three.
 
 #include "bench_support.hpp"
 
@@ -104,9 +113,9 @@ struct latency_log {
 
 // -- ours -----------------------------------------------------------------------------
 
-fanout_result ours(runtime::engine& engine, int publishes) {
+fanout_result ours(runtime::engine& server_engine, runtime::engine& engine, int publishes) {
   netio::server_options options;
-  netio::message_server server{engine, options};
+  netio::message_server server{server_engine, options};
   latency_log log;
   log.expected = static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(publishes);
   log.microseconds.reserve(log.expected);
@@ -154,7 +163,7 @@ fanout_result ours(runtime::engine& engine, int publishes) {
 
 // -- the peer: raw epoll broadcast ----------------------------------------------------------
 
-fanout_result peer(int publishes) {
+fanout_result peer(int publishes, bench::placement where) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   int on = 1;
   ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -188,6 +197,7 @@ fanout_result peer(int publishes) {
   ::setsockopt(publisher_server_side, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 
   std::thread server{[&] {
+    bench::pin_this_thread(where.server_cpu);
     std::vector<char> message(payload_bytes);
     for (int index = 0; index < publishes; ++index) {
       std::size_t got = 0;
@@ -207,6 +217,7 @@ fanout_result peer(int publishes) {
   log.expected = static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(publishes);
   log.microseconds.reserve(log.expected);
   std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
     int epoll = epoll_create1(0);
     std::vector<std::size_t> buffered(subscriber_fds.size());
     std::vector<std::string> partial(subscriber_fds.size());
@@ -309,6 +320,28 @@ public:
   redis_process& operator=(const redis_process&) = delete;
 
   [[nodiscard]] int port() const { return port_; }
+  /// Pins every thread of redis-server to `cpu`.
+  void pin_to(unsigned cpu) const {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    CPU_SET(cpu, &mask);
+    auto dir = "/proc/" + std::to_string(pid_) + "/task";
+    DIR* tasks = ::opendir(dir.c_str());
+    if (tasks == nullptr)
+      bench::fail("notify: cannot list redis-server's threads in %s", dir.c_str());
+    int pinned = 0;
+    while (dirent* entry = ::readdir(tasks)) {
+      if (entry->d_name[0] == '.')
+        continue;
+      if (::sched_setaffinity(std::atoi(entry->d_name), sizeof mask, &mask) != 0)
+        bench::fail("notify: pinning redis-server's thread %s to CPU %u failed: %s",
+                    entry->d_name, cpu, std::strerror(errno));
+      ++pinned;
+    }
+    ::closedir(tasks);
+    if (pinned == 0)
+      bench::fail("notify: redis-server has no threads to pin");
+  }
   /// CPU seconds the server's threads have used so far.
   [[nodiscard]] double cpu_seconds() const {
     double total = 0;
@@ -383,7 +416,7 @@ private:
   int port_ = 0;
 };
 
-fanout_result redis_peer(const redis_process& redis, int publishes) {
+fanout_result redis_peer(const redis_process& redis, int publishes, bench::placement where) {
   timeval timeout{10, 0};
   std::vector<redisContext*> subscriber_contexts;
   for (int index = 0; index < subscribers; ++index) {
@@ -409,6 +442,7 @@ fanout_result redis_peer(const redis_process& redis, int publishes) {
   log.microseconds.reserve(log.expected);
   std::atomic<bool> failed{false};
   std::thread client{[&] {
+    bench::pin_this_thread(where.client_cpu);
     int epoll = epoll_create1(0);
     for (std::size_t index = 0; index < subscriber_contexts.size(); ++index) {
       ::fcntl(subscriber_contexts[index]->fd, F_SETFL, O_NONBLOCK);
@@ -497,17 +531,17 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(files.rlim_cur));
   int publishes = settings.smoke ? 5 : settings.quick ? 50 : 200;
   std::signal(SIGPIPE, SIG_IGN);
+  auto where = bench::client_server_placement();
   redis_process redis;
-  runtime::engine engine;
-  netio::io_pool_options pool;
-  pool.workers = 2;
-  netio::start_io_workers(engine, pool);
+  redis.pin_to(where.server_cpu);
+  auto server_engine = bench::engine_pinned_to(where.server_cpu);
+  auto client_engine = bench::engine_pinned_to(where.client_cpu);
   bench::side our_rates, raw_rates, redis_rates, our_p99, raw_p99, redis_p99;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     fanout_result mine, raw, theirs;
-    bench::in_turn(repetition, {[&] { mine = ours(engine, publishes); },
-                                [&] { raw = peer(publishes); },
-                                [&] { theirs = redis_peer(redis, publishes); }});
+    bench::in_turn(repetition, {[&] { mine = ours(*server_engine, *client_engine, publishes); },
+                                [&] { raw = peer(publishes, where); },
+                                [&] { theirs = redis_peer(redis, publishes, where); }});
     our_rates.add(mine.delivered_per_second, mine.cpu_s);
     raw_rates.add(raw.delivered_per_second, raw.cpu_s);
     redis_rates.add(theirs.delivered_per_second, theirs.cpu_s);
@@ -515,10 +549,12 @@ int main(int argc, char** argv) {
     raw_p99.add(raw.p99_microseconds, raw.cpu_s);
     redis_p99.add(theirs.p99_microseconds, theirs.cpu_s);
   }
-  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes; ours on 2 "
-                 "I/O workers, raw epoll: one server and one client thread, Redis: redis-server "
-                 "(one main thread) and one client thread; cpu_s includes redis-server's CPU",
-                 subscribers, publishes, payload_bytes);
+  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes; every "
+                 "server end on CPU %u, every subscriber end on CPU %u (ours: a server engine "
+                 "and a client engine, one pinned I/O worker each; raw epoll: one server and one "
+                 "client thread; Redis: redis-server and one client thread); the publisher "
+                 "unpinned; cpu_s includes redis-server's CPU",
+                 subscribers, publishes, payload_bytes, where.server_cpu, where.client_cpu);
   const auto higher = bench::better::higher;
   const auto lower = bench::better::lower;
   bench::report("notify_fanout_1000", "notifications/s", higher, our_rates, "raw epoll broadcast",
