@@ -13,6 +13,33 @@ namespace actorloop::netio::detail {
 
 namespace {
 
+/// The buffer of one read and its delivery: the worker's shared receive
+/// buffer, given back on every way out of the scope, or, when that is lent
+/// already, `fallback` (the channel's own, made on first use).
+class read_buffer_lease {
+public:
+  read_buffer_lease(io_worker& worker, std::size_t bytes, std::unique_ptr<std::byte[]>& fallback)
+    : worker_(worker), buffer_(worker.borrow_read_buffer(bytes)), lent_(buffer_ != nullptr) {
+    if (!lent_) {
+      if (!fallback)
+        fallback.reset(new std::byte[bytes]); // never zero-filled
+      buffer_ = fallback.get();
+    }
+  }
+  ~read_buffer_lease() {
+    if (lent_)
+      worker_.return_read_buffer();
+  }
+  read_buffer_lease(const read_buffer_lease&) = delete;
+  read_buffer_lease& operator=(const read_buffer_lease&) = delete;
+  [[nodiscard]] std::byte* get() const noexcept { return buffer_; }
+
+private:
+  io_worker& worker_;
+  std::byte* buffer_;
+  bool lent_;
+};
+
 /// Fires the connect timeout on the worker (scheduler timers run on the
 /// group's worker, which is the I/O worker itself).
 class connect_deadline final : public runtime::detail::deadline_target {
@@ -366,7 +393,7 @@ void channel::read_input() {
   // Read at most a few chunks per readiness event, so one busy socket cannot
   // starve the others on this worker.
   for (int round = 0; round < 4; ++round) {
-    // (A read from inside the delivery of the scratch buffer's frames would
+    // (A read from inside the delivery of the frames just read would
     // overwrite them; the socket is level-triggered and reports it again.)
     if (state_ != state::open || reading_paused_ || delivering_scratch_)
       return;
@@ -374,18 +401,19 @@ void channel::read_input() {
       input_.clear();
       input_offset_ = 0;
     }
-    // Read into a scratch buffer that is never zero-filled (growing the
-    // vector by a whole chunk per read cost a 64 KiB memset each time).
-    if (!scratch_)
-      scratch_.reset(new std::byte[options_.read_chunk_bytes]);
+    // Read into the worker's receive buffer, shared by all its sockets, and
+    // deliver from there; what is left of it goes into input_ before it is
+    // given back. (A read nested in another one's delivery finds it lent and
+    // uses the channel's own.)
+    read_buffer_lease lease{worker_, options_.read_chunk_bytes, scratch_};
+    std::byte* buffer = lease.get();
     std::error_code failure;
-    auto got = stream_->read_some(std::span<std::byte>{scratch_.get(), options_.read_chunk_bytes},
-                                  failure);
+    auto got = stream_->read_some(std::span<std::byte>{buffer, options_.read_chunk_bytes}, failure);
     if (got > 0) {
       if (input_offset_ == input_.size()) {
         // Nothing left over: hand the bytes over (raw) or decode them (framed)
         // in place, without copying them into input_ first.
-        std::span<const std::byte> fresh{scratch_.get(), got};
+        std::span<const std::byte> fresh{buffer, got};
         if (!options_.wire) {
           if (!owner_.on_channel_bytes(fresh))
             pause_reading();
@@ -393,7 +421,7 @@ void channel::read_input() {
           deliver_in_place(fresh);
         }
       } else {
-        input_.insert(input_.end(), scratch_.get(), scratch_.get() + got);
+        input_.insert(input_.end(), buffer, buffer + got);
         deliver_buffered();
       }
     }
@@ -526,13 +554,12 @@ void channel::drain_after_hangup() {
   // reading resumes) and close on the error or the end: a reset peer will
   // never read a reply anyway.
   for (;;) {
-    if (!scratch_)
-      scratch_.reset(new std::byte[options_.read_chunk_bytes]);
+    read_buffer_lease lease{worker_, options_.read_chunk_bytes, scratch_};
+    std::byte* buffer = lease.get();
     std::error_code failure;
-    auto got = stream_->read_some(std::span<std::byte>{scratch_.get(), options_.read_chunk_bytes},
-                                  failure);
+    auto got = stream_->read_some(std::span<std::byte>{buffer, options_.read_chunk_bytes}, failure);
     if (got > 0)
-      input_.insert(input_.end(), scratch_.get(), scratch_.get() + got);
+      input_.insert(input_.end(), buffer, buffer + got);
     if (failure) {
       finish(failure, failure == errc::connection_closed ? "the peer closed the connection"
                                                           : "receiving failed: " + failure.message());

@@ -172,6 +172,9 @@ private:
   state state_;
   std::unique_ptr<byte_stream> stream_;
   security_layer security_;
+  /// Where a read goes when the worker's shared receive buffer is lent
+  /// already (a read nested in another channel's delivery), and where
+  /// drain_after_hangup reads; made on first use.
   std::unique_ptr<std::byte[]> scratch_;
   std::vector<std::byte> input_;
   std::size_t input_offset_ = 0;
@@ -181,8 +184,8 @@ private:
   bool registered_ = false;
   bool close_when_flushed_ = false;
   bool corked_ = false;
-  /// deliver_in_place is decoding from scratch_: a nested read must not
-  /// overwrite it.
+  /// deliver_in_place is decoding from the buffer just read into: a nested
+  /// read must not overwrite it.
   bool delivering_scratch_ = false;
   /// deliver_buffered is decoding from input_: a nested one must not
   /// compact it under the outer one.

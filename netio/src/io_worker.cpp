@@ -291,6 +291,18 @@ std::shared_ptr<io_worker> io_pool::next_shared_worker() {
   return workers_[index % workers_.size()];
 }
 
+std::byte* io_worker::borrow_read_buffer(std::size_t bytes) {
+  if (read_buffer_lent_ || !on_this_thread())
+    return nullptr;
+  if (read_buffer_bytes_ < bytes) {
+    // Never zero-filled: a read overwrites what it reports.
+    read_buffer_.reset(new std::byte[bytes]);
+    read_buffer_bytes_ = bytes;
+  }
+  read_buffer_lent_ = true;
+  return read_buffer_.get();
+}
+
 std::shared_ptr<io_worker> io_pool::shared_worker(std::size_t index, const char* what) {
   if (index >= workers_.size())
     throw error(errc::invalid_argument, std::string{what} + " " + std::to_string(index) +
