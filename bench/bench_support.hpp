@@ -426,9 +426,11 @@ inline placement client_server_placement() {
 
 /// An engine whose one I/O worker is pinned to `cpu`: ours gets the
 /// placement above from two of them, a server engine and a client engine
-/// (netio has no per-connection choice of worker; with one pool of two
-/// workers the ends of a connection share a worker or not depending on
-/// timing). Nothing else runs there, so one idle default worker is enough.
+/// (a client connection can name its worker, connection_options::io_worker,
+/// but a server spreads the sockets it accepts over its engine's workers
+/// round robin; with one pool of two workers the ends of a connection would
+/// share a worker or not by turns). Nothing else runs there, so one idle
+/// default worker is enough.
 inline std::unique_ptr<actorloop::runtime::engine> engine_pinned_to(unsigned cpu) {
   actorloop::runtime::engine_options options;
   options.default_threads = 1;
