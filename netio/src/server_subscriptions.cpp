@@ -98,9 +98,17 @@ void message_server::state::publish(const std::string& channel, const std::strin
   for (auto& [worker, targets] : by_worker) {
     auto deliver = [targets = std::move(targets), shared, remaining, queued, finished] {
       std::size_t here = 0;
-      for (auto& each : targets)
-        if (each->deliver(shared))
+      // Subscribers' sessions and channels are cold when a PUBLISH reaches
+      // many: ask for the session eight ahead and its channel four ahead.
+      const std::size_t count = targets.size();
+      for (std::size_t index = 0; index < count; ++index) {
+        if (index + 8 < count)
+          __builtin_prefetch(targets[index + 8].get());
+        if (index + 4 < count)
+          targets[index + 4]->prefetch_channel();
+        if (targets[index]->deliver(shared))
           ++here;
+      }
       if (here != 0)
         (*targets.front()).server().delivered.fetch_add(here, std::memory_order_relaxed);
       queued->fetch_add(here);
