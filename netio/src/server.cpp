@@ -71,7 +71,9 @@ void message_server::state::stop(runtime::duration drain_limit) {
     if (stopping && sessions.empty())
       return;
     stopping = true;
-    open.assign(sessions.begin(), sessions.end());
+    open.reserve(sessions.size());
+    for (auto& [id, each] : sessions)
+      open.push_back(each);
   }
   if (listen_worker) {
     auto self = shared_from_this();

@@ -151,7 +151,7 @@ void message_server::state::adopt(int fd, std::string peer, detail::io_worker& w
     }
     created = std::make_shared<detail::session>(shared_from_this(), worker, next_session_id++,
                                                  std::move(peer));
-    sessions.insert(created);
+    sessions.emplace(created->id(), created);
     sessions_open.fetch_add(1);
   }
   accepted.fetch_add(1, std::memory_order_relaxed);
@@ -163,12 +163,10 @@ void message_server::state::adopt(int fd, std::string peer, detail::io_worker& w
 
 void message_server::state::forget(detail::session* gone) {
   std::lock_guard guard{mutex};
-  for (auto each = sessions.begin(); each != sessions.end(); ++each)
-    if (each->get() == gone) {
-      sessions.erase(each);
-      sessions_open.fetch_sub(1);
-      break;
-    }
+  if (auto found = sessions.find(gone->id()); found != sessions.end() && found->second.get() == gone) {
+    sessions.erase(found);
+    sessions_open.fetch_sub(1);
+  }
   if (sessions.empty())
     all_closed.notify_all();
 }

@@ -14,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -69,7 +68,10 @@ public:
 
   std::mutex mutex;
   std::condition_variable all_closed;
-  std::set<std::shared_ptr<detail::session>> sessions;
+  /// Open sessions by id: closing one, and finding one for notify_session
+  /// or message_session, costs the same however many are open (a set
+  /// searched from the front made a mass disconnect quadratic).
+  std::unordered_map<std::uint64_t, std::shared_ptr<detail::session>> sessions;
   /// One channel's subscribers, in no particular order, each with its
   /// position so that unsubscribing costs the same at any channel size (the
   /// last entry moves into the gap).

@@ -124,10 +124,8 @@ void message_server::state::publish(const std::string& channel, const std::strin
 
 std::shared_ptr<detail::session> message_server::state::find_session(std::uint64_t id) {
   std::lock_guard guard{mutex};
-  for (auto& each : sessions)
-    if (each->id() == id)
-      return each;
-  return nullptr;
+  auto found = sessions.find(id);
+  return found == sessions.end() ? nullptr : found->second;
 }
 
 } // namespace actorloop::netio
