@@ -302,27 +302,24 @@ int main(int argc, char** argv) {
         lead *= 2;
       }
     };
+    // One repetition of one spread of deadlines (the 1 s span or the 10 ms
+    // burst), both sides in turn.
+    auto both = [&](int repetition, const auto& spread, std::vector<outcome>& mine,
+                    std::vector<outcome>& peers) {
+      bench::in_turn(repetition, {[&] {
+                                    mine.push_back(timed([&](auto lead) {
+                                      return run_applets(engine, spread, lead, our_meter);
+                                    }));
+                                  },
+                                  [&] {
+                                    peers.push_back(timed([&](auto lead) {
+                                      return run_caf(peer.get(), spread, lead, peer_meter);
+                                    }));
+                                  }});
+    };
     for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
-      bench::in_turn(repetition, {[&] {
-                                    ours.push_back(timed([&](auto lead) {
-                                      return run_applets(engine, span, lead, our_meter);
-                                    }));
-                                  },
-                                  [&] {
-                                    theirs.push_back(timed([&](auto lead) {
-                                      return run_caf(peer.get(), span, lead, peer_meter);
-                                    }));
-                                  }});
-      bench::in_turn(repetition, {[&] {
-                                    ours_burst.push_back(timed([&](auto lead) {
-                                      return run_applets(engine, burst, lead, our_meter);
-                                    }));
-                                  },
-                                  [&] {
-                                    theirs_burst.push_back(timed([&](auto lead) {
-                                      return run_caf(peer.get(), burst, lead, peer_meter);
-                                    }));
-                                  }});
+      both(repetition, span, ours, theirs);
+      both(repetition, burst, ours_burst, theirs_burst);
     }
     if (retries > 0)
       bench::comment("timers_100k: %d run(s) repeated with a longer lead time because setting up "
