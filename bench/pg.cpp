@@ -61,9 +61,10 @@
 // allowed CPUs; the libpq threads doing our workers' jobs are pinned the same
 // way (epoll thread i on worker i's CPU; the notification listener on the CPU
 // of the worker that holds our listener, which the repetition chooses). The
-// main thread (the sync caller, the notifier) is not pinned, on both sides. Every connection is TCP over
-// 127.0.0.1 as `trust_user`, without TLS. Warm-up: every connection runs
-// queries before the measured span, on both sides.
+// main thread (the sync caller, the notifier) is not pinned, on both sides.
+// Every connection is TCP over 127.0.0.1 as `trust_user`, without TLS.
+// Warm-up: every connection runs queries before the measured span, on both
+// sides.
 // cpu_s: CPU seconds of this (client) process over the measured span, the
 // other side's idle threads left out (cpu_meter); the server's CPU is the
 // same server's for both sides and is not counted.

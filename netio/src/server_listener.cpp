@@ -163,7 +163,8 @@ void message_server::state::adopt(int fd, std::string peer, detail::io_worker& w
 
 void message_server::state::forget(detail::session* gone) {
   std::lock_guard guard{mutex};
-  if (auto found = sessions.find(gone->id()); found != sessions.end() && found->second.get() == gone) {
+  if (auto found = sessions.find(gone->id());
+      found != sessions.end() && found->second.get() == gone) {
     sessions.erase(found);
     sessions_open.fetch_sub(1);
   }

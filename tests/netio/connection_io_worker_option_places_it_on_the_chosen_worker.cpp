@@ -26,10 +26,11 @@ TEST_CASE("connections placed on a chosen I/O worker run there") {
     auto connection = std::make_unique<netio::connection>(context, options);
     CHECK(connection->io_thread() == stats[placement[index]].thread);
     auto name = "completion " + std::to_string(index);
-    connection->set_completion([&log, name](netio::connection&, netio::function_id, netio::retcode status) {
-      log.record(name + (status == netio::retcode::succeed ? " succeed" : " fail"));
-      return netio::retcode::succeed;
-    });
+    connection->set_completion(
+        [&log, name](netio::connection&, netio::function_id, netio::retcode status) {
+          log.record(name + (status == netio::retcode::succeed ? " succeed" : " fail"));
+          return netio::retcode::succeed;
+        });
     connections.push_back(std::move(connection));
   }
   for (auto& connection : connections)
