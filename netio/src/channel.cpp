@@ -395,7 +395,7 @@ void channel::read_input() {
   for (int round = 0; round < 4; ++round) {
     // (A read from inside the delivery of the frames just read would
     // overwrite them; the socket is level-triggered and reports it again.)
-    if (state_ != state::open || reading_paused_ || delivering_scratch_)
+    if (state_ != state::open || reading_paused_ || delivering_read_)
       return;
     if (input_offset_ > 0 && input_offset_ == input_.size()) {
       input_.clear();
@@ -486,10 +486,10 @@ void channel::deliver_in_place(std::span<const std::byte> bytes) {
   // resumes reading finds it empty, so the order stays that of the bytes.
   input_.clear();
   input_offset_ = 0;
-  delivering_scratch_ = true;
+  delivering_read_ = true;
   std::size_t at = 0;
   const bool accepted = deliver_frames(bytes, at);
-  delivering_scratch_ = false;
+  delivering_read_ = false;
   // A partial frame, or frames a pause held back, wait in input_.
   if (accepted && state_ != state::closed && at < bytes.size())
     input_.insert(input_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());

@@ -186,7 +186,7 @@ private:
   bool corked_ = false;
   /// deliver_in_place is decoding from the buffer just read into: a nested
   /// read must not overwrite it.
-  bool delivering_scratch_ = false;
+  bool delivering_read_ = false;
   /// deliver_buffered is decoding from input_: a nested one must not
   /// compact it under the outer one.
   bool delivering_input_ = false;

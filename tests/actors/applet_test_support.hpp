@@ -267,5 +267,4 @@ private:
   std::thread thread_; // last: starts after the members it uses
 };
 
-
 } // namespace applet_test
