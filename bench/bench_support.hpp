@@ -121,8 +121,19 @@ void comment(const char* format, Args... args) {
   std::fflush(stdout);
 }
 
+/// Steps that `fail` runs before it ends the process: each stops a server
+/// this benchmark started (redis-server, PostgreSQL), which would otherwise
+/// outlive the failed run, keep its port and hold bench/run's stderr pipe
+/// open. Registered and run on the main thread only.
+inline std::vector<std::function<void()>>& failure_cleanups() {
+  static std::vector<std::function<void()>> steps;
+  return steps;
+}
+
 /// Reports a broken benchmark (counts that do not add up, a timeout) and ends
-/// the process with a non-zero status, so bench/run fails loudly.
+/// the process with a non-zero status, so bench/run fails loudly. Runs the
+/// failure_cleanups (newest first, once: a failure inside one does not
+/// start them again) but no destructors.
 template <class... Args>
 [[noreturn]] void fail(const char* format, Args... args) {
   char buffer[1024];
@@ -133,6 +144,13 @@ template <class... Args>
   std::fflush(stdout);
   std::fprintf(stderr, "ERROR: %s\n", buffer);
   std::fflush(stderr);
+  static bool cleaning = false;
+  if (!cleaning) {
+    cleaning = true;
+    auto& steps = failure_cleanups();
+    for (auto step = steps.rbegin(); step != steps.rend(); ++step)
+      (*step)();
+  }
   std::_Exit(1); // Skip destructors: a wedged runtime must not hang the exit.
 }
 
@@ -214,9 +232,8 @@ inline std::string format_value(double value) {
 /// runs of both sides are paired in order (run i of ours with run i of the
 /// peer, made in the same repetition; see in_turn), so the ratio spread is
 /// that of the pairs.
-inline void report(std::string_view name, std::string_view unit, better direction,
-                   const side& ours, std::string_view peer_name, peer_kind kind,
-                   const side& peer) {
+inline void report(std::string_view name, std::string_view unit, better direction, const side& ours,
+                   std::string_view peer_name, peer_kind kind, const side& peer) {
   auto label = std::string{name};
   if (ours.values.empty() || ours.values.size() != peer.values.size())
     fail("%s: %zu runs of ours against %zu of the peer", label.c_str(), ours.values.size(),
@@ -243,14 +260,14 @@ inline void report(std::string_view name, std::string_view unit, better directio
           std::string{unit} + " ratio=" + format_value(median(ratios));
   line += std::string{" peer_kind="} + (kind == peer_kind::alternative ? "alternative" : "limit");
   line += " runs=" + std::to_string(ratios.size());
-  line += " ours_min=" + format_value(low(ours.values)) + " ours_max=" +
-          format_value(high(ours.values));
-  line += " peer_min=" + format_value(low(peer.values)) + " peer_max=" +
-          format_value(high(peer.values));
+  line += " ours_min=" + format_value(low(ours.values)) +
+          " ours_max=" + format_value(high(ours.values));
+  line += " peer_min=" + format_value(low(peer.values)) +
+          " peer_max=" + format_value(high(peer.values));
   line += " ratio_min=" + format_value(low(ratios)) + " ratio_max=" + format_value(high(ratios));
   if (!ours.cpu_s.empty())
-    line += " cpu_s_ours=" + format_value(median(ours.cpu_s)) + " cpu_s_peer=" +
-            format_value(median(peer.cpu_s));
+    line += " cpu_s_ours=" + format_value(median(ours.cpu_s)) +
+            " cpu_s_peer=" + format_value(median(peer.cpu_s));
   line += "\n";
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
@@ -438,6 +455,17 @@ inline std::unique_ptr<actorloop::runtime::engine> engine_pinned_to(unsigned cpu
   actorloop::netio::io_pool_options pool;
   pool.workers = 1;
   pool.cpus = actorloop::runtime::cpu_set{cpu};
+  actorloop::netio::start_io_workers(*result, pool);
+  return result;
+}
+
+/// An engine of one scheduler thread and one I/O worker, neither pinned.
+inline std::unique_ptr<actorloop::runtime::engine> engine_unpinned() {
+  actorloop::runtime::engine_options options;
+  options.default_threads = 1;
+  auto result = std::make_unique<actorloop::runtime::engine>(options);
+  actorloop::netio::io_pool_options pool;
+  pool.workers = 1;
   actorloop::netio::start_io_workers(*result, pool);
   return result;
 }

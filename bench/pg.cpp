@@ -171,13 +171,9 @@ public:
     port_ = static_cast<std::uint16_t>(std::atoi(out.c_str()));
     if (port_ == 0)
       bench::fail("pg: scripts/pg-server printed no port: %s", out.c_str());
+    bench::failure_cleanups().push_back([this] { stop(); });
   }
-  ~pg_process() {
-    int status = 0;
-    auto out = run_command(script_ + " stop " + dir_ + " 2>&1", status);
-    if (status != 0)
-      std::fprintf(stderr, "pg: scripts/pg-server stop failed:\n%s", out.c_str());
-  }
+  ~pg_process() { stop(); }
   pg_process(const pg_process&) = delete;
   pg_process& operator=(const pg_process&) = delete;
 
@@ -186,9 +182,19 @@ public:
   [[nodiscard]] std::string conninfo() const { return conninfo_for(port_); }
 
 private:
+  void stop() {
+    if (stopped_)
+      return;
+    stopped_ = true;
+    int status = 0;
+    auto out = run_command(script_ + " stop " + dir_ + " 2>&1", status);
+    if (status != 0)
+      std::fprintf(stderr, "pg: scripts/pg-server stop failed:\n%s", out.c_str());
+  }
   std::string script_;
   std::string dir_;
   std::uint16_t port_ = 0;
+  bool stopped_ = false;
 };
 
 PGconn* libpq_connect(const std::string& conninfo) {
