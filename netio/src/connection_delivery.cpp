@@ -547,8 +547,12 @@ void connection::state::deliver(detail::connection_event event) {
   bool pause = !reading_paused && queued_bytes > options.max_buffered_bytes;
   if (pause)
     reading_paused = true;
-  owner_state->changed.notify_all();
   guard.unlock();
+  // After the unlock: a waiter woken under the lock would wake only to block
+  // on the mutex this thread still holds, and need a second wake-up (a futex
+  // call on each side) to get it. The context state outlives this call: the
+  // link that calls holds this connection's state, which holds the context's.
+  owner_state->changed.notify_all();
   if (pause)
     link->pause();
 }
