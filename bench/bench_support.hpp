@@ -124,11 +124,26 @@ void comment(const char* format, Args... args) {
 /// Steps that `fail` runs before it ends the process: each stops a server
 /// this benchmark started (redis-server, PostgreSQL), which would otherwise
 /// outlive the failed run, keep its port and hold bench/run's stderr pipe
-/// open. Registered and run on the main thread only.
-inline std::vector<std::function<void()>>& failure_cleanups() {
-  static std::vector<std::function<void()>> steps;
+/// open. Added and removed by failure_cleanup, on the main thread only.
+inline std::vector<std::pair<const void*, std::function<void()>>>& failure_cleanups() {
+  static std::vector<std::pair<const void*, std::function<void()>>> steps;
   return steps;
 }
+
+/// Registers a step with `fail` for as long as this object lives (a member of
+/// the server's owner, so the step never outlives what it stops).
+class failure_cleanup {
+public:
+  explicit failure_cleanup(std::function<void()> step) {
+    failure_cleanups().emplace_back(this, std::move(step));
+  }
+  ~failure_cleanup() {
+    auto& steps = failure_cleanups();
+    std::erase_if(steps, [this](const auto& each) { return each.first == this; });
+  }
+  failure_cleanup(const failure_cleanup&) = delete;
+  failure_cleanup& operator=(const failure_cleanup&) = delete;
+};
 
 /// Reports a broken benchmark (counts that do not add up, a timeout) and ends
 /// the process with a non-zero status, so bench/run fails loudly. Runs the
@@ -149,7 +164,7 @@ template <class... Args>
     cleaning = true;
     auto& steps = failure_cleanups();
     for (auto step = steps.rbegin(); step != steps.rend(); ++step)
-      (*step)();
+      step->second();
   }
   std::_Exit(1); // Skip destructors: a wedged runtime must not hang the exit.
 }

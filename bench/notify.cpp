@@ -52,6 +52,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <mutex>
+#include <optional>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -328,7 +329,7 @@ public:
     }
     if (pid_ <= 0)
       bench::fail("notify: redis-server did not start on a free loopback port");
-    bench::failure_cleanups().push_back([this] { stop(); });
+    cleanup_.emplace([this] { stop(); });
   }
   ~redis_process() { stop(); }
   redis_process(const redis_process&) = delete;
@@ -429,6 +430,7 @@ private:
 
   pid_t pid_ = -1;
   int port_ = 0;
+  std::optional<bench::failure_cleanup> cleanup_;
 };
 
 fanout_result redis_peer(const redis_process& redis, int publishes, bench::placement where) {

@@ -90,6 +90,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/epoll.h>
@@ -171,7 +172,7 @@ public:
     port_ = static_cast<std::uint16_t>(std::atoi(out.c_str()));
     if (port_ == 0)
       bench::fail("pg: scripts/pg-server printed no port: %s", out.c_str());
-    bench::failure_cleanups().push_back([this] { stop(); });
+    cleanup_.emplace([this] { stop(); });
   }
   ~pg_process() { stop(); }
   pg_process(const pg_process&) = delete;
@@ -195,6 +196,7 @@ private:
   std::string dir_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
+  std::optional<bench::failure_cleanup> cleanup_;
 };
 
 PGconn* libpq_connect(const std::string& conninfo) {
