@@ -39,6 +39,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <pthread.h>
 #include <sched.h>
 #include <string>
@@ -456,31 +457,23 @@ inline placement client_server_placement() {
   return where;
 }
 
-/// An engine whose one I/O worker is pinned to `cpu`: ours gets the
-/// placement above from two of them, a server engine and a client engine
-/// (a client connection can name its worker, connection_options::io_worker,
-/// but a server spreads the sockets it accepts over its engine's workers
-/// round robin; with one pool of two workers the ends of a connection would
-/// share a worker or not by turns). Nothing else runs there, so one idle
-/// default worker is enough.
-inline std::unique_ptr<actorloop::runtime::engine> engine_pinned_to(unsigned cpu) {
+/// An engine of one default scheduler thread and one I/O worker, the worker
+/// pinned to `cpu` when one is given. Pinned, ours gets the placement above
+/// from two of them, a server engine and a client engine (a client
+/// connection can name its worker, connection_options::io_worker, but a
+/// server spreads the sockets it accepts over its engine's workers round
+/// robin; with one pool of two workers the ends of a connection would share
+/// a worker or not by turns). Nothing else runs there, so one idle default
+/// worker is enough.
+inline std::unique_ptr<actorloop::runtime::engine>
+engine_with_one_io_worker(std::optional<unsigned> cpu) {
   actorloop::runtime::engine_options options;
   options.default_threads = 1;
   auto result = std::make_unique<actorloop::runtime::engine>(options);
   actorloop::netio::io_pool_options pool;
   pool.workers = 1;
-  pool.cpus = actorloop::runtime::cpu_set{cpu};
-  actorloop::netio::start_io_workers(*result, pool);
-  return result;
-}
-
-/// An engine of one scheduler thread and one I/O worker, neither pinned.
-inline std::unique_ptr<actorloop::runtime::engine> engine_unpinned() {
-  actorloop::runtime::engine_options options;
-  options.default_threads = 1;
-  auto result = std::make_unique<actorloop::runtime::engine>(options);
-  actorloop::netio::io_pool_options pool;
-  pool.workers = 1;
+  if (cpu)
+    pool.cpus = actorloop::runtime::cpu_set{*cpu};
   actorloop::netio::start_io_workers(*result, pool);
   return result;
 }

@@ -497,8 +497,8 @@ int main(int argc, char** argv) {
   auto duration = settings.smoke ? 100ms : settings.quick ? 300ms : 1000ms;
   auto where = bench::client_server_placement();
   // Every server end on the server engine's worker, every client end on the client engine's.
-  auto server_engine = bench::engine_pinned_to(where.server_cpu);
-  auto client_engine = bench::engine_pinned_to(where.client_cpu);
+  auto server_engine = bench::engine_with_one_io_worker(where.server_cpu);
+  auto client_engine = bench::engine_with_one_io_worker(where.client_cpu);
 
   for (int connections : {1, 100}) {
     const char* name = connections == 1 ? "echo_1conn" : "echo_100conn";

@@ -552,9 +552,9 @@ int main(int argc, char** argv) {
   auto where = bench::client_server_placement();
   redis_process redis;
   redis.pin_to(where.server_cpu);
-  auto server_engine = bench::engine_pinned_to(where.server_cpu);
-  auto client_engine = bench::engine_pinned_to(where.client_cpu);
-  auto publisher_engine = bench::engine_unpinned();
+  auto server_engine = bench::engine_with_one_io_worker(where.server_cpu);
+  auto client_engine = bench::engine_with_one_io_worker(where.client_cpu);
+  auto publisher_engine = bench::engine_with_one_io_worker(std::nullopt);
   bench::side our_rates, raw_rates, redis_rates, our_p99, raw_p99, redis_p99;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     fanout_result mine, raw, theirs;

@@ -339,8 +339,8 @@ int main(int argc, char** argv) {
   credentials keys;
   auto where = bench::client_server_placement();
   // Every server end on the server engine's worker, every client end on the client engine's.
-  auto server_engine = bench::engine_pinned_to(where.server_cpu);
-  auto client_engine = bench::engine_pinned_to(where.client_cpu);
+  auto server_engine = bench::engine_with_one_io_worker(where.server_cpu);
+  auto client_engine = bench::engine_with_one_io_worker(where.client_cpu);
   auto measured = [](bench::side& into, auto&& run) {
     bench::cpu_meter meter;
     meter.start();
