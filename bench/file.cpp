@@ -7,7 +7,9 @@
 // plain threads doing pread (what a user would write; alternative) and fio
 // --ioengine=io_uring with two jobs of iodepth 16 (limit).
 // file_read_4k_random_fixed: the same with registered buffers and files, vs
-// fio --fixedbufs --registerfiles.
+// fio --fixedbufs --registerfiles. Every side reads into page-aligned
+// buffers (as fio does) and for the same span (fio is time based; ours and
+// the pread threads stop starting reads when the span ends).
 // file_copy: the copy of samples/12_file_copy (8 buffers of 256 KiB in
 // flight from an applet) against a pread/pwrite loop with the same buffer
 // size on one plain thread.
@@ -18,12 +20,16 @@
 #include <actorloop/runtime/file.hpp>
 #include <actorloop/runtime/file_buffers.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
@@ -39,6 +45,26 @@ namespace {
 
 constexpr std::size_t block = 4096;
 constexpr std::size_t depth = 32;
+
+/// `count` blocks in one page-aligned allocation. Every side reads into
+/// such blocks, as fio does (malloc's blocks straddle two pages).
+class aligned_blocks {
+public:
+  explicit aligned_blocks(std::size_t count)
+    : memory_(static_cast<std::byte*>(std::aligned_alloc(block, count * block))) {
+    if (!memory_)
+      bench::fail("cannot allocate %zu aligned blocks", count);
+  }
+  [[nodiscard]] std::span<std::byte> operator[](std::size_t index) const noexcept {
+    return {memory_.get() + index * block, block};
+  }
+
+private:
+  struct release {
+    void operator()(std::byte* memory) const noexcept { std::free(memory); }
+  };
+  std::unique_ptr<std::byte, release> memory_;
+};
 
 /// A scratch file of `bytes` pseudo-random bytes, read once so it sits in
 /// the page cache.
@@ -68,18 +94,22 @@ void make_file(const std::string& path, std::uint64_t bytes) {
 constexpr std::size_t readers = 2;                // threads on every side
 constexpr std::size_t reader_depth = depth / readers; // reads in flight per reader
 
-/// Spawns one applet per entry of `runs` (scheduler name, callbacks), waits
-/// until every one has ended and returns the seconds from the first spawn
-/// to the last end; `cpu_s` gets the process CPU seconds of that span.
+/// Spawns one applet per entry of `runs` (scheduler name, callbacks), calls
+/// `meanwhile` (if given), waits until every applet has ended and returns
+/// the seconds from the first spawn to the last end; `cpu_s` gets the
+/// process CPU seconds of that span.
 double run_applets(runtime::engine& engine,
                    std::vector<std::pair<std::string, actors::applet_callbacks>> runs,
-                   std::chrono::seconds limit, const char* what, double& cpu_s) {
+                   std::chrono::seconds limit, const char* what, double& cpu_s,
+                   const std::function<void()>& meanwhile = {}) {
   bench::cpu_meter meter;
   meter.start();
   auto begin = bench::bench_clock::now();
   std::vector<actors::applet_handle> handles;
   for (auto& [scheduler, callbacks] : runs)
     handles.push_back(actors::spawn_applet(engine, scheduler, std::move(callbacks)));
+  if (meanwhile)
+    meanwhile();
   for (auto& handle : handles)
     if (!handle.wait_for(limit))
       bench::fail("%s: an applet did not finish", what);
@@ -88,16 +118,17 @@ double run_applets(runtime::engine& engine,
   return bench::seconds_between(begin, end);
 }
 
+/// Time-based like fio: every side reads until `stop` is set, `span` after
+/// its start, then lets the reads in flight complete.
 struct random_reads {
   runtime::file file;
   std::uint64_t blocks = 0;
-  std::size_t total = 0;
+  const std::atomic<bool>* stop = nullptr;
   std::size_t started = 0;
   std::size_t completed = 0;
   std::size_t failures = 0;
   std::mt19937_64 random;
-  std::vector<std::vector<std::byte>> buffers =
-    std::vector<std::vector<std::byte>>(reader_depth, std::vector<std::byte>(block));
+  aligned_blocks buffers{reader_depth};
   runtime::file_buffers fixed; // registered buffers instead, if set
   std::vector<runtime::file_operation> operations =
     std::vector<runtime::file_operation>(reader_depth);
@@ -105,7 +136,7 @@ struct random_reads {
   explicit random_reads(unsigned seed) : random(seed) {}
 
   void start(actors::applet_context& context, std::size_t slot) {
-    if (started == total)
+    if (stop->load(std::memory_order_relaxed))
       return;
     ++started;
     auto offset = (random() % blocks) * block;
@@ -133,8 +164,9 @@ struct random_reads {
         start(context, slot);
         break;
       }
-      if (completed == total)
-        context.kill();
+      if (completed == started)
+        context.kill(); // stopped, and nothing in flight
+
       return {};
     };
     return result;
@@ -142,14 +174,15 @@ struct random_reads {
 };
 
 double run_ours_random(runtime::engine& engine, const std::string& path, std::uint64_t bytes,
-                       std::size_t reads, bool registered, double& cpu_s) {
+                       std::chrono::milliseconds span, bool registered, double& cpu_s) {
+  std::atomic<bool> stop{false};
   std::vector<std::unique_ptr<random_reads>> states;
   std::vector<std::pair<std::string, actors::applet_callbacks>> runs;
   for (std::size_t index = 0; index < readers; ++index) {
     auto& state = *states.emplace_back(std::make_unique<random_reads>(7 + index));
     state.file = runtime::file::open(engine, path, O_RDONLY);
     state.blocks = bytes / block;
-    state.total = reads / readers;
+    state.stop = &stop;
     if (registered) {
       state.fixed = runtime::file_buffers::allocate(engine, reader_depth, block);
       if (state.fixed.registrations() == 0)
@@ -159,30 +192,36 @@ double run_ours_random(runtime::engine& engine, const std::string& path, std::ui
     }
     runs.emplace_back("files-" + std::to_string(index), state.callbacks());
   }
-  double seconds = run_applets(engine, std::move(runs), 120s, "file_read_4k_random", cpu_s);
+  double seconds = run_applets(engine, std::move(runs), 120s, "file_read_4k_random", cpu_s, [&] {
+    std::this_thread::sleep_for(span);
+    stop.store(true, std::memory_order_relaxed);
+  });
   std::size_t completed = 0;
   for (auto& state : states) {
-    if (state->failures != 0 || state->completed != state->total)
-      bench::fail("file_read_4k_random: %zu of %zu reads, %zu failed", state->completed,
-                  state->total, state->failures);
+    if (state->failures != 0 || state->completed != state->started || state->completed == 0)
+      bench::fail("file_read_4k_random: %zu of %zu reads completed, %zu failed", state->completed,
+                  state->started, state->failures);
     completed += state->completed;
-    if (registered && state->fixed.fixed_operations() != state->total)
+    if (registered && state->fixed.fixed_operations() != state->completed)
       bench::fail("file_read_4k_random_fixed: %llu of %zu reads used the fixed buffers",
-                  static_cast<unsigned long long>(state->fixed.fixed_operations()), state->total);
-    if (registered && state->file.fixed_file_operations() != state->total)
+                  static_cast<unsigned long long>(state->fixed.fixed_operations()),
+                  state->completed);
+    if (registered && state->file.fixed_file_operations() != state->completed)
       bench::fail("file_read_4k_random_fixed: %llu of %zu reads used the registered file",
                   static_cast<unsigned long long>(state->file.fixed_file_operations()),
-                  state->total);
+                  state->completed);
   }
   return static_cast<double>(completed) / seconds;
 }
 
 // -- peer: two threads doing pread ----------------------------------------------
 
-double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size_t reads,
-                         double& cpu_s) {
+double run_pread_threads(const std::string& path, std::uint64_t bytes,
+                         std::chrono::milliseconds span, double& cpu_s) {
   int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::atomic<bool> stop{false};
   std::atomic<std::size_t> failures{0};
+  std::atomic<std::size_t> completed{0};
   bench::cpu_meter meter;
   meter.start();
   auto begin = bench::bench_clock::now();
@@ -190,14 +229,18 @@ double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size
   for (std::size_t index = 0; index < readers; ++index)
     threads.emplace_back([&, index] {
       std::mt19937_64 random{static_cast<unsigned>(11 + index)};
-      std::vector<unsigned char> buffer(block);
-      for (std::size_t count = 0; count < reads / readers; ++count) {
+      aligned_blocks buffer{1};
+      std::size_t count = 0;
+      for (; !stop.load(std::memory_order_relaxed); ++count) {
         auto offset = (random() % (bytes / block)) * block;
-        if (::pread(descriptor, buffer.data(), block, static_cast<off_t>(offset)) !=
+        if (::pread(descriptor, buffer[0].data(), block, static_cast<off_t>(offset)) !=
             static_cast<ssize_t>(block))
           failures.fetch_add(1);
       }
+      completed.fetch_add(count);
     });
+  std::this_thread::sleep_for(span);
+  stop.store(true, std::memory_order_relaxed);
   for (auto& each : threads)
     each.join();
   auto end = bench::bench_clock::now();
@@ -205,15 +248,15 @@ double run_pread_threads(const std::string& path, std::uint64_t bytes, std::size
   ::close(descriptor);
   if (failures != 0)
     bench::fail("file_read_4k_random: pread failed %zu times", failures.load());
-  return static_cast<double>(reads / readers * readers) / bench::seconds_between(begin, end);
+  return static_cast<double>(completed.load()) / bench::seconds_between(begin, end);
 }
 
 // -- limit: fio -----------------------------------------------------------------
 
 /// fio's reads/s; `cpu_s` gets the CPU seconds fio (and its shell) used,
 /// from getrusage(RUSAGE_CHILDREN) around the run, start-up included.
-double run_fio(const std::string& path, std::uint64_t bytes, double seconds, bool registered,
-               double& cpu_s) {
+double run_fio(const std::string& path, std::uint64_t bytes, std::chrono::milliseconds span,
+               bool registered, double& cpu_s) {
   auto children_cpu = [] {
     rusage usage{};
     ::getrusage(RUSAGE_CHILDREN, &usage);
@@ -233,7 +276,7 @@ double run_fio(const std::string& path, std::uint64_t bytes, double seconds, boo
                         " --group_reporting --gtod_reduce=1 --rw=randread --bs=4k --thread"
                         " --time_based " +
                         (registered ? "--fixedbufs --registerfiles " : "") + "--runtime=" +
-                        std::to_string(seconds) + "s --size=" + std::to_string(bytes) +
+                        std::to_string(span.count()) + "ms --size=" + std::to_string(bytes) +
                         " --filename=" + path +
                         " --invalidate=0 --output-format=terse --terse-version=3 2>/dev/null";
   std::FILE* pipe = ::popen(command.c_str(), "r");
@@ -373,7 +416,8 @@ int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   try {
     const std::uint64_t file_bytes = settings.smoke ? (16u << 20) : (256u << 20);
-    const std::size_t reads = settings.smoke ? 20'000 : settings.quick ? 200'000 : 500'000;
+    // Every side of file_read_4k_random reads for the same span.
+    const std::chrono::milliseconds span = settings.smoke ? 200ms : settings.quick ? 500ms : 2000ms;
     const char* base = std::getenv("TMPDIR");
     std::string dir = std::string{base && *base ? base : "/tmp"} + "/actorloop-bench-file-XXXXXX";
     if (::mkdtemp(dir.data()) == nullptr)
@@ -402,39 +446,39 @@ int main(int argc, char** argv) {
     }
     runtime::engine engine{options};
 
-    bench::comment("file_read_4k_random: %zu random 4 KiB reads over a %llu MiB file in the "
-                   "page cache, queue depth %zu on %zu threads: %zu applets, each on its own "
-                   "one-thread scheduler with %zu reads in flight; vs %zu threads doing pread; "
-                   "vs fio --ioengine=io_uring, %zu jobs of iodepth %zu submitted and reaped in "
-                   "batches of %zu (time based); reads/s; "
+    bench::comment("file_read_4k_random: random 4 KiB reads for %lld ms over a %llu MiB file in "
+                   "the page cache into page-aligned buffers, queue depth %zu on %zu threads: %zu "
+                   "applets, each on its own one-thread scheduler with %zu reads in flight; vs "
+                   "%zu threads doing pread; vs fio --ioengine=io_uring, %zu jobs of iodepth %zu "
+                   "submitted and reaped in batches of %zu; every side time based; reads/s; "
                    "cpu_s = process CPU seconds of the span",
-                   reads, static_cast<unsigned long long>(file_bytes >> 20), depth, readers,
-                   readers, reader_depth, readers, readers, reader_depth, reader_depth);
+                   static_cast<long long>(span.count()),
+                   static_cast<unsigned long long>(file_bytes >> 20), depth, readers, readers,
+                   reader_depth, readers, readers, reader_depth, reader_depth);
     bench::side ours, threads, ours_plain, fio, ours_fixed, fio_fixed;
-    const double fio_seconds = settings.smoke ? 0.5 : 2.0;
     for (int run = 0; run < settings.repetitions; ++run) {
       double cpu = 0;
       bench::in_turn(run, {[&] {
                              double rate =
-                               run_ours_random(engine, source, file_bytes, reads, false, cpu);
+                               run_ours_random(engine, source, file_bytes, span, false, cpu);
                              ours.add(rate, cpu);
                              ours_plain.add(rate, cpu);
                            },
                            [&] {
-                             double rate = run_pread_threads(source, file_bytes, reads, cpu);
+                             double rate = run_pread_threads(source, file_bytes, span, cpu);
                              threads.add(rate, cpu);
                            },
                            [&] {
-                             double rate = run_fio(source, file_bytes, fio_seconds, false, cpu);
+                             double rate = run_fio(source, file_bytes, span, false, cpu);
                              fio.add(rate, cpu);
                            },
                            [&] {
                              double rate =
-                               run_ours_random(engine, source, file_bytes, reads, true, cpu);
+                               run_ours_random(engine, source, file_bytes, span, true, cpu);
                              ours_fixed.add(rate, cpu);
                            },
                            [&] {
-                             double rate = run_fio(source, file_bytes, fio_seconds, true, cpu);
+                             double rate = run_fio(source, file_bytes, span, true, cpu);
                              fio_fixed.add(rate, cpu);
                            }});
     }
