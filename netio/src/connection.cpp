@@ -128,11 +128,17 @@ std::error_code connection::set_mode(io_mode mode) {
 }
 
 void connection::set_async_notifications(bool enabled) {
-  std::lock_guard guard{state_->owner_state->mutex};
-  state_->options.async_notifications = enabled;
-  state_->publish_routing_locked();
-  if (enabled && !state_->held.empty())
-    state_->release_held_locked(state_->effective_mode_locked());
+  bool wake = false;
+  {
+    std::lock_guard guard{state_->owner_state->mutex};
+    state_->options.async_notifications = enabled;
+    state_->publish_routing_locked();
+    if (enabled && !state_->held.empty())
+      wake = state_->release_held_locked(state_->effective_mode_locked());
+  }
+  // After the lock, as `deliver` does (docs/netio.md).
+  if (wake)
+    state_->owner_state->changed.notify_all();
 }
 
 void connection::set_disable_poll(bool disabled) {

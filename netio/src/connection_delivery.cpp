@@ -462,9 +462,9 @@ detail::connection_event connection::state::take_next_locked() {
   return event;
 }
 
-void connection::state::release_held_locked(io_mode mode) {
+bool connection::state::release_held_locked(io_mode mode) {
   if (held.empty())
-    return;
+    return false;
   if (mode == io_mode::async) {
     // Delivered on the worker, before anything of the operation just started
     // and before anything read after them (see `released`).
@@ -480,7 +480,7 @@ void connection::state::release_held_locked(io_mode mode) {
       released.clear();
       publish_routing_locked();
     }
-    return;
+    return false;
   }
   for (auto position = held.rbegin(); position != held.rend(); ++position) {
     queued_bytes += position->bytes;
@@ -488,7 +488,7 @@ void connection::state::release_held_locked(io_mode mode) {
   }
   held.clear();
   update_waitables_locked();
-  owner_state->changed.notify_all();
+  return true;
 }
 
 void connection::state::run_released() {

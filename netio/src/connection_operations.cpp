@@ -49,6 +49,7 @@ start(connection::state& state, function_id function, bool needs_connection,
   std::uint64_t id = 0;
   io_mode mode;
   bool try_caller = false;
+  bool wake = false;
   std::optional<runtime::duration> timeout;
   {
     std::unique_lock guard{owner.mutex};
@@ -103,8 +104,11 @@ start(connection::state& state, function_id function, bool needs_connection,
     timeout = state.options.timeout;
     state.operations.push_back({function, id});
     state.publish_routing_locked();
-    state.release_held_locked(mode);
+    wake = state.release_held_locked(mode);
   }
+  // After the lock, as `deliver` does (docs/netio.md).
+  if (wake)
+    owner.changed.notify_all();
   if (try_caller && !state.worker->stopping()) {
     auto deadline = timeout ? runtime::clock::now() + *timeout : runtime::time_point::max();
     auto outcome = (*on_caller)(id, deadline);

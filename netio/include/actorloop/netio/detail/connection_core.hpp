@@ -226,8 +226,10 @@ public:
   /// waitables in step. The queue must not be empty.
   [[nodiscard]] detail::connection_event take_next_locked();
   /// Moves held unsolicited events into delivery (an operation started,
-  /// or asynchronous notifications turned on).
-  void release_held_locked(io_mode mode);
+  /// or asynchronous notifications turned on). True when they joined the
+  /// queue (sync and deferred mode): the caller then wakes the context's
+  /// waiters (`owner_state->changed`) after releasing the lock.
+  [[nodiscard]] bool release_held_locked(io_mode mode);
   /// Runs the released events on the worker, in order, one at a time
   /// without the lock, until none is left (called on the worker).
   void run_released();
