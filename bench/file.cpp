@@ -150,6 +150,8 @@ struct random_reads {
     result.init = [this](actors::applet_context& context) {
       for (std::size_t slot = 0; slot < reader_depth; ++slot)
         start(context, slot);
+      if (started == 0)
+        context.kill(); // the span ended before the first read (reported as a failure)
     };
     result.preselect = [](actors::applet_context&) {};
     result.postselect = [this](actors::applet_context& context,
@@ -166,7 +168,6 @@ struct random_reads {
       }
       if (completed == started)
         context.kill(); // stopped, and nothing in flight
-
       return {};
     };
     return result;
