@@ -494,7 +494,7 @@ std::pair<std::size_t, std::size_t> message_sizes() {
 
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
-  auto duration = settings.smoke ? 100ms : settings.quick ? 300ms : 1000ms;
+  auto duration = settings.smoke ? 100ms : settings.quick ? 150ms : 1000ms;
   auto where = bench::client_server_placement();
   // Every server end on the server engine's worker, every client end on the client engine's.
   auto server_engine = bench::engine_with_one_io_worker(where.server_cpu);

@@ -328,8 +328,8 @@ double raw_queue(child_process& child, const caf::actor& counter, std::int64_t t
 }
 
 int run_parent(const char* self, const bench::settings& settings) {
-  const std::int64_t rounds = settings.smoke ? 200 : settings.quick ? 2'000 : 10'000;
-  const std::int64_t items = settings.smoke ? 5'000 : settings.quick ? 100'000 : 500'000;
+  const std::int64_t rounds = settings.smoke ? 200 : settings.quick ? 500 : 10'000;
+  const std::int64_t items = settings.smoke ? 5'000 : settings.quick ? 30'000 : 500'000;
   al::nodes::enable();
   child_process child{self, "--child"};
   auto ports = child.expect("listening ");

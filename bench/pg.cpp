@@ -1312,17 +1312,17 @@ int main(int argc, char** argv) {
       !wanted("pg_copy_in_100mb"))
     bench::fail("pg: --only %s matches no record", only.c_str());
   std::signal(SIGPIPE, SIG_IGN);
-  const int seq_round_trips = settings.smoke ? 200 : settings.quick ? 2000 : 20000;
+  const int seq_round_trips = settings.smoke ? 200 : settings.quick ? 1000 : 20000;
   const int per_connection = settings.smoke ? 5 : settings.quick ? 20 : 200;
   const int notifications = settings.smoke ? 50 : settings.quick ? 200 : 2000;
-  const int warm_up_seq = settings.smoke ? 20 : 500;
+  const int warm_up_seq = settings.smoke ? 20 : settings.quick ? 200 : 500;
   const int warm_up_async = settings.smoke ? 1 : 10;
   const int warm_up_notify = settings.smoke ? 5 : 50;
-  const int insert_rows = settings.smoke ? 3000 : 100000;
+  const int insert_rows = settings.smoke ? 3000 : settings.quick ? 25000 : 100000;
   const int warm_up_insert = settings.smoke ? 1000 : 2000;
-  const std::int64_t fetch_rows = settings.smoke ? 30000 : 1000000;
+  const std::int64_t fetch_rows = settings.smoke ? 30000 : settings.quick ? 100000 : 1000000;
   const std::int64_t warm_up_fetch = 1000; // small: the peak memory is the big fetch's
-  const std::size_t copy_bytes = settings.smoke ? 1000000 : 100000000;
+  const std::size_t copy_bytes = settings.smoke ? 1000000 : settings.quick ? 10000000 : 100000000;
 
   pg_process server;
   auto allowed = bench::allowed_cpus();

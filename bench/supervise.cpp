@@ -651,7 +651,7 @@ private:
 int main(int argc, char** argv) {
   auto settings = bench::parse_arguments(argc, argv);
   const int failures = settings.smoke ? 50 : settings.quick ? 500 : 2000;
-  const int storm_children = settings.smoke ? 1000 : 10'000;
+  const int storm_children = settings.smoke ? 1000 : settings.quick ? 5'000 : 10'000;
   // A dead escript must show as an error from write, not kill us silently.
   std::signal(SIGPIPE, SIG_IGN);
   try {
