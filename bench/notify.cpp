@@ -113,8 +113,10 @@ struct latency_log {
   std::size_t arrived = 0;
 
   latency_log(int warm_up_publishes, int publishes)
-    : warm_up(static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(warm_up_publishes)),
-      expected(warm_up + static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(publishes)) {
+    : warm_up(static_cast<std::size_t>(subscribers) *
+              static_cast<std::size_t>(warm_up_publishes)),
+      expected(warm_up +
+               static_cast<std::size_t>(subscribers) * static_cast<std::size_t>(publishes)) {
     microseconds.reserve(expected - warm_up);
   }
   void add(double value) {
@@ -135,6 +137,26 @@ struct latency_log {
     return arrived;
   }
 };
+
+/// Makes `warm_up` unmeasured publishes and waits for their notifications,
+/// calls `measure_from_here`, then makes `publishes` measured ones and waits
+/// for all their notifications. Returns the seconds of the measured span.
+template <class Publish, class Start>
+double publish_and_wait(latency_log& log, const char* who, int warm_up, int publishes,
+                        Publish&& publish, Start&& measure_from_here) {
+  for (int index = 0; index < warm_up; ++index)
+    publish();
+  if (!log.wait_for(log.warm_up, 120s))
+    bench::fail("%s: only %zu of the %zu warm-up notifications arrived", who, log.arrivals(),
+                log.warm_up);
+  measure_from_here();
+  auto start = bench_clock::now();
+  for (int index = 0; index < publishes; ++index)
+    publish();
+  if (!log.wait_for(log.expected, 120s))
+    bench::fail("%s: only %zu of %zu notifications arrived", who, log.arrivals(), log.expected);
+  return bench::seconds_between(start, bench_clock::now());
+}
 
 // -- ours -----------------------------------------------------------------------------
 
@@ -171,22 +193,12 @@ fanout_result ours(runtime::engine& server_engine, runtime::engine& engine,
     if (!result || result->outcome.text != "delivered " + std::to_string(subscribers))
       bench::fail("publish reached %s", result ? result->outcome.text.c_str() : "nobody");
   };
-  for (int index = 0; index < warm_up; ++index)
-    publish();
-  if (!log.wait_for(log.warm_up, 120s))
-    bench::fail("only %zu of the %zu warm-up notifications arrived", log.arrivals(), log.warm_up);
   bench::cpu_meter meter;
-  meter.start();
-  auto start = bench_clock::now();
-  for (int index = 0; index < publishes; ++index)
-    publish();
-  if (!log.wait_for(log.expected, 120s))
-    bench::fail("only %zu of %zu notifications arrived", log.arrivals(), log.expected);
-  auto end = bench_clock::now();
+  double seconds =
+    publish_and_wait(log, "ours", warm_up, publishes, publish, [&] { meter.start(); });
   fanout_result outcome;
   outcome.cpu_s = meter.stop();
-  outcome.delivered_per_second =
-      static_cast<double>(log.measured()) / bench::seconds_between(start, end);
+  outcome.delivered_per_second = static_cast<double>(log.measured()) / seconds;
   outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
   listeners.clear();
   server.stop(1s);
@@ -285,19 +297,9 @@ fanout_result peer(int warm_up, int publishes, bench::placement where) {
     if (::recv(publisher, &done, 1, 0) != 1)
       bench::fail("peer: publisher got no answer");
   };
-  for (int index = 0; index < warm_up; ++index)
-    publish();
-  if (!log.wait_for(log.warm_up, 120s))
-    bench::fail("peer: only %zu of the %zu warm-up notifications arrived", log.arrivals(),
-                log.warm_up);
   bench::cpu_meter meter;
-  meter.start();
-  auto start = bench_clock::now();
-  for (int index = 0; index < publishes; ++index)
-    publish();
-  if (!log.wait_for(log.expected, 120s))
-    bench::fail("peer: only %zu of %zu notifications arrived", log.arrivals(), log.expected);
-  auto end = bench_clock::now();
+  double seconds =
+    publish_and_wait(log, "peer", warm_up, publishes, publish, [&] { meter.start(); });
   double cpu_s = meter.stop();
   client.join();
   server.join();
@@ -309,8 +311,7 @@ fanout_result peer(int warm_up, int publishes, bench::placement where) {
   ::close(publisher_server_side);
   ::close(listener);
   fanout_result outcome;
-  outcome.delivered_per_second =
-      static_cast<double>(log.measured()) / bench::seconds_between(start, end);
+  outcome.delivered_per_second = static_cast<double>(log.measured()) / seconds;
   outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
   outcome.cpu_s = cpu_s;
   return outcome;
@@ -534,20 +535,12 @@ fanout_result redis_peer(const redis_process& redis, int warm_up, int publishes,
                   reply ? static_cast<long long>(reply->integer) : -1LL, subscribers);
     freeReplyObject(reply);
   };
-  for (int index = 0; index < warm_up; ++index)
-    publish();
-  if (!log.wait_for(log.warm_up, 120s))
-    bench::fail("redis peer: only %zu of the %zu warm-up notifications arrived", log.arrivals(),
-                log.warm_up);
-  double server_cpu_at_start = redis.cpu_seconds();
+  double server_cpu_at_start = 0;
   bench::cpu_meter meter;
-  meter.start();
-  auto start = bench_clock::now();
-  for (int index = 0; index < publishes; ++index)
-    publish();
-  if (!log.wait_for(log.expected, 120s))
-    bench::fail("redis peer: only %zu of %zu notifications arrived", log.arrivals(), log.expected);
-  auto end = bench_clock::now();
+  double seconds = publish_and_wait(log, "redis peer", warm_up, publishes, publish, [&] {
+    server_cpu_at_start = redis.cpu_seconds();
+    meter.start();
+  });
   double cpu_s = meter.stop() + (redis.cpu_seconds() - server_cpu_at_start);
   client.join();
   if (failed.load())
@@ -556,8 +549,7 @@ fanout_result redis_peer(const redis_process& redis, int warm_up, int publishes,
     redisFree(each);
   redisFree(publisher);
   fanout_result outcome;
-  outcome.delivered_per_second =
-      static_cast<double>(log.measured()) / bench::seconds_between(start, end);
+  outcome.delivered_per_second = static_cast<double>(log.measured()) / seconds;
   outcome.p99_microseconds = bench::percentile(log.microseconds, 0.99);
   outcome.cpu_s = cpu_s;
   return outcome;
