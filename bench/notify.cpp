@@ -573,9 +573,9 @@ int main(int argc, char** argv) {
     bench::fail("notify fan-out needs about 2,200 file descriptors; the limit is %llu",
                 static_cast<unsigned long long>(files.rlim_cur));
   int publishes = settings.smoke ? 5 : settings.quick ? 50 : 200;
-  // Unmeasured publishes before each run, the same on every side: a
-  // process's first publishes to 1,000 fresh connections are slower than
-  // the rest (ours about 15 of them, raw epoll one or two).
+  // Unmeasured publishes before each run, the same on every side: a run's
+  // first publishes to its 1,000 fresh connections are slower than the rest
+  // (ours about 15 of them, raw epoll one or two).
   int warm_up = settings.smoke ? 1 : 20;
   std::signal(SIGPIPE, SIG_IGN);
   auto where = bench::client_server_placement();
@@ -601,13 +601,15 @@ int main(int argc, char** argv) {
     raw_p99.add(raw.p99_microseconds, raw.cpu_s);
     redis_p99.add(theirs.p99_microseconds, theirs.cpu_s);
   }
-  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes; every "
+  bench::comment("notify fan-out: %d subscribers, %d sequential publishes of %zu bytes after %d "
+                 "unmeasured ones (every side); every "
                  "server end on CPU %u, every subscriber end on CPU %u (ours: a server engine "
                  "and a client engine, one pinned I/O worker each; raw epoll: one server and one "
                  "client thread; Redis: redis-server and one client thread); the publisher "
                  "unpinned, its socket its own (ours: on a third engine, one unpinned I/O "
                  "worker); cpu_s includes redis-server's CPU",
-                 subscribers, publishes, payload_bytes, where.server_cpu, where.client_cpu);
+                 subscribers, publishes, payload_bytes, warm_up, where.server_cpu,
+                 where.client_cpu);
   const auto higher = bench::better::higher;
   const auto lower = bench::better::lower;
   bench::report("notify_fanout_1000", "notifications/s", higher, our_rates, "raw epoll broadcast",
