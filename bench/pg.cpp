@@ -39,7 +39,14 @@
 //                             async-mode connection's fetch_options::on_rows
 //                             in chunks of 10,000 against libpq's single-row
 //                             mode (PQsendQueryParams, PQsetSingleRowMode,
-//                             PQgetResult per row). Each side runs in a
+//                             PQgetResult per row). Two limits beside it
+//                             (rows/s only): a raw protocol reader that
+//                             sends the same messages and takes the same two
+//                             fields from each DataRow, blocking in recv
+//                             when the socket is empty, and the same reader
+//                             spinning on a non-blocking recv (never asleep,
+//                             so what the server delivers: the ceiling of
+//                             any client on this host). Each side runs in a
 //                             child process of its own, so that the peak
 //                             memory is its own: _peak_mib is how far the
 //                             peak RSS rose during the fetch.
@@ -91,9 +98,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -1243,10 +1253,178 @@ fetch_run libpq_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   return outcome;
 }
 
-/// The child's main: `--pg-fetch-child ours|libpq <port> <cpu> <rows> <warm-up rows>`.
+/// The limits: the same extended query with binary results over a plain
+/// socket (PostgreSQL documentation, 55.2.3 "Extended Query"), the replies
+/// read in 64 KiB pieces (our read size) and walked message by message, only
+/// the two fields every side sums taken from each DataRow. No client does
+/// less per row. Blocking, it sleeps in recv whenever the socket is empty,
+/// as a client that parks does; spinning (`MSG_DONTWAIT` in a loop) it never
+/// sleeps, so the server's sends never have to wake it: its rate is what the
+/// server and the loopback deliver on this host, the ceiling of any client.
+class raw_pg_reader {
+public:
+  raw_pg_reader(std::uint16_t port, bool spin) : spin_(spin) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      bench::fail("raw reader: cannot connect to 127.0.0.1:%u: %s", port, std::strerror(errno));
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // StartupMessage, protocol 3.0: user and database, then the empty name.
+    std::string startup;
+    put_int32(startup, 196608);
+    for (const char* part : {"user", "trust_user", "database", "postgres"})
+      startup.append(part, std::strlen(part) + 1);
+    startup.push_back('\0');
+    std::string message;
+    put_int32(message, static_cast<std::int32_t>(startup.size() + 4));
+    send_all(message + startup);
+    read_until_ready(nullptr);
+  }
+  ~raw_pg_reader() {
+    send_all(std::string{'X', 0, 0, 0, 4}); // Terminate
+    ::close(fd_);
+  }
+  raw_pg_reader(const raw_pg_reader&) = delete;
+  raw_pg_reader& operator=(const raw_pg_reader&) = delete;
+
+  /// Parse, Bind (every result column binary), Describe, Execute, Sync, as
+  /// PQsendQueryParams sends them; then the rows until ReadyForQuery.
+  void fetch(const std::string& sql, fetch_totals& totals) {
+    std::string out;
+    std::string body;
+    body.push_back('\0'); // the unnamed statement
+    body.append(sql.c_str(), sql.size() + 1);
+    put_int16(body, 0); // no parameter types
+    frame(out, 'P', body);
+    body.clear();
+    body.append(2, '\0'); // the unnamed portal and statement
+    put_int16(body, 0);   // no parameter formats
+    put_int16(body, 0);   // no parameters
+    put_int16(body, 1);   // one result format for every column:
+    put_int16(body, 1);   // binary
+    frame(out, 'B', body);
+    frame(out, 'D', std::string{'P', '\0'});
+    body.assign(1, '\0');
+    put_int32(body, 0); // every row
+    frame(out, 'E', body);
+    frame(out, 'S', {});
+    send_all(out);
+    read_until_ready(&totals);
+  }
+
+private:
+  static void put_int32(std::string& out, std::int32_t value) {
+    auto wire = htobe32(static_cast<std::uint32_t>(value));
+    out.append(reinterpret_cast<const char*>(&wire), sizeof wire);
+  }
+  static void put_int16(std::string& out, std::int16_t value) {
+    auto wire = htobe16(static_cast<std::uint16_t>(value));
+    out.append(reinterpret_cast<const char*>(&wire), sizeof wire);
+  }
+  static void frame(std::string& out, char type, const std::string& body) {
+    out.push_back(type);
+    put_int32(out, static_cast<std::int32_t>(body.size() + 4));
+    out += body;
+  }
+  static std::uint32_t read_uint32(const unsigned char* at) {
+    std::uint32_t wire = 0;
+    std::memcpy(&wire, at, sizeof wire);
+    return be32toh(wire);
+  }
+  void send_all(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      auto wrote = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (wrote <= 0)
+        bench::fail("raw reader: send failed: %s", std::strerror(errno));
+      sent += static_cast<std::size_t>(wrote);
+    }
+  }
+  /// Reads messages until ReadyForQuery, adding every DataRow to `totals`
+  /// (when given); an ErrorResponse fails the benchmark with its text.
+  void read_until_ready(fetch_totals* totals) {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    for (;;) {
+      // Walk the whole messages in [begin, end).
+      while (end - begin >= 5) {
+        const unsigned char* at = buffer_.data() + begin;
+        std::size_t length = read_uint32(at + 1);
+        if (length < 4)
+          bench::fail("raw reader: a message of length %zu", length);
+        if (end - begin < length + 1) {
+          if (length + 1 > buffer_.size())
+            buffer_.resize(length + 1);
+          break;
+        }
+        char type = static_cast<char>(at[0]);
+        if (type == 'D' && totals != nullptr) {
+          // Int16 column count, then (Int32 length, bytes) per column.
+          std::uint64_t id = 0;
+          std::memcpy(&id, at + 11, sizeof id);
+          totals->id_sum += static_cast<std::int64_t>(be64toh(id));
+          totals->text_bytes += static_cast<std::int32_t>(read_uint32(at + 19));
+          ++totals->rows;
+        } else if (type == 'E') {
+          bench::fail("raw reader: the server reported an error: %.*s",
+                      static_cast<int>(length - 4), reinterpret_cast<const char*>(at + 5));
+        } else if (type == 'Z') {
+          return;
+        }
+        begin += length + 1;
+      }
+      // Keep the partial message, read more behind it.
+      std::memmove(buffer_.data(), buffer_.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+      auto want = std::min(read_bytes, buffer_.size() - end);
+      auto got = ::recv(fd_, buffer_.data() + end, want, spin_ ? MSG_DONTWAIT : 0);
+      if (got < 0 && spin_ && (errno == EAGAIN || errno == EWOULDBLOCK))
+        continue;
+      if (got <= 0)
+        bench::fail("raw reader: receiving failed: %s",
+                    got == 0 ? "the server closed the connection" : std::strerror(errno));
+      end += static_cast<std::size_t>(got);
+    }
+  }
+
+  static constexpr std::size_t read_bytes = 64 * 1024;
+  bool spin_ = false;
+  int fd_ = -1;
+  std::vector<unsigned char> buffer_ = std::vector<unsigned char>(2 * read_bytes);
+};
+
+fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
+                          std::int64_t warm_up, bool spin) {
+  bench::pin_this_thread(cpu);
+  fetch_run outcome;
+  outcome.cpu = cpu;
+  raw_pg_reader reader{port, spin};
+  fetch_totals totals;
+  reader.fetch(fetch_sql(warm_up), totals);
+  check_totals(totals, warm_up, "raw reader");
+  totals = {};
+  auto baseline = reset_peak_memory();
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  reader.fetch(fetch_sql(rows), totals);
+  auto end = bench_clock::now();
+  outcome.cpu_s = meter.stop();
+  outcome.peak_mib = peak_growth_mib(baseline);
+  outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
+  check_totals(totals, rows, "raw reader");
+  return outcome;
+}
+
+/// The child's main: `--pg-fetch-child ours|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>`.
 int fetch_child_main(int argc, char** argv) {
   if (argc != 7)
-    bench::fail("usage: %s %s ours|libpq <port> <cpu> <rows> <warm-up rows>", argv[0],
+    bench::fail("usage: %s %s ours|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>", argv[0],
                 fetch_child_flag);
   char* no_arguments[] = {argv[0], nullptr};
   (void)bench::parse_arguments(1, no_arguments); // the timer slack of every benchmark
@@ -1260,8 +1438,11 @@ int fetch_child_main(int argc, char** argv) {
     print_fetch_run(ours_fetch_child(port, cpu, rows, warm_up));
   else if (side == "libpq")
     print_fetch_run(libpq_fetch_child(port, cpu, rows, warm_up));
+  else if (side == "raw" || side == "raw-spin")
+    print_fetch_run(raw_fetch_child(port, cpu, rows, warm_up, side == "raw-spin"));
   else
-    bench::fail("%s: side must be ours or libpq, not %s", fetch_child_flag, argv[2]);
+    bench::fail("%s: side must be ours, libpq, raw or raw-spin, not %s", fetch_child_flag,
+                argv[2]);
   return 0;
 }
 
@@ -1351,7 +1532,8 @@ int main(int argc, char** argv) {
   auto self = own_executable();
 
   bench::side seq_ours, seq_peer, async_ours, async_peer, p50_ours, p50_peer, p99_ours,
-    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_peer, peak_ours, peak_peer,
+    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_peer, fetch_raw, fetch_raw_spin,
+    peak_ours, peak_peer,
     copy_ours, copy_peer;
   std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
@@ -1429,6 +1611,16 @@ int main(int argc, char** argv) {
                                                                   cpu, fetch_rows, warm_up_fetch);
                                     fetch_peer.add(theirs.value, theirs.cpu_s);
                                     peak_peer.add(theirs.peak_mib, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = run_fetch_child(self, "raw", server.port(), cpu,
+                                                               fetch_rows, warm_up_fetch);
+                                    fetch_raw.add(raw.value, raw.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = run_fetch_child(self, "raw-spin", server.port(),
+                                                               cpu, fetch_rows, warm_up_fetch);
+                                    fetch_raw_spin.add(raw.value, raw.cpu_s);
                                   }});
 
     if (wanted("pg_copy_in_100mb"))
@@ -1458,9 +1650,10 @@ int main(int argc, char** argv) {
                  "pipeline mode on one thread pinned to that worker's CPU",
                  insert_rows, insert_sync_every);
   bench::comment("pg_fetch_1m_rows: %lld rows (int8, text) in binary, ours async mode with "
-                 "on_rows in chunks of %u (at most %zu rows buffered), libpq single-row mode; "
-                 "each side in a child process of its own; _peak_mib: peak RSS rise during "
-                 "the fetch",
+                 "on_rows in chunks of %u (at most %zu rows buffered), libpq single-row mode, "
+                 "and two raw protocol readers (limits: blocking recv, and spinning recv, the "
+                 "server's own ceiling); each side in a child process of its own; _peak_mib: "
+                 "peak RSS rise during the fetch",
                  static_cast<long long>(fetch_rows), fetch_chunk_rows, peak_buffered_rows);
   bench::comment("pg_copy_in_100mb: COPY FROM STDIN of %.1f MB (%lld text rows, %zu pieces "
                  "of ~64 KiB made before the runs); ours async mode copy_in, libpq "
@@ -1470,6 +1663,7 @@ int main(int argc, char** argv) {
   const auto higher = bench::better::higher;
   const auto lower = bench::better::lower;
   const auto alternative = bench::peer_kind::alternative;
+  const auto limit = bench::peer_kind::limit;
   if (wanted("pg_select1_seq"))
     bench::report("pg_select1_seq", "queries/s", higher, seq_ours, "libpq PQexec", alternative,
                   seq_peer);
@@ -1488,6 +1682,10 @@ int main(int argc, char** argv) {
   if (wanted("pg_fetch_1m_rows")) {
     bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours, "libpq single-row mode",
                   alternative, fetch_peer);
+    bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours,
+                  "raw protocol reader, blocking recv", limit, fetch_raw);
+    bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours,
+                  "raw protocol reader, spinning recv", limit, fetch_raw_spin);
     bench::report("pg_fetch_1m_rows_peak_mib", "MiB", lower, peak_ours, "libpq single-row mode",
                   alternative, peak_peer);
   }
