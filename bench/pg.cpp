@@ -1073,6 +1073,9 @@ measured libpq_copy(const pg_process& server, const std::vector<pid_t>& our_thre
 
 constexpr std::uint32_t fetch_chunk_rows = 10000;
 constexpr const char* fetch_child_flag = "--pg-fetch-child";
+/// pg_fetch_1m_rows_spin: how long our idle I/O workers poll before they
+/// sleep (io_pool_options::spin), as pingpong_cross_scheduler_spin's 50 µs.
+constexpr runtime::duration fetch_spin = std::chrono::microseconds(50);
 
 std::string fetch_sql(std::int64_t rows) {
   return "SELECT id, payload FROM bench_fetch WHERE id <= " + std::to_string(rows);
@@ -1152,7 +1155,7 @@ void check_totals(const fetch_totals& totals, std::int64_t rows, const char* sid
 /// runs there, where the worker also reads and decodes, as libpq's one
 /// thread does.
 fetch_run ours_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
-                           std::int64_t warm_up) {
+                           std::int64_t warm_up, runtime::duration spin) {
   auto allowed = bench::allowed_cpus();
   std::vector<unsigned> cpus(allowed.begin(),
                              allowed.begin() + static_cast<std::ptrdiff_t>(
@@ -1160,6 +1163,7 @@ fetch_run ours_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   runtime::engine engine;
   netio::io_pool_options pool;
   pool.workers = io_workers;
+  pool.spin = spin;
   for (unsigned cpu : cpus)
     pool.cpus.add(cpu);
   netio::start_io_workers(engine, pool);
@@ -1421,10 +1425,10 @@ fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   return outcome;
 }
 
-/// The child's main: `--pg-fetch-child ours|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>`.
+/// The child's main: `--pg-fetch-child ours|ours-spin|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>`.
 int fetch_child_main(int argc, char** argv) {
   if (argc != 7)
-    bench::fail("usage: %s %s ours|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>", argv[0],
+    bench::fail("usage: %s %s ours|ours-spin|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>", argv[0],
                 fetch_child_flag);
   char* no_arguments[] = {argv[0], nullptr};
   (void)bench::parse_arguments(1, no_arguments); // the timer slack of every benchmark
@@ -1435,13 +1439,15 @@ int fetch_child_main(int argc, char** argv) {
   std::int64_t rows = std::atoll(argv[5]);
   std::int64_t warm_up = std::atoll(argv[6]);
   if (side == "ours")
-    print_fetch_run(ours_fetch_child(port, cpu, rows, warm_up));
+    print_fetch_run(ours_fetch_child(port, cpu, rows, warm_up, runtime::duration::zero()));
+  else if (side == "ours-spin")
+    print_fetch_run(ours_fetch_child(port, cpu, rows, warm_up, fetch_spin));
   else if (side == "libpq")
     print_fetch_run(libpq_fetch_child(port, cpu, rows, warm_up));
   else if (side == "raw" || side == "raw-spin")
     print_fetch_run(raw_fetch_child(port, cpu, rows, warm_up, side == "raw-spin"));
   else
-    bench::fail("%s: side must be ours, libpq, raw or raw-spin, not %s", fetch_child_flag,
+    bench::fail("%s: side must be ours, ours-spin, libpq, raw or raw-spin, not %s", fetch_child_flag,
                 argv[2]);
   return 0;
 }
@@ -1532,7 +1538,7 @@ int main(int argc, char** argv) {
   auto self = own_executable();
 
   bench::side seq_ours, seq_peer, async_ours, async_peer, p50_ours, p50_peer, p99_ours,
-    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_peer, fetch_raw, fetch_raw_spin,
+    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer, fetch_raw, fetch_raw_spin,
     peak_ours, peak_peer,
     copy_ours, copy_peer;
   std::size_t peak_buffered_rows = 0;
@@ -1613,6 +1619,11 @@ int main(int argc, char** argv) {
                                     peak_peer.add(theirs.peak_mib, theirs.cpu_s);
                                   },
                                   [&] {
+                                    auto spun = run_fetch_child(self, "ours-spin", server.port(),
+                                                                cpu, fetch_rows, warm_up_fetch);
+                                    fetch_ours_spin.add(spun.value, spun.cpu_s);
+                                  },
+                                  [&] {
                                     auto raw = run_fetch_child(self, "raw", server.port(), cpu,
                                                                fetch_rows, warm_up_fetch);
                                     fetch_raw.add(raw.value, raw.cpu_s);
@@ -1652,8 +1663,9 @@ int main(int argc, char** argv) {
   bench::comment("pg_fetch_1m_rows: %lld rows (int8, text) in binary, ours async mode with "
                  "on_rows in chunks of %u (at most %zu rows buffered), libpq single-row mode, "
                  "and two raw protocol readers (limits: blocking recv, and spinning recv, the "
-                 "server's own ceiling); each side in a child process of its own; _peak_mib: "
-                 "peak RSS rise during the fetch",
+                 "server's own ceiling); _spin: ours with io_pool_options::spin = 50us; each "
+                 "side in a child process of its own; _peak_mib: peak RSS rise during the "
+                 "fetch",
                  static_cast<long long>(fetch_rows), fetch_chunk_rows, peak_buffered_rows);
   bench::comment("pg_copy_in_100mb: COPY FROM STDIN of %.1f MB (%lld text rows, %zu pieces "
                  "of ~64 KiB made before the runs); ours async mode copy_in, libpq "
@@ -1685,6 +1697,10 @@ int main(int argc, char** argv) {
     bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours,
                   "raw protocol reader, blocking recv", limit, fetch_raw);
     bench::report("pg_fetch_1m_rows", "rows/s", higher, fetch_ours,
+                  "raw protocol reader, spinning recv", limit, fetch_raw_spin);
+    bench::report("pg_fetch_1m_rows_spin", "rows/s", higher, fetch_ours_spin,
+                  "libpq single-row mode", alternative, fetch_peer);
+    bench::report("pg_fetch_1m_rows_spin", "rows/s", higher, fetch_ours_spin,
                   "raw protocol reader, spinning recv", limit, fetch_raw_spin);
     bench::report("pg_fetch_1m_rows_peak_mib", "MiB", lower, peak_ours, "libpq single-row mode",
                   alternative, peak_peer);

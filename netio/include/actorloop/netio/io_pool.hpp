@@ -30,8 +30,19 @@ struct io_pool_options {
   runtime::cpu_set cpus;
   /// Thread priority of every worker; empty = inherit.
   std::optional<runtime::thread_priority> priority;
+  /// How long an idle worker keeps polling its sockets and its mailbox
+  /// (`epoll_wait` with a zero timeout, in a loop) before it sleeps in
+  /// `epoll_wait`. Zero (the default) sleeps at once. A worker that spins
+  /// is on its CPU for up to this long after its last work, every time it
+  /// goes idle: readiness that comes within the spin is handled without a
+  /// wake-up (the sender's kernel then has no sleeping thread to wake, and
+  /// the worker no switch back in), which pays where a peer streams data a
+  /// little slower than the worker consumes it, at the price of that CPU
+  /// time. A timer due within the spin ends it.
+  runtime::duration spin{0};
 
-  /// Parses "workers=2:cpus=0-1:priority=fifo/10" (every part optional).
+  /// Parses "workers=2:cpus=0-1:priority=fifo/10:spin=50us" (every part
+  /// optional; spin takes ns, us or ms as `scheduler_options::parse` does).
   /// Throws `netio::error` with `errc::bad_configuration` naming the part.
   [[nodiscard]] static io_pool_options parse(std::string_view text);
 };
@@ -53,6 +64,11 @@ struct io_worker_stats {
   /// The worker thread's kernel thread id (for /proc, `top -H`,
   /// sched_getaffinity), so a user can check where I/O runs.
   int native_thread = 0;
+  /// With `io_pool_options::spin`: the times the worker went idle and
+  /// spun, and how many of those spins found readiness or a command before
+  /// they ran out (the rest ended in a sleep, or at a timer).
+  std::uint64_t spins = 0;
+  std::uint64_t spins_found_work = 0;
 };
 
 /// Starts the engine's I/O workers with `options`. Call at most once, before

@@ -92,7 +92,12 @@ public:
   void return_read_buffer() noexcept { read_buffer_lent_ = false; }
 
 private:
-  void dispatch(int timeout_milliseconds) noexcept;
+  /// One epoll_wait and the handling of what it returned; the number of
+  /// events (0 on timeout, negative on failure, e.g. EINTR).
+  int dispatch(int timeout_milliseconds) noexcept;
+  /// Polls (`dispatch(0)`) until something is ready, `spin_` has passed or
+  /// `deadline` (if any) is reached; true if something was ready.
+  bool spin_before_sleep(const runtime::time_point* deadline) noexcept;
 
   runtime::engine& engine_;
   const std::size_t index_;
@@ -122,6 +127,9 @@ private:
   std::atomic<std::uint64_t> readiness_events_{0};
   std::atomic<std::uint64_t> commands_{0};
   std::atomic<std::uint64_t> interest_changes_{0};
+  runtime::duration spin_{0}; // set by start, before the thread runs
+  std::atomic<std::uint64_t> spins_{0};
+  std::atomic<std::uint64_t> spins_found_work_{0};
   std::atomic<std::size_t> socket_count_{0};
 };
 
