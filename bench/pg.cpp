@@ -15,7 +15,11 @@
 //                             in non-blocking mode (PQsendQuery, PQflush,
 //                             PQconsumeInput, PQisBusy, PQgetResult) driven
 //                             by one epoll loop per I/O worker we use, each
-//                             owning the same share of the connections.
+//                             owning the same share of the connections; and
+//                             against the same loops over raw protocol
+//                             readers (limit: a simple Query per round trip,
+//                             the reply walked message by message, its one
+//                             row checked, nothing else).
 //  pg_notify_latency_p50/_p99 from just before NOTIFY is sent to the
 //                             notification callback: an async-mode listener
 //                             with asynchronous notifications against a
@@ -452,6 +456,62 @@ void libpq_loop_run(libpq_loop& loop, int queries) {
   }
 }
 
+/// Runs `loops` threads, thread i pinned to `cpus[i % size]`: each runs
+/// `run(i, warm_up)`, they all meet, the measured span runs
+/// `run(i, per_connection)` on every thread, and they meet again. The
+/// round trips per second over all `connections` and the CPU seconds of
+/// `our_threads` (the other side's idle threads) and these over the span.
+template <class Run>
+measured run_pinned_loops(std::size_t loops, const std::vector<pid_t>& our_threads,
+                          const std::vector<unsigned>& cpus, int connections, int per_connection,
+                          int warm_up, Run run) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int warmed = 0;
+  bool go = false;
+  int finished = 0;
+  bench_clock::time_point start;
+  bench_clock::time_point end;
+  bench::cpu_meter meter{our_threads};
+  std::vector<std::thread> threads;
+  for (std::size_t index = 0; index < loops; ++index)
+    threads.emplace_back([&, index] {
+      bench::pin_this_thread(cpus[index % cpus.size()]);
+      run(index, warm_up);
+      {
+        std::unique_lock guard{mutex};
+        ++warmed;
+        changed.notify_all();
+        changed.wait(guard, [&] { return go; });
+      }
+      run(index, per_connection);
+      std::unique_lock guard{mutex};
+      if (++finished == static_cast<int>(loops)) {
+        end = bench_clock::now();
+        changed.notify_all();
+      }
+      // Stay alive until the CPU time is read (cpu_meter counts live threads).
+      changed.wait(guard, [&] { return finished < 0; });
+    });
+  double cpu_s = 0;
+  {
+    std::unique_lock guard{mutex};
+    changed.wait(guard, [&] { return warmed == static_cast<int>(loops); });
+    meter.start();
+    start = bench_clock::now();
+    go = true;
+    changed.notify_all();
+    changed.wait(guard, [&] { return finished == static_cast<int>(loops); });
+    cpu_s = meter.stop();
+    finished = -1;
+    changed.notify_all();
+  }
+  for (auto& thread : threads)
+    thread.join();
+  return {static_cast<double>(per_connection) * connections / bench::seconds_between(start, end),
+          cpu_s};
+}
+
 measured libpq_async(const pg_process& server, const std::vector<pid_t>& our_threads,
                      const std::vector<unsigned>& cpus, int per_connection, int warm_up) {
   std::vector<libpq_loop> loops(io_workers);
@@ -473,58 +533,16 @@ measured libpq_async(const pg_process& server, const std::vector<pid_t>& our_thr
         bench::fail("libpq: epoll_ctl failed: %s", std::strerror(errno));
     }
   }
-  // Each loop thread: warm up, meet the others, run the measured span, meet again.
-  std::mutex mutex;
-  std::condition_variable changed;
-  int warmed = 0;
-  bool go = false;
-  int finished = 0;
-  bench_clock::time_point start;
-  bench_clock::time_point end;
-  bench::cpu_meter meter{our_threads};
-  std::vector<std::thread> threads;
-  for (std::size_t index = 0; index < io_workers; ++index)
-    threads.emplace_back([&, index] {
-      bench::pin_this_thread(cpus[index % cpus.size()]);
-      libpq_loop_run(loops[index], warm_up);
-      {
-        std::unique_lock guard{mutex};
-        ++warmed;
-        changed.notify_all();
-        changed.wait(guard, [&] { return go; });
-      }
-      libpq_loop_run(loops[index], per_connection);
-      std::unique_lock guard{mutex};
-      if (++finished == static_cast<int>(io_workers)) {
-        end = bench_clock::now();
-        changed.notify_all();
-      }
-      // Stay alive until the CPU time is read (cpu_meter counts live threads).
-      changed.wait(guard, [&] { return finished < 0; });
-    });
-  double cpu_s = 0;
-  {
-    std::unique_lock guard{mutex};
-    changed.wait(guard, [&] { return warmed == static_cast<int>(io_workers); });
-    meter.start();
-    start = bench_clock::now();
-    go = true;
-    changed.notify_all();
-    changed.wait(guard, [&] { return finished == static_cast<int>(io_workers); });
-    cpu_s = meter.stop();
-    finished = -1;
-    changed.notify_all();
-  }
-  for (auto& thread : threads)
-    thread.join();
+  auto outcome = run_pinned_loops(io_workers, our_threads, cpus, async_connections,
+                                  per_connection, warm_up, [&](std::size_t index, int queries) {
+                                    libpq_loop_run(loops[index], queries);
+                                  });
   for (auto& loop : loops) {
     ::close(loop.epoll);
     for (PGconn* connection : loop.connections)
       PQfinish(connection);
   }
-  return {static_cast<double>(per_connection) * async_connections /
-            bench::seconds_between(start, end),
-          cpu_s};
+  return outcome;
 }
 
 // -- pg_notify_latency ------------------------------------------------------------
@@ -1319,6 +1337,27 @@ public:
     send_all(out);
     read_until_ready(&totals);
   }
+  /// The descriptor, for an epoll loop (`select_one_async`).
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  /// Sends `SELECT 1` as a simple Query, as PQsendQuery does.
+  void send_select_one() {
+    static const std::string query = [] {
+      std::string out;
+      std::string body = "SELECT 1";
+      body.push_back('\0');
+      frame(out, 'Q', body);
+      return out;
+    }();
+    send_all(query);
+  }
+  /// After the socket turned readable: reads what is there without
+  /// blocking and walks it; true once the query's ReadyForQuery came. Its
+  /// one DataRow must hold the text "1".
+  [[nodiscard]] bool ready_after_read() {
+    if (read_more(true) < 0)
+      return false;
+    return walk(nullptr);
+  }
 
 private:
   static void put_int32(std::string& out, std::int32_t value) {
@@ -1351,56 +1390,130 @@ private:
   /// Reads messages until ReadyForQuery, adding every DataRow to `totals`
   /// (when given); an ErrorResponse fails the benchmark with its text.
   void read_until_ready(fetch_totals* totals) {
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    for (;;) {
-      // Walk the whole messages in [begin, end).
-      while (end - begin >= 5) {
-        const unsigned char* at = buffer_.data() + begin;
-        std::size_t length = read_uint32(at + 1);
-        if (length < 4)
-          bench::fail("raw reader: a message of length %zu", length);
-        if (end - begin < length + 1) {
-          if (length + 1 > buffer_.size())
-            buffer_.resize(length + 1);
-          break;
-        }
-        char type = static_cast<char>(at[0]);
-        if (type == 'D' && totals != nullptr) {
-          // Int16 column count, then (Int32 length, bytes) per column.
+    while (!walk(totals)) {
+      auto got = read_more(spin_);
+      if (got < 0)
+        continue; // spinning: nothing there yet
+    }
+  }
+
+  /// Walks the whole messages buffered; true at ReadyForQuery (consumed).
+  bool walk(fetch_totals* totals) {
+    while (end_ - begin_ >= 5) {
+      const unsigned char* at = buffer_.data() + begin_;
+      std::size_t length = read_uint32(at + 1);
+      if (length < 4)
+        bench::fail("raw reader: a message of length %zu", length);
+      if (end_ - begin_ < length + 1) {
+        if (length + 1 > buffer_.size())
+          buffer_.resize(length + 1);
+        break;
+      }
+      char type = static_cast<char>(at[0]);
+      begin_ += length + 1;
+      if (type == 'D') {
+        // Int16 column count, then (Int32 length, bytes) per column.
+        if (totals != nullptr) {
           std::uint64_t id = 0;
           std::memcpy(&id, at + 11, sizeof id);
           totals->id_sum += static_cast<std::int64_t>(be64toh(id));
           totals->text_bytes += static_cast<std::int32_t>(read_uint32(at + 19));
           ++totals->rows;
-        } else if (type == 'E') {
-          bench::fail("raw reader: the server reported an error: %.*s",
-                      static_cast<int>(length - 4), reinterpret_cast<const char*>(at + 5));
-        } else if (type == 'Z') {
-          return;
+        } else if (length != 11 || read_uint32(at + 7) != 1 || at[11] != '1') {
+          bench::fail("raw reader: SELECT 1 gave another row");
         }
-        begin += length + 1;
+      } else if (type == 'E') {
+        bench::fail("raw reader: the server reported an error: %.*s",
+                    static_cast<int>(length - 4), reinterpret_cast<const char*>(at + 5));
+      } else if (type == 'Z') {
+        return true;
       }
-      // Keep the partial message, read more behind it.
-      std::memmove(buffer_.data(), buffer_.data() + begin, end - begin);
-      end -= begin;
-      begin = 0;
-      auto want = std::min(read_bytes, buffer_.size() - end);
-      auto got = ::recv(fd_, buffer_.data() + end, want, spin_ ? MSG_DONTWAIT : 0);
-      if (got < 0 && spin_ && (errno == EAGAIN || errno == EWOULDBLOCK))
-        continue;
-      if (got <= 0)
-        bench::fail("raw reader: receiving failed: %s",
-                    got == 0 ? "the server closed the connection" : std::strerror(errno));
-      end += static_cast<std::size_t>(got);
     }
+    return false;
+  }
+  /// Keeps the partial message at the front and reads behind it: the bytes
+  /// read, or -1 when `dont_wait` and there was nothing.
+  long read_more(bool dont_wait) {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    auto want = std::min(read_bytes, buffer_.size() - end_);
+    auto got = ::recv(fd_, buffer_.data() + end_, want, dont_wait ? MSG_DONTWAIT : 0);
+    if (got < 0 && dont_wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return -1;
+    if (got <= 0)
+      bench::fail("raw reader: receiving failed: %s",
+                  got == 0 ? "the server closed the connection" : std::strerror(errno));
+    end_ += static_cast<std::size_t>(got);
+    return got;
   }
 
   static constexpr std::size_t read_bytes = 64 * 1024;
   bool spin_ = false;
   int fd_ = -1;
+  std::size_t begin_ = 0; // the unread bytes of buffer_: [begin_, end_)
+  std::size_t end_ = 0;
   std::vector<unsigned char> buffer_ = std::vector<unsigned char>(2 * read_bytes);
 };
+
+/// pg_select1_async_100conn's limit: the same 100 connections as raw
+/// protocol readers, split between the same pinned threads as libpq's
+/// loops, each thread an epoll loop that sends a connection's next
+/// `SELECT 1` (a simple Query, as PQsendQuery) when the previous one's
+/// ReadyForQuery came, checking its one row. The least a client can do per
+/// query: what is left is the server's work and the loopback's.
+measured raw_async(const pg_process& server, const std::vector<pid_t>& our_threads,
+                   const std::vector<unsigned>& cpus, int per_connection, int warm_up) {
+  struct loop {
+    std::vector<std::unique_ptr<raw_pg_reader>> connections;
+    std::vector<int> remaining;
+    int epoll = -1;
+  };
+  std::vector<loop> loops(io_workers);
+  for (int index = 0; index < async_connections; ++index) {
+    auto& each = loops[static_cast<std::size_t>(index) % io_workers];
+    each.connections.push_back(std::make_unique<raw_pg_reader>(server.port(), false));
+    each.remaining.push_back(0);
+  }
+  for (auto& each : loops) {
+    each.epoll = epoll_create1(EPOLL_CLOEXEC);
+    for (std::size_t index = 0; index < each.connections.size(); ++index) {
+      epoll_event add{};
+      add.events = EPOLLIN;
+      add.data.u64 = index;
+      if (epoll_ctl(each.epoll, EPOLL_CTL_ADD, each.connections[index]->fd(), &add) != 0)
+        bench::fail("raw reader: epoll_ctl failed: %s", std::strerror(errno));
+    }
+  }
+  auto run = [&](std::size_t which, int queries) {
+    auto& each = loops[which];
+    std::size_t active = each.connections.size();
+    for (std::size_t index = 0; index < each.connections.size(); ++index) {
+      each.remaining[index] = queries;
+      each.connections[index]->send_select_one();
+    }
+    epoll_event events[128];
+    while (active > 0) {
+      int ready = epoll_wait(each.epoll, events, 128, 10000);
+      if (ready <= 0)
+        bench::fail("raw reader: epoll_wait gave %d (%s)", ready, std::strerror(errno));
+      for (int event = 0; event < ready; ++event) {
+        auto index = static_cast<std::size_t>(events[event].data.u64);
+        if (!each.connections[index]->ready_after_read())
+          continue;
+        if (--each.remaining[index] > 0)
+          each.connections[index]->send_select_one();
+        else
+          --active;
+      }
+    }
+  };
+  auto outcome = run_pinned_loops(io_workers, our_threads, cpus, async_connections,
+                                  per_connection, warm_up, run);
+  for (auto& each : loops)
+    ::close(each.epoll);
+  return outcome; // each reader says Terminate and closes as it goes
+}
 
 fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
                           std::int64_t warm_up, bool spin) {
@@ -1537,7 +1650,7 @@ int main(int argc, char** argv) {
   auto copy_rows = wanted("pg_copy_in_100mb") ? make_copy_data(copy_bytes) : copy_data{};
   auto self = own_executable();
 
-  bench::side seq_ours, seq_peer, async_ours, async_peer, p50_ours, p50_peer, p99_ours,
+  bench::side seq_ours, seq_peer, async_ours, async_peer, async_raw, p50_ours, p50_peer, p99_ours,
     p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer, fetch_raw, fetch_raw_spin,
     peak_ours, peak_peer,
     copy_ours, copy_peer;
@@ -1570,6 +1683,11 @@ int main(int argc, char** argv) {
                                     auto theirs = libpq_async(server, our_threads, cpus,
                                                               per_connection, warm_up_async);
                                     async_peer.add(theirs.value, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = raw_async(server, our_threads, cpus,
+                                                         per_connection, warm_up_async);
+                                    async_raw.add(raw.value, raw.cpu_s);
                                   }});
 
     if (wanted("pg_notify_latency_p50") || wanted("pg_notify_latency_p99")) {
@@ -1682,6 +1800,9 @@ int main(int argc, char** argv) {
   if (wanted("pg_select1_async_100conn"))
     bench::report("pg_select1_async_100conn", "queries/s", higher, async_ours,
                   "libpq non-blocking, epoll loop per thread", alternative, async_peer);
+  if (wanted("pg_select1_async_100conn"))
+    bench::report("pg_select1_async_100conn", "queries/s", higher, async_ours,
+                  "raw protocol readers, epoll loop per thread", limit, async_raw);
   if (wanted("pg_notify_latency_p50") || wanted("pg_notify_latency_p99")) {
     bench::report("pg_notify_latency_p50", "us", lower, p50_ours,
                   "libpq PQnotifies on socket readiness", alternative, p50_peer);
