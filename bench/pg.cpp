@@ -6,7 +6,8 @@
 //
 //  pg_select1_seq             `SELECT 1` round trips per second, one after
 //                             the other: a sync-mode pg::connection against
-//                             PQexec.
+//                             PQexec, and against a raw protocol reader
+//                             spinning on recv for each answer (limit).
 //  pg_select1_async_100conn   `SELECT 1` round trips per second over 100
 //                             connections, each starting its next query when
 //                             the previous one completes: async-mode
@@ -1350,6 +1351,11 @@ public:
     }();
     send_all(query);
   }
+  /// One `SELECT 1` round trip, blocking (or spinning) until its answer.
+  void select_one() {
+    send_select_one();
+    read_until_ready(nullptr);
+  }
   /// After the socket turned readable: reads what is there without
   /// blocking and walks it; true once the query's ReadyForQuery came. Its
   /// one DataRow must hold the text "1".
@@ -1455,6 +1461,24 @@ private:
   std::size_t end_ = 0;
   std::vector<unsigned char> buffer_ = std::vector<unsigned char>(2 * read_bytes);
 };
+
+/// pg_select1_seq's limit: the same round trips over one raw protocol
+/// reader on the calling thread that spins on a non-blocking recv for each
+/// answer, so neither its CPU nor a wake-up on its side is in the round
+/// trip: what is left is the server's and the loopback's part.
+measured raw_seq(const pg_process& server, const std::vector<pid_t>& our_threads,
+                 int round_trips, int warm_up) {
+  raw_pg_reader reader{server.port(), true};
+  for (int index = 0; index < warm_up; ++index)
+    reader.select_one();
+  bench::cpu_meter meter{our_threads};
+  meter.start();
+  auto start = bench_clock::now();
+  for (int index = 0; index < round_trips; ++index)
+    reader.select_one();
+  auto end = bench_clock::now();
+  return {round_trips / bench::seconds_between(start, end), meter.stop()};
+}
 
 /// pg_select1_async_100conn's limit: the same 100 connections as raw
 /// protocol readers, split between the same pinned threads as libpq's
@@ -1650,7 +1674,7 @@ int main(int argc, char** argv) {
   auto copy_rows = wanted("pg_copy_in_100mb") ? make_copy_data(copy_bytes) : copy_data{};
   auto self = own_executable();
 
-  bench::side seq_ours, seq_peer, async_ours, async_peer, async_raw, p50_ours, p50_peer, p99_ours,
+  bench::side seq_ours, seq_peer, seq_raw, async_ours, async_peer, async_raw, p50_ours, p50_peer, p99_ours,
     p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer, fetch_raw, fetch_raw_spin,
     peak_ours, peak_peer,
     copy_ours, copy_peer;
@@ -1671,6 +1695,11 @@ int main(int argc, char** argv) {
                                     auto theirs = libpq_seq(server, our_threads, seq_round_trips,
                                                             warm_up_seq);
                                     seq_peer.add(theirs.value, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = raw_seq(server, our_threads, seq_round_trips,
+                                                       warm_up_seq);
+                                    seq_raw.add(raw.value, raw.cpu_s);
                                   }});
 
     if (wanted("pg_select1_async_100conn"))
@@ -1797,6 +1826,9 @@ int main(int argc, char** argv) {
   if (wanted("pg_select1_seq"))
     bench::report("pg_select1_seq", "queries/s", higher, seq_ours, "libpq PQexec", alternative,
                   seq_peer);
+  if (wanted("pg_select1_seq"))
+    bench::report("pg_select1_seq", "queries/s", higher, seq_ours,
+                  "raw protocol reader, spinning recv", limit, seq_raw);
   if (wanted("pg_select1_async_100conn"))
     bench::report("pg_select1_async_100conn", "queries/s", higher, async_ours,
                   "libpq non-blocking, epoll loop per thread", alternative, async_peer);

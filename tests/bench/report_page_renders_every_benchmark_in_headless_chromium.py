@@ -44,7 +44,7 @@ EXPECTED = {
     "file_read_4k_random": {"alternative", "limit"},
     "file_read_4k_random_fixed": {"limit"},
     "file_copy_256m": {"alternative"},
-    "pg_select1_seq": {"alternative"},
+    "pg_select1_seq": {"alternative", "limit"},
     "pg_select1_async_100conn": {"alternative", "limit"},
     "pg_notify_latency_p50": {"alternative"},
     "pg_notify_latency_p99": {"alternative"},
