@@ -480,6 +480,22 @@ void libpq_loop_run(libpq_loop& loop, int queries) {
   }
 }
 
+/// An epoll instance watching `sockets` for input, each event carrying the
+/// socket's index in `sockets`.
+int epoll_watching(const std::vector<int>& sockets, const char* side) {
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll < 0)
+    bench::fail("%s: epoll_create1 failed: %s", side, std::strerror(errno));
+  for (std::size_t index = 0; index < sockets.size(); ++index) {
+    epoll_event add{};
+    add.events = EPOLLIN;
+    add.data.u64 = index;
+    if (epoll_ctl(epoll, EPOLL_CTL_ADD, sockets[index], &add) != 0)
+      bench::fail("%s: epoll_ctl failed: %s", side, std::strerror(errno));
+  }
+  return epoll;
+}
+
 /// Runs `loops` threads, thread i pinned to `cpus[i % size]`: each runs
 /// `run(i, warm_up)`, they all meet, the measured span runs
 /// `run(i, per_connection)` on every thread, and they meet again. The
@@ -548,14 +564,10 @@ measured libpq_async(const pg_process& server, const std::vector<pid_t>& our_thr
     loop.remaining.push_back(0);
   }
   for (auto& loop : loops) {
-    loop.epoll = epoll_create1(EPOLL_CLOEXEC);
-    for (std::size_t index = 0; index < loop.connections.size(); ++index) {
-      epoll_event add{};
-      add.events = EPOLLIN;
-      add.data.u64 = index;
-      if (epoll_ctl(loop.epoll, EPOLL_CTL_ADD, PQsocket(loop.connections[index]), &add) != 0)
-        bench::fail("libpq: epoll_ctl failed: %s", std::strerror(errno));
-    }
+    std::vector<int> sockets;
+    for (PGconn* connection : loop.connections)
+      sockets.push_back(PQsocket(connection));
+    loop.epoll = epoll_watching(sockets, "libpq");
   }
   auto outcome = run_pinned_loops(io_workers, our_threads, cpus, async_connections,
                                   per_connection, warm_up, [&](std::size_t index, int queries) {
@@ -1535,14 +1547,10 @@ measured raw_async(const pg_process& server, const std::vector<pid_t>& our_threa
     each.remaining.push_back(0);
   }
   for (auto& each : loops) {
-    each.epoll = epoll_create1(EPOLL_CLOEXEC);
-    for (std::size_t index = 0; index < each.connections.size(); ++index) {
-      epoll_event add{};
-      add.events = EPOLLIN;
-      add.data.u64 = index;
-      if (epoll_ctl(each.epoll, EPOLL_CTL_ADD, each.connections[index]->fd(), &add) != 0)
-        bench::fail("raw reader: epoll_ctl failed: %s", std::strerror(errno));
-    }
+    std::vector<int> sockets;
+    for (auto& connection : each.connections)
+      sockets.push_back(connection->fd());
+    each.epoll = epoll_watching(sockets, "raw reader");
   }
   auto run = [&](std::size_t which, int queries) {
     auto& each = loops[which];

@@ -5,7 +5,7 @@
 // row and its completion; a timer due within the spin ends it (a 200 ms
 // login timeout fires although the spin is 30 s); the engine stops without
 // waiting for a spin to run out; a worker without spin never spins; and
-// "spin=" is parsed and checked as the scheduler options' spin is.
+// "spin=" is parsed as the scheduler options' spin is, a negative one refused.
 // ctest-timeout: 60
 #include "server_test_support.hpp"
 
@@ -102,20 +102,11 @@ TEST_CASE("a worker without spin sleeps at once") {
   server.stop(std::chrono::seconds(5));
 }
 
-TEST_CASE("spin is parsed as the scheduler's spin, and a bad one is refused") {
+TEST_CASE("spin is parsed as the scheduler's spin, and a negative one is refused") {
+  // (Spin texts that do not parse are among io_workers_are_pinned_...'s bad options.)
   CHECK(netio::io_pool_options::parse("spin=50us").spin == std::chrono::microseconds(50));
   CHECK(netio::io_pool_options::parse("workers=2:spin=2ms").spin == std::chrono::milliseconds(2));
   CHECK(netio::io_pool_options::parse("workers=2").spin == runtime::duration::zero());
-  for (auto* text : {"spin=fast", "spin=-5us", "spin=5", "spin="}) {
-    CAPTURE(text);
-    try {
-      (void)netio::io_pool_options::parse(text);
-      FAIL("accepted");
-    } catch (const netio::error& failure) {
-      CHECK(failure.code() == netio::errc::bad_configuration);
-      CHECK(std::string{failure.what()}.find("spin") != std::string::npos);
-    }
-  }
   runtime::engine engine;
   netio::io_pool_options negative;
   negative.spin = std::chrono::microseconds(-1);

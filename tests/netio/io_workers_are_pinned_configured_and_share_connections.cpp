@@ -1,7 +1,7 @@
 // I/O workers: their number and CPU affinity come from io_pool_options (or
 // --actorloop.io); each worker is pinned to its CPU, connections are spread
-// across the workers round robin, and bad configuration is refused with a
-// message naming the part that is wrong.
+// across the workers round robin, and bad configuration (spin included) is
+// refused with a message naming the part that is wrong.
 // ctest-timeout: 60
 #include "netio_test_support.hpp"
 
@@ -78,13 +78,17 @@ TEST_CASE("workers are pinned and connections are spread across them") {
 }
 
 TEST_CASE("bad I/O worker options are refused clearly") {
-  for (auto* text : {"workers=0", "workers=lots", "cpus=999999", "speed=fast", "workers"}) {
+  for (auto* text : {"workers=0", "workers=lots", "cpus=999999", "speed=fast", "workers",
+                     "spin=fast", "spin=-5us", "spin=5", "spin="}) {
     CAPTURE(text);
     try {
       (void)netio::io_pool_options::parse(text);
       FAIL("accepted");
     } catch (const netio::error& failure) {
       CHECK(failure.code() == netio::errc::bad_configuration);
+      // The message names the part that is wrong.
+      auto key = std::string_view{text}.substr(0, std::string_view{text}.find('='));
+      CHECK(std::string{failure.what()}.find(key) != std::string::npos);
     } catch (const runtime::error& failure) {
       CHECK(std::string{failure.what()}.find("999999") != std::string::npos);
     }
