@@ -171,8 +171,6 @@ std::string conninfo_for(std::uint16_t port) {
          " user=trust_user dbname=postgres sslmode=disable";
 }
 
-/// The throwaway PostgreSQL of scripts/pg-server in its own temporary
-/// directory; stopped (and the directory removed) on destruction.
 /// Pins the server backend of a one-connection benchmark (insert, fetch,
 /// COPY) to the allowed CPU other than the client's `cpu` (that one if it
 /// is the only one), alike for every side: left to the kernel, the backend
@@ -194,6 +192,8 @@ void pin_backend_away_from(std::int32_t backend_pid, unsigned cpu) {
                 std::strerror(errno));
 }
 
+/// The throwaway PostgreSQL of scripts/pg-server in its own temporary
+/// directory; stopped (and the directory removed) on destruction.
 class pg_process {
 public:
   pg_process() {
@@ -498,9 +498,10 @@ int epoll_watching(const std::vector<int>& sockets, const char* side) {
 
 /// Runs `loops` threads, thread i pinned to `cpus[i % size]`: each runs
 /// `run(i, warm_up)`, they all meet, the measured span runs
-/// `run(i, per_connection)` on every thread, and they meet again. The
-/// round trips per second over all `connections` and the CPU seconds of
-/// `our_threads` (the other side's idle threads) and these over the span.
+/// `run(i, per_connection)` on every thread, and they meet again. Returns
+/// the round trips per second over all `connections`, and the CPU seconds
+/// of this process over the span less those of `our_threads` (our engine's
+/// threads, idle meanwhile).
 template <class Run>
 measured run_pinned_loops(std::size_t loops, const std::vector<pid_t>& our_threads,
                           const std::vector<unsigned>& cpus, int connections, int per_connection,
@@ -1139,7 +1140,6 @@ std::string fetch_sql(std::int64_t rows) {
   return "SELECT id, payload FROM bench_fetch WHERE id <= " + std::to_string(rows);
 }
 
-
 /// A field of /proc/self/status in bytes ("VmRSS", "VmHWM").
 std::int64_t status_bytes(const char* field) {
   std::FILE* status = std::fopen("/proc/self/status", "r");
@@ -1318,14 +1318,15 @@ fetch_run libpq_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   return outcome;
 }
 
-/// The limits: the same extended query with binary results over a plain
-/// socket (PostgreSQL documentation, 55.2.3 "Extended Query"), the replies
-/// read in 64 KiB pieces (our read size) and walked message by message, only
-/// the two fields every side sums taken from each DataRow. No client does
-/// less per row. Blocking, it sleeps in recv whenever the socket is empty,
-/// as a client that parks does; spinning (`MSG_DONTWAIT` in a loop) it never
-/// sleeps, so the server's sends never have to wake it: its rate is what the
-/// server and the loopback deliver on this host, the ceiling of any client.
+/// The raw protocol reader, the `limit` of the pg records: protocol 3.0 over
+/// a plain socket (PostgreSQL documentation, 55.2 "Message Flow"), the
+/// replies read in 64 KiB pieces (our read size) and walked message by
+/// message, only what every side checks taken from them (the id and text
+/// length of each fetched row, the "1" of `SELECT 1`): no client does less
+/// per message. Blocking, it sleeps in recv whenever the socket is empty, as
+/// a client that parks does; spinning (`MSG_DONTWAIT` in a loop) it never
+/// sleeps, which makes it the floor of a sequential round trip (for a fetch
+/// it is no ceiling: docs/pg.md, "The fetch's ceiling").
 class raw_pg_reader {
 public:
   raw_pg_reader(std::uint16_t port, bool spin) : spin_(spin) {
@@ -1611,9 +1612,9 @@ fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
 /// report: a by-hand probe, see docs/pg.md, "The fetch's ceiling").
 int fetch_child_main(int argc, char** argv) {
   if (argc != 7)
-    bench::fail("usage: %s %s ours|ours-spin|libpq|raw|raw-spin <port> <cpu> <rows> <warm-up rows>",
-                argv[0],
-                fetch_child_flag);
+    bench::fail("usage: %s %s ours|ours-spin|libpq|raw|raw-spin <port> <cpu> <rows> "
+                "<warm-up rows>",
+                argv[0], fetch_child_flag);
   char* no_arguments[] = {argv[0], nullptr};
   (void)bench::parse_arguments(1, no_arguments); // the timer slack of every benchmark
   std::signal(SIGPIPE, SIG_IGN);
@@ -1631,8 +1632,8 @@ int fetch_child_main(int argc, char** argv) {
   else if (side == "raw" || side == "raw-spin")
     print_fetch_run(raw_fetch_child(port, cpu, rows, warm_up, side == "raw-spin"));
   else
-    bench::fail("%s: side must be ours, ours-spin, libpq, raw or raw-spin, not %s", fetch_child_flag,
-                argv[2]);
+    bench::fail("%s: side must be ours, ours-spin, libpq, raw or raw-spin, not %s",
+                fetch_child_flag, argv[2]);
   return 0;
 }
 
@@ -1721,10 +1722,9 @@ int main(int argc, char** argv) {
   auto copy_rows = wanted("pg_copy_in_100mb") ? make_copy_data(copy_bytes) : copy_data{};
   auto self = own_executable();
 
-  bench::side seq_ours, seq_peer, seq_raw, async_ours, async_peer, async_raw, p50_ours, p50_peer, p99_ours,
-    p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer, fetch_raw,
-    peak_ours, peak_peer,
-    copy_ours, copy_peer;
+  bench::side seq_ours, seq_peer, seq_raw, async_ours, async_peer, async_raw, p50_ours, p50_peer,
+    p99_ours, p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer,
+    fetch_raw, peak_ours, peak_peer, copy_ours, copy_peer;
   std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     // Where the one-connection runs go: both sides of a repetition on the
