@@ -430,54 +430,74 @@ void libpq_send(libpq_loop& loop, std::size_t index) {
     epoll_ctl(loop.epoll, EPOLL_CTL_MOD, PQsocket(connection), &change);
 }
 
-/// Runs `queries` round trips on every connection of `loop`, as a user of
-/// libpq's asynchronous API writes it.
-void libpq_loop_run(libpq_loop& loop, int queries) {
-  std::size_t active = loop.connections.size();
-  for (std::size_t index = 0; index < loop.connections.size(); ++index) {
-    loop.remaining[index] = queries;
-    libpq_send(loop, index);
+/// Runs `queries` round trips on each connection whose socket `epoll`
+/// watches (an event carries the connection's index): `send(index)` starts
+/// the connection's next one; `answered(index, events)` handles an event
+/// and is true once it completed the connection's round trip in flight.
+template <class Send, class Answered>
+void run_round_trips(int epoll, std::vector<int>& remaining, int queries, const char* side,
+                     Send send, Answered answered) {
+  std::size_t active = remaining.size();
+  for (std::size_t index = 0; index < remaining.size(); ++index) {
+    remaining[index] = queries;
+    send(index);
   }
   epoll_event events[128];
   while (active > 0) {
-    int ready = epoll_wait(loop.epoll, events, 128, 10000);
+    int ready = epoll_wait(epoll, events, 128, 10000);
     if (ready <= 0)
-      bench::fail("libpq: epoll_wait gave %d (%s)", ready, std::strerror(errno));
+      bench::fail("%s: epoll_wait gave %d (%s)", side, ready, std::strerror(errno));
     for (int event = 0; event < ready; ++event) {
       auto index = static_cast<std::size_t>(events[event].data.u64);
-      PGconn* connection = loop.connections[index];
-      if ((events[event].events & EPOLLOUT) != 0) {
-        int flushed = PQflush(connection);
-        if (flushed < 0)
-          bench::fail("libpq: PQflush failed: %s", PQerrorMessage(connection));
-        if (flushed == 0) {
-          epoll_event change{};
-          change.events = EPOLLIN;
-          change.data.u64 = index;
-          epoll_ctl(loop.epoll, EPOLL_CTL_MOD, PQsocket(connection), &change);
-        }
-      }
-      if ((events[event].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
+      if (!answered(index, events[event].events))
         continue;
-      if (PQconsumeInput(connection) != 1)
-        bench::fail("libpq: PQconsumeInput failed: %s", PQerrorMessage(connection));
-      while (PQisBusy(connection) == 0) {
-        PGresult* result = PQgetResult(connection);
-        if (result == nullptr) {
-          // The query is complete.
-          if (--loop.remaining[index] > 0)
-            libpq_send(loop, index);
-          else
-            --active;
-          break;
-        }
-        if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 ||
-            std::strcmp(PQgetvalue(result, 0, 0), "1") != 0)
-          bench::fail("libpq: SELECT 1 failed: %s", PQerrorMessage(connection));
-        PQclear(result);
-      }
+      if (--remaining[index] > 0)
+        send(index);
+      else
+        --active;
     }
   }
+}
+
+/// One epoll event of connection `index` of `loop`: flushes what libpq
+/// holds back, reads, and checks the results; true once the query is
+/// complete.
+bool libpq_answered(libpq_loop& loop, std::size_t index, std::uint32_t events) {
+  PGconn* connection = loop.connections[index];
+  if ((events & EPOLLOUT) != 0) {
+    int flushed = PQflush(connection);
+    if (flushed < 0)
+      bench::fail("libpq: PQflush failed: %s", PQerrorMessage(connection));
+    if (flushed == 0) {
+      epoll_event change{};
+      change.events = EPOLLIN;
+      change.data.u64 = index;
+      epoll_ctl(loop.epoll, EPOLL_CTL_MOD, PQsocket(connection), &change);
+    }
+  }
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
+    return false;
+  if (PQconsumeInput(connection) != 1)
+    bench::fail("libpq: PQconsumeInput failed: %s", PQerrorMessage(connection));
+  while (PQisBusy(connection) == 0) {
+    PGresult* result = PQgetResult(connection);
+    if (result == nullptr)
+      return true; // the query is complete
+    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 ||
+        std::strcmp(PQgetvalue(result, 0, 0), "1") != 0)
+      bench::fail("libpq: SELECT 1 failed: %s", PQerrorMessage(connection));
+    PQclear(result);
+  }
+  return false;
+}
+
+/// Runs `queries` round trips on every connection of `loop`, as a user of
+/// libpq's asynchronous API writes it.
+void libpq_loop_run(libpq_loop& loop, int queries) {
+  run_round_trips(
+    loop.epoll, loop.remaining, queries, "libpq",
+    [&](std::size_t index) { libpq_send(loop, index); },
+    [&](std::size_t index, std::uint32_t events) { return libpq_answered(loop, index, events); });
 }
 
 /// An epoll instance watching `sockets` for input, each event carrying the
@@ -1210,6 +1230,28 @@ void check_totals(const fetch_totals& totals, std::int64_t rows, const char* sid
                 static_cast<long long>(rows));
 }
 
+/// What every fetch child measures the same way: `fetch(sql)` of the
+/// warm-up rows, checked, then of `rows` with the CPU seconds, the peak
+/// memory's rise and the rate of that span into `outcome`, checked too.
+/// `totals` is what the side's fetch adds every row to.
+template <class Fetch>
+void measure_fetch(fetch_run& outcome, fetch_totals& totals, std::int64_t rows,
+                   std::int64_t warm_up, const char* side, Fetch fetch) {
+  fetch(fetch_sql(warm_up));
+  check_totals(totals, warm_up, side);
+  totals = {};
+  auto baseline = reset_peak_memory();
+  bench::cpu_meter meter;
+  meter.start();
+  auto start = bench_clock::now();
+  fetch(fetch_sql(rows));
+  auto end = bench_clock::now();
+  outcome.cpu_s = meter.stop();
+  outcome.peak_mib = peak_growth_mib(baseline);
+  outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
+  check_totals(totals, rows, side);
+}
+
 /// Ours: an async-mode connection on the I/O worker pinned to `cpu`; on_rows
 /// runs there, where the worker also reads and decodes, as libpq's one
 /// thread does.
@@ -1250,20 +1292,13 @@ fetch_run ours_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
       }
       totals.rows += static_cast<std::int64_t>(chunk.row_count());
     };
-    steps.run([&] { return connection.execute(fetch_sql(warm_up), {}, fetch); }, "warm-up");
-    check_totals(totals, warm_up, "ours");
-    totals = {};
-    auto baseline = reset_peak_memory();
-    bench::cpu_meter meter;
-    meter.start();
-    auto start = bench_clock::now();
-    steps.run([&] { return connection.execute(fetch_sql(rows), {}, fetch); }, "the fetch");
-    auto end = bench_clock::now();
-    outcome.cpu_s = meter.stop();
-    outcome.peak_mib = peak_growth_mib(baseline);
-    outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
+    bool warmed_up = false;
+    measure_fetch(outcome, totals, rows, warm_up, "ours", [&](const std::string& sql) {
+      steps.run([&] { return connection.execute(sql, {}, fetch); },
+                warmed_up ? "the fetch" : "warm-up");
+      warmed_up = true;
+    });
     (void)connection.take_result();
-    check_totals(totals, rows, "ours");
     outcome.peak_buffered_rows = connection.streaming().peak_buffered_rows;
     steps.run([&] { return connection.close(); }, "close");
   }
@@ -1301,19 +1336,8 @@ fetch_run libpq_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   PGconn* connection = libpq_connect(conninfo_for(port));
   pin_backend_away_from(PQbackendPID(connection), cpu);
   fetch_totals totals;
-  libpq_fetch_rows(connection, fetch_sql(warm_up), totals);
-  check_totals(totals, warm_up, "libpq");
-  totals = {};
-  auto baseline = reset_peak_memory();
-  bench::cpu_meter meter;
-  meter.start();
-  auto start = bench_clock::now();
-  libpq_fetch_rows(connection, fetch_sql(rows), totals);
-  auto end = bench_clock::now();
-  outcome.cpu_s = meter.stop();
-  outcome.peak_mib = peak_growth_mib(baseline);
-  outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
-  check_totals(totals, rows, "libpq");
+  measure_fetch(outcome, totals, rows, warm_up, "libpq",
+                [&](const std::string& sql) { libpq_fetch_rows(connection, sql, totals); });
   PQfinish(connection);
   return outcome;
 }
@@ -1555,26 +1579,11 @@ measured raw_async(const pg_process& server, const std::vector<pid_t>& our_threa
   }
   auto run = [&](std::size_t which, int queries) {
     auto& each = loops[which];
-    std::size_t active = each.connections.size();
-    for (std::size_t index = 0; index < each.connections.size(); ++index) {
-      each.remaining[index] = queries;
-      each.connections[index]->send_select_one();
-    }
-    epoll_event events[128];
-    while (active > 0) {
-      int ready = epoll_wait(each.epoll, events, 128, 10000);
-      if (ready <= 0)
-        bench::fail("raw reader: epoll_wait gave %d (%s)", ready, std::strerror(errno));
-      for (int event = 0; event < ready; ++event) {
-        auto index = static_cast<std::size_t>(events[event].data.u64);
-        if (!each.connections[index]->ready_after_read())
-          continue;
-        if (--each.remaining[index] > 0)
-          each.connections[index]->send_select_one();
-        else
-          --active;
-      }
-    }
+    auto& connections = each.connections;
+    run_round_trips(
+      each.epoll, each.remaining, queries, "raw reader",
+      [&](std::size_t index) { connections[index]->send_select_one(); },
+      [&](std::size_t index, std::uint32_t) { return connections[index]->ready_after_read(); });
   };
   auto outcome = run_pinned_loops(io_workers, our_threads, cpus, async_connections,
                                   per_connection, warm_up, run);
@@ -1591,19 +1600,8 @@ fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
   raw_pg_reader reader{port, spin};
   pin_backend_away_from(reader.backend_pid(), cpu);
   fetch_totals totals;
-  reader.fetch(fetch_sql(warm_up), totals);
-  check_totals(totals, warm_up, "raw reader");
-  totals = {};
-  auto baseline = reset_peak_memory();
-  bench::cpu_meter meter;
-  meter.start();
-  auto start = bench_clock::now();
-  reader.fetch(fetch_sql(rows), totals);
-  auto end = bench_clock::now();
-  outcome.cpu_s = meter.stop();
-  outcome.peak_mib = peak_growth_mib(baseline);
-  outcome.value = static_cast<double>(rows) / bench::seconds_between(start, end);
-  check_totals(totals, rows, "raw reader");
+  measure_fetch(outcome, totals, rows, warm_up, "raw reader",
+                [&](const std::string& sql) { reader.fetch(sql, totals); });
   return outcome;
 }
 
