@@ -30,7 +30,10 @@
 //                             a libpq connection on the main thread sending
 //                             `NOTIFY` with the send time as payload, one at
 //                             a time, waiting for each delivery before the
-//                             next, so only the receiving path differs.
+//                             next, so only the receiving path differs. A
+//                             limit beside it: a raw protocol reader that has
+//                             sent LISTEN and blocks in recv on a thread
+//                             pinned as libpq's.
 //  pg_insert_pipelined_100k   rows per second of 100,000 prepared inserts
 //                             (int8 in binary, text) in one pipeline with a
 //                             Sync every 1,000 on both sides: one async-mode
@@ -56,7 +59,10 @@
 //  pg_copy_in_100mb           MB per second of COPY FROM STDIN of 100 MB of
 //                             text rows, in the same ~64 KiB pieces made
 //                             before the runs: copy_in's source against
-//                             PQputCopyData/PQputCopyEnd (blocking mode).
+//                             PQputCopyData/PQputCopyEnd (blocking mode), and
+//                             against a raw protocol writer (limit) sending
+//                             each piece as one CopyData with one blocking
+//                             sendmsg.
 // For the three bulk ones ours is in async mode because that is the mode in
 // which one thread does all of a connection's work, as libpq's one thread
 // does: the I/O worker writes, reads, decodes and runs on_rows, the copy
@@ -111,6 +117,7 @@
 #include <string>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -1433,6 +1440,36 @@ public:
       return false;
     return walk(nullptr);
   }
+  /// A simple Query, then its reply until ReadyForQuery.
+  void simple_query(const std::string& sql) {
+    send_query(sql);
+    read_until(nullptr, 'Z');
+  }
+  /// COPY FROM STDIN of pieces[0, count), as PQputCopyData sends them: the
+  /// Query; after CopyInResponse one CopyData per piece, its 5-byte header
+  /// and the piece in one sendmsg (as ours writes them); CopyDone; then the
+  /// reply until ReadyForQuery, whose CommandComplete must say `rows`.
+  void copy_in(const std::string& sql, const std::vector<std::string>& pieces, std::size_t count,
+               std::int64_t rows) {
+    send_query(sql);
+    read_until(nullptr, 'G');
+    for (std::size_t index = 0; index < count; ++index) {
+      std::string header{'d'};
+      put_int32(header, static_cast<std::int32_t>(pieces[index].size() + 4));
+      send_two(header, pieces[index]);
+    }
+    send_all(std::string{'c', 0, 0, 0, 4}); // CopyDone
+    tag_.clear();
+    read_until(nullptr, 'Z');
+    if (tag_ != "COPY " + std::to_string(rows))
+      bench::fail("raw reader: COPY ended with \"%s\", not COPY %lld", tag_.c_str(),
+                  static_cast<long long>(rows));
+  }
+  /// Blocks in recv until a NotificationResponse comes; its payload.
+  [[nodiscard]] std::string next_notification() {
+    read_until(nullptr, 'A');
+    return payload_;
+  }
 
 private:
   static void put_int32(std::string& out, std::int32_t value) {
@@ -1453,6 +1490,34 @@ private:
     std::memcpy(&wire, at, sizeof wire);
     return be32toh(wire);
   }
+  void send_query(const std::string& sql) {
+    std::string out;
+    std::string body = sql;
+    body.push_back('\0');
+    frame(out, 'Q', body);
+    send_all(out);
+  }
+  /// `first` then `second` with as few sendmsg calls as the socket allows.
+  void send_two(const std::string& first, const std::string& second) {
+    std::size_t sent = 0;
+    const std::size_t total = first.size() + second.size();
+    while (sent < total) {
+      iovec parts[2];
+      int used = 0;
+      if (sent < first.size())
+        parts[used++] = {const_cast<char*>(first.data()) + sent, first.size() - sent};
+      auto into_second = sent > first.size() ? sent - first.size() : 0;
+      parts[used++] = {const_cast<char*>(second.data()) + into_second,
+                       second.size() - into_second};
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = static_cast<std::size_t>(used);
+      auto wrote = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+      if (wrote <= 0)
+        bench::fail("raw reader: sendmsg failed: %s", std::strerror(errno));
+      sent += static_cast<std::size_t>(wrote);
+    }
+  }
   void send_all(const std::string& bytes) {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
@@ -1464,16 +1529,20 @@ private:
   }
   /// Reads messages until ReadyForQuery, adding every DataRow to `totals`
   /// (when given); an ErrorResponse fails the benchmark with its text.
-  void read_until_ready(fetch_totals* totals) {
-    while (!walk(totals)) {
+  void read_until_ready(fetch_totals* totals) { read_until(totals, 'Z'); }
+  /// The same until a message of type `until` (consumed).
+  void read_until(fetch_totals* totals, char until) {
+    while (!walk(totals, until)) {
       auto got = read_more(spin_);
       if (got < 0)
         continue; // spinning: nothing there yet
     }
   }
 
-  /// Walks the whole messages buffered; true at ReadyForQuery (consumed).
-  bool walk(fetch_totals* totals) {
+  /// Walks the whole messages buffered; true once a message of type `until`
+  /// (ReadyForQuery unless said) was consumed. Keeps the last
+  /// CommandComplete's tag and the last notification's payload.
+  bool walk(fetch_totals* totals, char until = 'Z') {
     while (end_ - begin_ >= 5) {
       const unsigned char* at = buffer_.data() + begin_;
       std::size_t length = read_uint32(at + 1);
@@ -1502,9 +1571,24 @@ private:
                     static_cast<int>(length - 4), reinterpret_cast<const char*>(at + 5));
       } else if (type == 'K' && length >= 8) {
         backend_pid_ = static_cast<std::int32_t>(read_uint32(at + 5));
-      } else if (type == 'Z') {
-        return true;
+      } else if (type == 'C') {
+        // The tag, a C string.
+        tag_.assign(reinterpret_cast<const char*>(at + 5), length > 5 ? length - 5 : 0);
+      } else if (type == 'A' && length >= 10) {
+        // Int32 sender, the channel and the payload (C strings).
+        auto* text = reinterpret_cast<const char*>(at + 9);
+        auto* last = reinterpret_cast<const char*>(at + 1 + length);
+        auto* channel_end = static_cast<const char*>(std::memchr(text, '\0', last - text));
+        if (channel_end == nullptr)
+          bench::fail("raw reader: a notification without its channel's end");
+        auto* payload_end =
+          static_cast<const char*>(std::memchr(channel_end + 1, '\0', last - channel_end - 1));
+        if (payload_end == nullptr)
+          bench::fail("raw reader: a notification without its payload's end");
+        payload_.assign(channel_end + 1, payload_end);
       }
+      if (type == until)
+        return true;
     }
     return false;
   }
@@ -1529,6 +1613,8 @@ private:
   bool spin_ = false;
   int fd_ = -1;
   std::int32_t backend_pid_ = 0;
+  std::string tag_;     // of the last CommandComplete
+  std::string payload_; // of the last NotificationResponse
   std::size_t begin_ = 0; // the unread bytes of buffer_: [begin_, end_)
   std::size_t end_ = 0;
   std::vector<unsigned char> buffer_ = std::vector<unsigned char>(2 * read_bytes);
@@ -1590,6 +1676,73 @@ measured raw_async(const pg_process& server, const std::vector<pid_t>& our_threa
   for (auto& each : loops)
     ::close(each.epoll);
   return outcome; // each reader says Terminate and closes as it goes
+}
+
+/// pg_copy_in_100mb's limit: the same COPY pieces from one raw protocol
+/// reader on a thread pinned as libpq's, its backend pinned away alike. No
+/// client sends them with less work: what is left is the server's parsing
+/// and the loopback's.
+measured raw_copy(const pg_process& server, const std::vector<pid_t>& our_threads,
+                  PGconn* admin, unsigned cpu, const copy_data& data) {
+  measured outcome;
+  std::int64_t first_piece_rows = 0;
+  for (char byte : data.pieces.front())
+    first_piece_rows += byte == '\n' ? 1 : 0;
+  const std::string sql = "COPY bench_copy FROM STDIN";
+  on_pinned_thread(cpu, [&] {
+    raw_pg_reader writer{server.port(), false};
+    pin_backend_away_from(writer.backend_pid(), cpu);
+    writer.copy_in(sql, data.pieces, 1, first_piece_rows);
+    libpq_exec(admin, "TRUNCATE bench_copy");
+    bench::cpu_meter meter{our_threads};
+    meter.start();
+    auto start = bench_clock::now();
+    writer.copy_in(sql, data.pieces, data.pieces.size(), data.rows);
+    auto end = bench_clock::now();
+    outcome = {static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
+               meter.stop()};
+  });
+  check_and_empty(admin, "bench_copy", data.rows, "raw reader");
+  return outcome;
+}
+
+/// pg_notify_latency's limit: a raw protocol reader that has sent LISTEN
+/// and then blocks in recv on a thread pinned as libpq's, taking each
+/// NotificationResponse as it arrives. The least a listener can do: what
+/// is left is the server's delivery and this thread's wake-up.
+latency_run raw_notify(const pg_process& server, const std::vector<pid_t>& our_threads,
+                       unsigned cpu, PGconn* notifier, int count, int warm_up) {
+  raw_pg_reader listener{server.port(), false};
+  listener.simple_query("LISTEN bench_latency");
+  latency_log log;
+  // The receiver ends on the payload "stop", sent after the runs.
+  std::thread receiver{[&] {
+    bench::pin_this_thread(cpu);
+    for (;;) {
+      auto payload = listener.next_notification();
+      if (payload == "stop")
+        return;
+      log.add(payload);
+    }
+  }};
+  notify_each(notifier, log, warm_up, "raw reader");
+  {
+    std::lock_guard guard{log.mutex};
+    log.microseconds.clear();
+  }
+  bench::cpu_meter meter{our_threads};
+  meter.start();
+  notify_each(notifier, log, count, "raw reader");
+  latency_run outcome;
+  outcome.cpu_s = meter.stop();
+  libpq_exec(notifier, "NOTIFY bench_latency, 'stop'");
+  receiver.join();
+  std::lock_guard guard{log.mutex};
+  if (log.microseconds.size() != static_cast<std::size_t>(count))
+    bench::fail("raw reader: %zu notifications for %d sent", log.microseconds.size(), count);
+  outcome.p50 = bench::percentile(log.microseconds, 0.50);
+  outcome.p99 = bench::percentile(log.microseconds, 0.99);
+  return outcome;
 }
 
 fetch_run raw_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
@@ -1721,8 +1874,8 @@ int main(int argc, char** argv) {
   auto self = own_executable();
 
   bench::side seq_ours, seq_peer, seq_raw, async_ours, async_peer, async_raw, p50_ours, p50_peer,
-    p99_ours, p99_peer, insert_ours, insert_peer, fetch_ours, fetch_ours_spin, fetch_peer,
-    fetch_raw, peak_ours, peak_peer, copy_ours, copy_peer;
+    p99_ours, p99_peer, p50_raw, p99_raw, insert_ours, insert_peer, fetch_ours, fetch_ours_spin,
+    fetch_peer, fetch_raw, peak_ours, peak_peer, copy_ours, copy_peer, copy_raw;
   std::size_t peak_buffered_rows = 0;
   for (int repetition = 0; repetition < settings.repetitions; ++repetition) {
     // Where the one-connection runs go: both sides of a repetition on the
@@ -1778,6 +1931,12 @@ int main(int argc, char** argv) {
                                                                notifications, warm_up_notify);
                                     p50_peer.add(theirs.p50, theirs.cpu_s);
                                     p99_peer.add(theirs.p99, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw = raw_notify(server, our_threads, cpu, notifier,
+                                                          notifications, warm_up_notify);
+                                    p50_raw.add(raw.p50, raw.cpu_s);
+                                    p99_raw.add(raw.p99, raw.cpu_s);
                                   }});
       check_placement(engine, listener_thread, cpus, cpu, "listener");
     }
@@ -1831,6 +1990,11 @@ int main(int argc, char** argv) {
                                     auto theirs =
                                       libpq_copy(server, our_threads, notifier, cpu, copy_rows);
                                     copy_peer.add(theirs.value, theirs.cpu_s);
+                                  },
+                                  [&] {
+                                    auto raw =
+                                      raw_copy(server, our_threads, notifier, cpu, copy_rows);
+                                    copy_raw.add(raw.value, raw.cpu_s);
                                   }});
   }
   PQfinish(notifier);
@@ -1840,7 +2004,8 @@ int main(int argc, char** argv) {
                  "15", server.port(), io_workers, cpus.front(), cpus.back());
   bench::comment("pg_select1_seq: %d round trips per run after %d warm-up; "
                  "pg_select1_async_100conn: %d connections x %d round trips; notify: %d "
-                 "notifications, one at a time, the same libpq notifier for both",
+                 "notifications, one at a time, the same libpq notifier for every side (ours, "
+                 "libpq, and a raw protocol reader blocking in recv as the limit)",
                  seq_round_trips, warm_up_seq, async_connections, per_connection, notifications);
   bench::comment("pg_insert_pipelined_100k: %d prepared inserts (int8 binary, text) in one "
                  "pipeline, a Sync every %d, on both sides; ours async mode fed a segment at "
@@ -1855,7 +2020,8 @@ int main(int argc, char** argv) {
                  static_cast<long long>(fetch_rows), fetch_chunk_rows, peak_buffered_rows);
   bench::comment("pg_copy_in_100mb: COPY FROM STDIN of %.1f MB (%lld text rows, %zu pieces "
                  "of ~64 KiB made before the runs); ours async mode copy_in, libpq "
-                 "PQputCopyData/PQputCopyEnd in blocking mode",
+                 "PQputCopyData/PQputCopyEnd in blocking mode, and a raw protocol writer "
+                 "(limit)",
                  static_cast<double>(copy_rows.bytes) / 1e6,
                  static_cast<long long>(copy_rows.rows), copy_rows.pieces.size());
   const auto higher = bench::better::higher;
@@ -1879,6 +2045,10 @@ int main(int argc, char** argv) {
                   "libpq PQnotifies on socket readiness", alternative, p50_peer);
     bench::report("pg_notify_latency_p99", "us", lower, p99_ours,
                   "libpq PQnotifies on socket readiness", alternative, p99_peer);
+    bench::report("pg_notify_latency_p50", "us", lower, p50_ours,
+                  "raw protocol reader, blocking recv", limit, p50_raw);
+    bench::report("pg_notify_latency_p99", "us", lower, p99_ours,
+                  "raw protocol reader, blocking recv", limit, p99_raw);
   }
   if (wanted("pg_insert_pipelined_100k"))
     bench::report("pg_insert_pipelined_100k", "rows/s", higher, insert_ours,
@@ -1898,5 +2068,8 @@ int main(int argc, char** argv) {
   if (wanted("pg_copy_in_100mb"))
     bench::report("pg_copy_in_100mb", "MB/s", higher, copy_ours, "libpq PQputCopyData",
                   alternative, copy_peer);
+  if (wanted("pg_copy_in_100mb"))
+    bench::report("pg_copy_in_100mb", "MB/s", higher, copy_ours,
+                  "raw protocol writer, blocking sendmsg", limit, copy_raw);
   return 0;
 }
