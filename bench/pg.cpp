@@ -651,6 +651,29 @@ void notify_each(PGconn* notifier, latency_log& log, int count, const char* side
   }
 }
 
+/// A side's warm-up, then `count` notifications measured by `meter`; the
+/// CPU seconds over them.
+double measure_notifications(PGconn* notifier, latency_log& log, int count, int warm_up,
+                             const char* side, bench::cpu_meter meter) {
+  notify_each(notifier, log, warm_up, side);
+  {
+    std::lock_guard guard{log.mutex};
+    log.microseconds.clear();
+  }
+  meter.start();
+  notify_each(notifier, log, count, side);
+  return meter.stop();
+}
+
+/// The run's percentiles, once every one of its `count` notifications came.
+void take_percentiles(latency_log& log, int count, const char* side, latency_run& outcome) {
+  std::lock_guard guard{log.mutex};
+  if (log.microseconds.size() != static_cast<std::size_t>(count))
+    bench::fail("%s: %zu notifications for %d sent", side, log.microseconds.size(), count);
+  outcome.p50 = bench::percentile(log.microseconds, 0.50);
+  outcome.p99 = bench::percentile(log.microseconds, 0.99);
+}
+
 /// The listener runs on I/O worker `worker`; `io_thread` is set to its thread.
 latency_run ours_notify(runtime::engine& engine, const pg_process& server, PGconn* notifier,
                         int count, int warm_up, std::size_t worker, std::thread::id& io_thread) {
@@ -678,23 +701,10 @@ latency_run ours_notify(runtime::engine& engine, const pg_process& server, PGcon
     bench::fail("ours: LISTEN failed");
   (void)listener.take_result();
   io_thread = listener.io_thread();
-  notify_each(notifier, log, warm_up, "ours");
-  {
-    std::lock_guard guard{log.mutex};
-    log.microseconds.clear();
-  }
-  bench::cpu_meter meter;
-  meter.start();
-  notify_each(notifier, log, count, "ours");
   latency_run outcome;
-  outcome.cpu_s = meter.stop();
-  {
-    std::lock_guard guard{log.mutex};
-    if (log.microseconds.size() != static_cast<std::size_t>(count))
-      bench::fail("ours: %zu notifications for %d sent", log.microseconds.size(), count);
-    outcome.p50 = bench::percentile(log.microseconds, 0.50);
-    outcome.p99 = bench::percentile(log.microseconds, 0.99);
-  }
+  outcome.cpu_s =
+    measure_notifications(notifier, log, count, warm_up, "ours", bench::cpu_meter{});
+  take_percentiles(log, count, "ours", outcome);
   completions.expect(1);
   if (listener.close() != netio::retcode::pending || !completions.wait(60s))
     bench::fail("ours: listener close failed");
@@ -733,16 +743,9 @@ latency_run libpq_notify(const pg_process& server, const std::vector<pid_t>& our
       }
     }
   }};
-  notify_each(notifier, log, warm_up, "libpq");
-  {
-    std::lock_guard guard{log.mutex};
-    log.microseconds.clear();
-  }
-  bench::cpu_meter meter{our_threads};
-  meter.start();
-  notify_each(notifier, log, count, "libpq");
   latency_run outcome;
-  outcome.cpu_s = meter.stop();
+  outcome.cpu_s = measure_notifications(notifier, log, count, warm_up, "libpq",
+                                        bench::cpu_meter{our_threads});
   stop = true;
   char byte = 'x';
   (void)::write(wake[1], &byte, 1);
@@ -751,13 +754,7 @@ latency_run libpq_notify(const pg_process& server, const std::vector<pid_t>& our
   ::close(wake[1]);
   if (failed.load())
     bench::fail("libpq: the listener's connection failed: %s", PQerrorMessage(listener));
-  {
-    std::lock_guard guard{log.mutex};
-    if (log.microseconds.size() != static_cast<std::size_t>(count))
-      bench::fail("libpq: %zu notifications for %d sent", log.microseconds.size(), count);
-    outcome.p50 = bench::percentile(log.microseconds, 0.50);
-    outcome.p99 = bench::percentile(log.microseconds, 0.99);
-  }
+  take_percentiles(log, count, "libpq", outcome);
   PQfinish(listener);
   return outcome;
 }
@@ -1725,23 +1722,12 @@ latency_run raw_notify(const pg_process& server, const std::vector<pid_t>& our_t
       log.add(payload);
     }
   }};
-  notify_each(notifier, log, warm_up, "raw reader");
-  {
-    std::lock_guard guard{log.mutex};
-    log.microseconds.clear();
-  }
-  bench::cpu_meter meter{our_threads};
-  meter.start();
-  notify_each(notifier, log, count, "raw reader");
   latency_run outcome;
-  outcome.cpu_s = meter.stop();
+  outcome.cpu_s = measure_notifications(notifier, log, count, warm_up, "raw reader",
+                                        bench::cpu_meter{our_threads});
   libpq_exec(notifier, "NOTIFY bench_latency, 'stop'");
   receiver.join();
-  std::lock_guard guard{log.mutex};
-  if (log.microseconds.size() != static_cast<std::size_t>(count))
-    bench::fail("raw reader: %zu notifications for %d sent", log.microseconds.size(), count);
-  outcome.p50 = bench::percentile(log.microseconds, 0.50);
-  outcome.p99 = bench::percentile(log.microseconds, 0.99);
+  take_percentiles(log, count, "raw reader", outcome);
   return outcome;
 }
 
