@@ -1122,28 +1122,44 @@ void libpq_copy_pieces(PGconn* connection, const std::vector<std::string>& piece
     PQclear(result);
 }
 
+/// One side of pg_copy_in_100mb on a thread pinned to `cpu`. `open(measure)`
+/// connects there (its backend pinned away) and calls `measure(copy)`,
+/// where `copy(count, rows)` sends pieces [0, count) and checks `rows`:
+/// a one-piece warm-up, emptied again, then the measured COPY of every
+/// piece, the same steps on every side.
+template <class Open>
+measured pinned_copy(const std::vector<pid_t>& our_threads, PGconn* admin, unsigned cpu,
+                     const copy_data& data, const char* side, Open&& open) {
+  measured outcome;
+  const auto& first = data.pieces.front();
+  const std::int64_t first_piece_rows = std::count(first.begin(), first.end(), '\n');
+  on_pinned_thread(cpu, [&] {
+    open([&](auto&& copy) {
+      copy(std::size_t{1}, first_piece_rows);
+      libpq_exec(admin, "TRUNCATE bench_copy");
+      bench::cpu_meter meter{our_threads};
+      meter.start();
+      auto start = bench_clock::now();
+      copy(data.pieces.size(), data.rows);
+      auto end = bench_clock::now();
+      outcome = {static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
+                 meter.stop()};
+    });
+  });
+  check_and_empty(admin, "bench_copy", data.rows, side);
+  return outcome;
+}
+
 measured libpq_copy(const pg_process& server, const std::vector<pid_t>& our_threads,
                     PGconn* admin, unsigned cpu, const copy_data& data) {
-  measured outcome;
-  std::int64_t first_piece_rows = 0;
-  for (char byte : data.pieces.front())
-    first_piece_rows += byte == '\n' ? 1 : 0;
-  on_pinned_thread(cpu, [&] {
+  return pinned_copy(our_threads, admin, cpu, data, "libpq", [&](auto&& measure) {
     PGconn* connection = libpq_connect(server);
     pin_backend_away_from(PQbackendPID(connection), cpu);
-    libpq_copy_pieces(connection, data.pieces, 1, first_piece_rows);
-    libpq_exec(admin, "TRUNCATE bench_copy");
-    bench::cpu_meter meter{our_threads};
-    meter.start();
-    auto start = bench_clock::now();
-    libpq_copy_pieces(connection, data.pieces, data.pieces.size(), data.rows);
-    auto end = bench_clock::now();
-    outcome = {static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
-               meter.stop()};
+    measure([&](std::size_t count, std::int64_t rows) {
+      libpq_copy_pieces(connection, data.pieces, count, rows);
+    });
     PQfinish(connection);
   });
-  check_and_empty(admin, "bench_copy", data.rows, "libpq");
-  return outcome;
 }
 
 // -- pg_fetch_1m_rows ----------------------------------------------------------------
@@ -1681,26 +1697,13 @@ measured raw_async(const pg_process& server, const std::vector<pid_t>& our_threa
 /// and the loopback's.
 measured raw_copy(const pg_process& server, const std::vector<pid_t>& our_threads,
                   PGconn* admin, unsigned cpu, const copy_data& data) {
-  measured outcome;
-  std::int64_t first_piece_rows = 0;
-  for (char byte : data.pieces.front())
-    first_piece_rows += byte == '\n' ? 1 : 0;
-  const std::string sql = "COPY bench_copy FROM STDIN";
-  on_pinned_thread(cpu, [&] {
+  return pinned_copy(our_threads, admin, cpu, data, "raw reader", [&](auto&& measure) {
     raw_pg_reader writer{server.port(), false};
     pin_backend_away_from(writer.backend_pid(), cpu);
-    writer.copy_in(sql, data.pieces, 1, first_piece_rows);
-    libpq_exec(admin, "TRUNCATE bench_copy");
-    bench::cpu_meter meter{our_threads};
-    meter.start();
-    auto start = bench_clock::now();
-    writer.copy_in(sql, data.pieces, data.pieces.size(), data.rows);
-    auto end = bench_clock::now();
-    outcome = {static_cast<double>(data.bytes) / 1e6 / bench::seconds_between(start, end),
-               meter.stop()};
+    measure([&](std::size_t count, std::int64_t rows) {
+      writer.copy_in("COPY bench_copy FROM STDIN", data.pieces, count, rows);
+    });
   });
-  check_and_empty(admin, "bench_copy", data.rows, "raw reader");
-  return outcome;
 }
 
 /// pg_notify_latency's limit: a raw protocol reader that has sent LISTEN
