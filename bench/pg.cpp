@@ -1366,11 +1366,13 @@ fetch_run libpq_fetch_child(std::uint16_t port, unsigned cpu, std::int64_t rows,
 /// a plain socket (PostgreSQL documentation, 55.2 "Message Flow"), the
 /// replies read in 64 KiB pieces (our read size) and walked message by
 /// message, only what every side checks taken from them (the id and text
-/// length of each fetched row, the "1" of `SELECT 1`): no client does less
-/// per message. Blocking, it sleeps in recv whenever the socket is empty, as
-/// a client that parks does; spinning (`MSG_DONTWAIT` in a loop) it never
-/// sleeps, which makes it the floor of a sequential round trip (for a fetch
-/// it is no ceiling: docs/pg.md, "The fetch's ceiling").
+/// length of each fetched row, the "1" of `SELECT 1`, a COPY's tag, a
+/// notification's payload): no client does less per message. It also writes
+/// a COPY (one CopyData per piece) and listens for notifications. Blocking,
+/// it sleeps in recv whenever the socket is empty, as a client that parks
+/// does; spinning (`MSG_DONTWAIT` in a loop) it never sleeps, which makes it
+/// the floor of a sequential round trip (for a fetch it is no ceiling:
+/// docs/pg.md, "The fetch's ceiling").
 class raw_pg_reader {
 public:
   raw_pg_reader(std::uint16_t port, bool spin) : spin_(spin) {
@@ -1431,13 +1433,7 @@ public:
   [[nodiscard]] std::int32_t backend_pid() const noexcept { return backend_pid_; }
   /// Sends `SELECT 1` as a simple Query, as PQsendQuery does.
   void send_select_one() {
-    static const std::string query = [] {
-      std::string out;
-      std::string body = "SELECT 1";
-      body.push_back('\0');
-      frame(out, 'Q', body);
-      return out;
-    }();
+    static const std::string query = query_message("SELECT 1");
     send_all(query);
   }
   /// One `SELECT 1` round trip, blocking (or spinning) until its answer.
@@ -1456,7 +1452,7 @@ public:
   /// A simple Query, then its reply until ReadyForQuery.
   void simple_query(const std::string& sql) {
     send_query(sql);
-    read_until(nullptr, 'Z');
+    read_until_ready(nullptr);
   }
   /// COPY FROM STDIN of pieces[0, count), as PQputCopyData sends them: the
   /// Query; after CopyInResponse one CopyData per piece, its 5-byte header
@@ -1473,7 +1469,7 @@ public:
     }
     send_all(std::string{'c', 0, 0, 0, 4}); // CopyDone
     tag_.clear();
-    read_until(nullptr, 'Z');
+    read_until_ready(nullptr);
     if (tag_ != "COPY " + std::to_string(rows))
       bench::fail("raw reader: COPY ended with \"%s\", not COPY %lld", tag_.c_str(),
                   static_cast<long long>(rows));
@@ -1503,13 +1499,13 @@ private:
     std::memcpy(&wire, at, sizeof wire);
     return be32toh(wire);
   }
-  void send_query(const std::string& sql) {
+  /// A simple Query message for `sql`.
+  static std::string query_message(const std::string& sql) {
     std::string out;
-    std::string body = sql;
-    body.push_back('\0');
-    frame(out, 'Q', body);
-    send_all(out);
+    frame(out, 'Q', std::string{sql.c_str(), sql.size() + 1});
+    return out;
   }
+  void send_query(const std::string& sql) { send_all(query_message(sql)); }
   /// `first` then `second` with as few sendmsg calls as the socket allows.
   void send_two(const std::string& first, const std::string& second) {
     std::size_t sent = 0;
